@@ -1,0 +1,37 @@
+"""One inbound message, start to finish, inside one database transaction.
+
+lock the citizen -> a retry? answer as before -> conversation step -> store state, message
+and replies (and any ticket and outbox rows the step wrote) -> replies for the adapter.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from bots import dialog
+from bots.desk import Desk, DeskConfig
+from bots.replies import Reply
+from tickets import inbox
+from tickets.citizens import CitizenKey, lock_citizen, save_citizen
+from tickets.inbound import InboundMessage
+from tickets.masking import mask_identifier
+
+log = logging.getLogger(__name__)
+
+
+def receive(conn: sa.Connection, msg: InboundMessage, config: DeskConfig, now: datetime) -> list[Reply]:
+    """Handle one inbound message and return the replies; the caller commits the transaction."""
+    citizen = lock_citizen(conn, CitizenKey(msg.channel.value, msg.account, msg.user_id), now)
+    earlier = inbox.replies_for(conn, msg)
+    if earlier is not None:
+        log.info("retry of %s from %s answered as before", msg.kind.value, mask_identifier(msg.user_id))
+        return [Reply.from_record(r) for r in earlier]
+    turn = dialog.step(msg, citizen, Desk(conn, config, now))
+    save_citizen(conn, citizen, now, wrote=msg.kind in dialog.CONTENT_KINDS)
+    inbox.record(conn, msg, citizen.id, [r.to_record() for r in turn.replies], turn.ticket_id, now)
+    if msg.kind.value == "unknown":
+        log.info("unknown %s from %s recorded, no reply", msg.raw_type[:40], mask_identifier(msg.user_id))
+    return turn.replies

@@ -1,0 +1,36 @@
+"""Rendering of citizen-facing texts from `templates/messages/`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+from templates import MESSAGES_DIR
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of chat messages (plain text: no HTML escaping)."""
+    env = jinja2.Environment(  # noqa: S701 - chat texts are plain text, never HTML
+        loader=jinja2.FileSystemLoader(MESSAGES_DIR),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+    env.filters["clip"] = clip
+    return env
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters, marking the cut with an ellipsis."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+def render(template: str, **context: Any) -> str:
+    """Render `templates/messages/{template}.j2` and trim surrounding blank space."""
+    return environment().get_template(f"{template}.j2").render(**context).strip()

@@ -1,0 +1,72 @@
+"""The `petition-gateway` command: serve, migrate, create-api-key."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from tickets.apikeys import Role, create_api_key, revoke_api_key
+from tickets.clock import utcnow
+from tickets.db import create_db_engine, migrate
+from tickets.errors import ConfigurationError
+from tickets.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="petition-gateway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrate the database and run the web gateway")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="web processes (needs PostgreSQL or WAL SQLite)")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    key = sub.add_parser("create-api-key", help="create a bearer key for the JSON API (printed once)")
+    key.add_argument("--name", required=True)
+    key.add_argument("--role", required=True, choices=[r.value for r in Role])
+    revoke = sub.add_parser("revoke-api-key", help="revoke a key by name")
+    revoke.add_argument("--name", required=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings().prepared()
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port, args.workers)
+    migrate(settings.database_url)
+    if args.command == "migrate":
+        print("database is up to date")
+        return 0
+    engine = create_db_engine(settings.database_url)
+    with engine.begin() as conn:
+        if args.command == "create-api-key":
+            print(create_api_key(conn, args.name, Role(args.role), utcnow()))
+            return 0
+        if revoke_api_key(conn, args.name, utcnow()):
+            print(f"revoked {args.name}")
+            return 0
+    print(f"no active key named {args.name}", file=sys.stderr)
+    return 1
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    import uvicorn
+
+    migrate(settings.database_url)
+    if settings.wechat_simulated:
+        print(f"dev mode: play the citizen at {settings.public_base_url}/dev/wechat")
+    uvicorn.run("gateway.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""Request-scoped accessors and the capped body reader."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gateway.state import AppState
+from tickets.apikeys import ApiKey, authenticate
+from tickets.errors import AuthError, PayloadTooLarge
+
+
+def app_state(request: Request) -> AppState:
+    """The application's wiring."""
+    state: AppState = request.app.state.gateway
+    return state
+
+
+async def read_capped(request: Request, cap: int) -> bytes:
+    """The request body, refusing more than `cap` bytes without reading them all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise PayloadTooLarge(f"body over {cap} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise PayloadTooLarge(f"body over {cap} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def api_key(request: Request) -> ApiKey:
+    """The caller's API key from `Authorization: Bearer ...`."""
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise AuthError("bearer key required")
+    with app_state(request).engine.connect() as conn:
+        return authenticate(conn, key.strip())
+
+
+State = Annotated[AppState, Depends(app_state)]
+Caller = Annotated[ApiKey, Depends(api_key)]

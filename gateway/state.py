@@ -1,0 +1,34 @@
+"""What the running application holds: settings, the database engine, channel adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from bots.desk import DeskConfig
+from bots.wechat import WeChatAdapter
+from tickets.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    """Everything a request handler needs, built once at start-up."""
+
+    settings: Settings
+    engine: Engine
+    desk: DeskConfig
+    wechat: WeChatAdapter | None
+
+    @classmethod
+    def build(cls, settings: Settings, engine: Engine) -> AppState:
+        """Wire the parts from settings (already `prepared()`)."""
+        wechat = None
+        if settings.wechat_token and settings.wechat_app_id:
+            wechat = WeChatAdapter(
+                token=settings.wechat_token, app_id=settings.wechat_app_id, aes_key=settings.wechat_aes_key,
+                max_body_bytes=settings.max_body_bytes,
+            )
+        desk = DeskConfig(tz=settings.tz, public_base_url=settings.public_base_url,
+                          draft_ttl_hours=settings.draft_ttl_hours)
+        return cls(settings=settings, engine=engine, desk=desk, wechat=wechat)

@@ -1,0 +1,81 @@
+"""Fixtures: the database on both backends (SQLite file and the real PostgreSQL), settings, app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tickets.db import create_db_engine, migrate
+from tickets.schema import metadata
+from tickets.settings import Settings
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+TEST_TOKEN = "petition_token"
+TEST_APP_ID = "wx1234567890abcdef"
+TEST_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeChat issues them
+TEST_ACCOUNT = "gh_0123456789ab"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating once is faster)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated() -> str:
+    """The test PostgreSQL database, emptied and migrated once per session."""
+    engine = create_db_engine(POSTGRES_URL)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    except sa.exc.OperationalError as exc:  # pragma: no cover - a machine without the server
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc}")
+    finally:
+        engine.dispose()
+    migrate(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database URL: every storage test runs on both backends."""
+    if request.param == "sqlite":
+        path = tmp_path / "gateway.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_migrated")
+    engine = create_db_engine(url)
+    tables = ", ".join(t.name for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on the fresh database."""
+    eng = create_db_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """Production-like settings with a configured WeChat account in safe mode."""
+    return Settings(
+        gateway_env="dev", var_dir=tmp_path / "var", database_url=db_url, secret_key="x" * 40,
+        public_base_url="https://gw.example.cn", wechat_token=TEST_TOKEN, wechat_app_id=TEST_APP_ID,
+        wechat_aes_key=TEST_AES_KEY, _env_file=None,  # type: ignore[call-arg]
+    ).prepared()

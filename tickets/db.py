@@ -1,0 +1,97 @@
+"""Engines for the embedded SQLite default and for PostgreSQL, and schema migration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+READ_ONLY = "gateway_read_only"
+
+
+def normalise_url(url: str) -> str:
+    """`postgresql://` and `postgres://` mean psycopg 3 here."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine tuned for the gateway: SQLite in WAL mode with immediate write transactions."""
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, parsed.database, **kwargs)
+    # Keep the webhook well inside WeChat's 5 s: fail fast rather than wait on a sick database.
+    connect_args = {"connect_timeout": 3, "options": "-c statement_timeout=3000 -c lock_timeout=2000"}
+    return sa.create_engine(
+        url, pool_pre_ping=True, pool_size=8, max_overflow=8, pool_timeout=3,
+        connect_args=connect_args, **kwargs,
+    )
+
+
+def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 3, "check_same_thread": False}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (see `_on_begin`).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=3000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
+        # writes fails with SQLITE_BUSY instead of waiting when another process wrote meanwhile.
+        # Readers (see `reader`) take no lock and see a snapshot, as WAL allows.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine for read-only work: on SQLite its transactions take no write lock."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def is_postgres(engine: Engine | sa.Connection) -> bool:
+    """Whether the database is PostgreSQL."""
+    return engine.dialect.name == "postgresql"
+
+
+def migrate(url: str) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    command.upgrade(config, "head")
+
+
+def dialect_insert(conn: sa.Connection, table: sa.Table) -> Any:
+    """An INSERT with `on_conflict_do_*` for this connection's dialect (PostgreSQL or SQLite)."""
+    if is_postgres(conn):
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)

@@ -1,0 +1,76 @@
+"""The one exception tree of the gateway.
+
+    GatewayError
+    ├── ConfigurationError          settings that cannot work (a default secret outside dev, ...)
+    ├── InboundError                a request from a channel that we refuse
+    │   ├── SignatureError          signature or msg_signature does not match (HTTP 403)
+    │   ├── PayloadTooLarge         body over the cap (HTTP 413)
+    │   ├── MalformedPayload        broken XML, DOCTYPE/entities, JSON where XML is due (HTTP 400)
+    │   └── DecryptError            base64, padding, length or AppID inside the ciphertext wrong (HTTP 400)
+    ├── ChannelDisabled             the channel has no credentials (HTTP 404)
+    ├── NotFound                    a ticket, key or code that does not exist (HTTP 404)
+    ├── InvalidTransition           a status change the lifecycle does not allow (HTTP 409)
+    └── AuthError                   missing, unknown or revoked API key, or a role too weak (HTTP 401/403)
+
+HTTP status codes are chosen only in `gateway/`.
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway raises on purpose."""
+
+
+class ConfigurationError(GatewayError):
+    """Settings that cannot work."""
+
+
+class InboundError(GatewayError):
+    """A request from a channel that is refused; `reason` is safe to log (no personal data)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SignatureError(InboundError):
+    """The request's signature does not verify."""
+
+
+class PayloadTooLarge(InboundError):
+    """The request body is over the cap."""
+
+
+class MalformedPayload(InboundError):
+    """The request body cannot be parsed safely."""
+
+
+class DecryptError(InboundError):
+    """The encrypted body does not decrypt to a message for this account."""
+
+
+class ChannelDisabled(GatewayError):
+    """The channel is not configured."""
+
+
+class NotFound(GatewayError):
+    """The thing asked for does not exist."""
+
+
+class InvalidTransition(GatewayError):
+    """A status change the lifecycle does not allow."""
+
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"cannot go from {current} to {target}")
+        self.current = current
+        self.target = target
+
+
+class AuthError(GatewayError):
+    """Missing or insufficient credentials."""
+
+    def __init__(self, reason: str, *, forbidden: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.forbidden = forbidden

@@ -1,0 +1,124 @@
+"""The channel-neutral inbound message every adapter normalises to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Channel(StrEnum):
+    """Where a citizen reached us."""
+
+    WECHAT = "wechat"
+    ALIPAY = "alipay"
+    WEB = "web"
+
+
+class Kind(StrEnum):
+    """What an inbound message is, whatever the channel called it."""
+
+    TEXT = "text"
+    IMAGE = "image"
+    VOICE = "voice"
+    VIDEO = "video"
+    LOCATION = "location"
+    LINK = "link"
+    FOLLOW = "follow"  # subscribed, possibly through a parametric QR code (scene set)
+    UNFOLLOW = "unfollow"
+    SCAN = "scan"  # an existing follower scanned a parametric QR code
+    MENU_CLICK = "menu_click"
+    MENU_VIEW = "menu_view"
+    LOCATION_REPORT = "location_report"  # periodic position report, not a message from the citizen
+    DELIVERY_RECEIPT = "delivery_receipt"  # template / subscription message sent or failed
+    CONSENT = "consent"  # subscription notification accepted or rejected
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A point the citizen shared; label is the address the platform resolved, if any."""
+
+    latitude: float
+    longitude: float
+    label: str = ""
+    scale: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """A photo, voice note or video kept on the platform (media ids expire after 3 days on WeChat)."""
+
+    media_id: str
+    url: str = ""
+    format: str = ""
+    thumb_media_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link the citizen forwarded."""
+
+    title: str
+    description: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """One template's subscription decision (`accept` / `reject`) or delivery outcome."""
+
+    template_id: str
+    status: str
+    msg_id: str = ""
+    error_code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One message or event from a citizen, normalised across channels.
+
+    `dedupe_key` is unique per (channel, account): the platform's message id for messages,
+    user + time + event + key for events, so a retried delivery is recognised.
+    """
+
+    channel: Channel
+    account: str
+    user_id: str
+    kind: Kind
+    dedupe_key: str
+    created_at: datetime
+    text: str = ""
+    media: Media | None = None
+    location: Location | None = None
+    link: Link | None = None
+    event_key: str = ""  # menu key, QR scene (without `qrscene_`) or VIEW url
+    consents: tuple[Consent, ...] = ()
+    raw_type: str = ""  # the platform's own type name, for logs of unknown input
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        """The normalised fields as JSON-ready data for storage."""
+        record: dict[str, Any] = {"kind": self.kind.value, "raw_type": self.raw_type}
+        if self.text:
+            record["text"] = self.text
+        if self.media:
+            record["media"] = {"media_id": self.media.media_id, "url": self.media.url,
+                               "format": self.media.format, "thumb_media_id": self.media.thumb_media_id}
+        if self.location:
+            record["location"] = {"latitude": self.location.latitude, "longitude": self.location.longitude,
+                                  "label": self.location.label, "scale": self.location.scale}
+        if self.link:
+            record["link"] = {"title": self.link.title, "description": self.link.description,
+                              "url": self.link.url}
+        if self.event_key:
+            record["event_key"] = self.event_key
+        if self.consents:
+            record["consents"] = [
+                {"template_id": c.template_id, "status": c.status, "msg_id": c.msg_id,
+                 "error_code": c.error_code} for c in self.consents
+            ]
+        if self.extra:
+            record["extra"] = self.extra
+        return record

@@ -1,0 +1,195 @@
+"""Tickets: open, read, list and move along the lifecycle, each change an event on the timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from tickets.codes import new_tracking_code, next_ticket_number
+from tickets.errors import NotFound
+from tickets.lifecycle import Status, check_move
+from tickets.schema import attachments, ticket_events, tickets
+
+
+@dataclass(frozen=True, slots=True)
+class NewAttachment:
+    """A photo, voice note or video to keep with a ticket."""
+
+    kind: str
+    media_id: str = ""
+    url: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    """What a confirmed draft becomes."""
+
+    channel: str
+    citizen_id: int | None
+    description: str
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    location_label: str = ""
+    attachments: tuple[NewAttachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A stored ticket."""
+
+    id: int
+    number: str
+    tracking_code: str
+    channel: str
+    citizen_id: int | None
+    status: Status
+    description: str
+    address: str
+    latitude: float | None
+    longitude: float | None
+    location_label: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """One change on a ticket's timeline."""
+
+    status_from: Status | None
+    status_to: Status
+    actor: str
+    note: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    """Filters of the ticket list."""
+
+    status: Status | None = None
+    channel: str | None = None
+    created_since: datetime | None = None
+    citizen_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of tickets."""
+
+    items: list[Ticket] = field(default_factory=list)
+    total: int = 0
+
+
+def _ticket(row: sa.Row[Any]) -> Ticket:
+    return Ticket(
+        id=row.id, number=row.number, tracking_code=row.tracking_code, channel=row.channel,
+        citizen_id=row.citizen_id, status=Status(row.status), description=row.description,
+        address=row.address, latitude=row.latitude, longitude=row.longitude,
+        location_label=row.location_label, created_at=row.created_at, updated_at=row.updated_at,
+    )
+
+
+def open_ticket(conn: sa.Connection, new: NewTicket, now: datetime, tz: ZoneInfo) -> Ticket:
+    """Store a new ticket (status received) with its attachments and first timeline event."""
+    number = next_ticket_number(conn, now.astimezone(tz).date())
+    values = {
+        "number": number, "tracking_code": new_tracking_code(), "channel": new.channel,
+        "citizen_id": new.citizen_id, "status": Status.RECEIVED.value, "description": new.description,
+        "address": new.address, "latitude": new.latitude, "longitude": new.longitude,
+        "location_label": new.location_label, "created_at": now, "updated_at": now,
+    }
+    ticket_id = conn.execute(sa.insert(tickets).values(**values).returning(tickets.c.id)).scalar_one()
+    conn.execute(sa.insert(ticket_events).values(
+        ticket_id=ticket_id, status_from=None, status_to=Status.RECEIVED.value,
+        actor=f"citizen:{new.channel}", note="", created_at=now,
+    ))
+    if new.attachments:
+        conn.execute(sa.insert(attachments), [
+            {"ticket_id": ticket_id, "kind": a.kind, "media_id": a.media_id, "url": a.url,
+             "note": a.note, "created_at": now}
+            for a in new.attachments
+        ])
+    return Ticket(id=ticket_id, **{**values, "status": Status.RECEIVED})  # type: ignore[arg-type]
+
+
+def get_ticket(conn: sa.Connection, ticket_id: int) -> Ticket:
+    """The ticket with this id; raises NotFound."""
+    row = conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"ticket {ticket_id}")
+    return _ticket(row)
+
+
+def find_ticket(conn: sa.Connection, *, number: str | None = None, tracking_code: str | None = None) -> Ticket:
+    """The ticket with this number or tracking code; raises NotFound."""
+    column, value = (tickets.c.number, number) if number else (tickets.c.tracking_code, tracking_code)
+    row = conn.execute(sa.select(tickets).where(column == value)).one_or_none()
+    if row is None:
+        raise NotFound("ticket")
+    return _ticket(row)
+
+
+def list_tickets(conn: sa.Connection, flt: TicketFilter, *, limit: int = 50, offset: int = 0) -> Page:
+    """Tickets matching the filter, newest first, with the total count."""
+    conditions = []
+    if flt.status is not None:
+        conditions.append(tickets.c.status == flt.status.value)
+    if flt.channel:
+        conditions.append(tickets.c.channel == flt.channel)
+    if flt.created_since is not None:
+        conditions.append(tickets.c.created_at >= flt.created_since)
+    if flt.citizen_id is not None:
+        conditions.append(tickets.c.citizen_id == flt.citizen_id)
+    where = sa.and_(sa.true(), *conditions)
+    total = conn.execute(sa.select(sa.func.count()).select_from(tickets).where(where)).scalar_one()
+    rows = conn.execute(
+        sa.select(tickets).where(where).order_by(tickets.c.created_at.desc(), tickets.c.id.desc())
+        .limit(limit).offset(offset)
+    ).all()
+    return Page(items=[_ticket(r) for r in rows], total=total)
+
+
+def timeline(conn: sa.Connection, ticket_id: int) -> list[TimelineEvent]:
+    """The ticket's events, oldest first."""
+    rows = conn.execute(
+        sa.select(ticket_events).where(ticket_events.c.ticket_id == ticket_id).order_by(ticket_events.c.id)
+    ).all()
+    return [
+        TimelineEvent(
+            status_from=Status(r.status_from) if r.status_from else None, status_to=Status(r.status_to),
+            actor=r.actor, note=r.note, created_at=r.created_at,
+        )
+        for r in rows
+    ]
+
+
+def ticket_attachments(conn: sa.Connection, ticket_id: int) -> list[NewAttachment]:
+    """The ticket's photos, voice notes and videos."""
+    rows = conn.execute(
+        sa.select(attachments).where(attachments.c.ticket_id == ticket_id).order_by(attachments.c.id)
+    ).all()
+    return [NewAttachment(kind=r.kind, media_id=r.media_id, url=r.url, note=r.note) for r in rows]
+
+
+def change_status(
+    conn: sa.Connection, ticket_id: int, target: Status, *, actor: str, note: str, now: datetime
+) -> Ticket:
+    """Move a ticket along the lifecycle, recording the event; raises InvalidTransition."""
+    row = conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id).with_for_update()).one_or_none()
+    if row is None:
+        raise NotFound(f"ticket {ticket_id}")
+    current = Status(row.status)
+    check_move(current, target)
+    conn.execute(sa.update(tickets).where(tickets.c.id == ticket_id).values(status=target.value, updated_at=now))
+    conn.execute(sa.insert(ticket_events).values(
+        ticket_id=ticket_id, status_from=current.value, status_to=target.value, actor=actor, note=note,
+        created_at=now,
+    ))
+    return get_ticket(conn, ticket_id)

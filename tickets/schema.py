@@ -1,0 +1,169 @@
+"""The tables, as SQLAlchemy Core (the hot path uses Core; see shared/notes/performance.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no offset)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONData: sa.types.TypeEngine[Any] = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+citizens = sa.Table(
+    "citizens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("account", sa.String(64), nullable=False),
+    sa.Column("external_id", sa.String(128), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    # When the citizen last wrote to us (opens WeChat's 48-hour customer-service window).
+    sa.Column("last_message_at", UTCDateTime),
+    sa.Column("following", sa.Boolean, nullable=False, server_default=sa.true()),
+    # Conversation state (bots/state.py): durable, per citizen, with a time-to-live.
+    sa.Column("dialog_state", sa.String(32), nullable=False, server_default="idle"),
+    sa.Column("dialog_data", JSONData, nullable=False, server_default="{}"),
+    sa.Column("dialog_updated_at", UTCDateTime),
+    sa.Column("draft_reminded_at", UTCDateTime),
+    sa.UniqueConstraint("channel", "account", "external_id"),
+)
+
+tickets = sa.Table(
+    "tickets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("number", sa.String(24), nullable=False, unique=True),
+    sa.Column("tracking_code", sa.String(16), nullable=False, unique=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id"), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("address", sa.String(255), nullable=False, server_default=""),
+    sa.Column("latitude", sa.Float),
+    sa.Column("longitude", sa.Float),
+    sa.Column("location_label", sa.String(255), nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(None, "status", "created_at"),
+    sa.Index(None, "citizen_id", "created_at"),
+    sa.Index(None, "channel", "created_at"),
+)
+
+ticket_events = sa.Table(
+    "ticket_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), nullable=False, index=True),
+    sa.Column("status_from", sa.String(16)),
+    sa.Column("status_to", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("media_id", sa.String(255), nullable=False, server_default=""),
+    sa.Column("url", sa.String(1024), nullable=False, server_default=""),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+inbound_messages = sa.Table(
+    "inbound_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("account", sa.String(64), nullable=False),
+    # The platform's message id, or user + time + event + key for events: a retry collides here.
+    sa.Column("dedupe_key", sa.String(255), nullable=False),
+    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("payload", JSONData, nullable=False),
+    # The replies given, so a retry gets the same answer.
+    sa.Column("replies", JSONData, nullable=False),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id")),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("channel", "account", "dedupe_key"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("topic", sa.String(64), nullable=False),
+    sa.Column("payload", JSONData, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("available_at", UTCDateTime, nullable=False),
+    sa.Column("done_at", UTCDateTime),
+    sa.Index(None, "status", "available_at"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False),
+)
+
+access_tokens = sa.Table(
+    "access_tokens",
+    metadata,
+    # One row per platform account ("wechat:<appid>"): the single shared access token.
+    sa.Column("account", sa.String(96), primary_key=True),
+    sa.Column("token", sa.String(1024), nullable=False, server_default=""),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("refreshed_at", UTCDateTime),
+)

@@ -1,0 +1,121 @@
+"""The one Settings class: read from the environment (and `.env`), validated at start-up.
+
+It lives in the lowest layer because every process (web, worker, relay) builds one and passes
+it in explicitly; nothing reads the environment anywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tickets.errors import ConfigurationError
+
+# Secrets that must never run outside dev: copied from docs and examples.
+KNOWN_DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "please-change"})
+WECHAT_API_BASE = "https://api.weixin.qq.com"
+
+
+class Settings(BaseSettings):
+    """Everything the gateway is configured with; see DESIGN.md section 5."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    gateway_env: Literal["dev", "production"] = "dev"
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str = ""
+    secret_key: str = ""
+    public_base_url: str = "http://127.0.0.1:8000"
+    timezone: str = "Asia/Shanghai"
+
+    wechat_token: str = ""
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_aes_key: str = ""
+    wechat_api_base: str = WECHAT_API_BASE
+
+    alipay_app_id: str = ""
+    alipay_public_key: str = ""
+    alipay_app_private_key: str = ""
+    alipay_gateway: str = "https://openapi.alipay.com/gateway.do"
+
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    draft_idle_minutes: int = Field(default=30, ge=1)
+    draft_ttl_hours: int = Field(default=72, ge=1)
+    dev_wechat_simulator: bool = True
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'gateway.db'}"
+        self.public_base_url = self.public_base_url.rstrip("/")
+        self.wechat_api_base = self.wechat_api_base.rstrip("/")
+        if self.wechat_aes_key and len(self.wechat_aes_key) != 43:
+            raise ConfigurationError("WECHAT_AES_KEY must be the 43-character EncodingAESKey")
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        """True on the embedded development setup."""
+        return self.gateway_env == "dev"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The city's time zone, for display and for ticket numbers."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def wechat_configured(self) -> bool:
+        """Real WeChat credentials were given."""
+        return bool(self.wechat_token and self.wechat_app_id)
+
+    def prepared(self) -> Settings:
+        """Validate for start-up and fill dev-only generated values; returns self.
+
+        Outside dev a missing or known default SECRET_KEY is refused. In dev the secret and,
+        when no WeChat account is configured, a WeChat token/AES key/AppID are generated once
+        and kept under `var/` so restarts keep working links and the simulator.
+        """
+        if not self.is_dev:
+            if self.secret_key in KNOWN_DEFAULT_SECRETS or len(self.secret_key) < 32:
+                raise ConfigurationError("SECRET_KEY must be set to a random value of 32+ characters outside dev")
+            return self
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        dev = _load_or_create(self.var_dir / "dev-credentials.json")
+        if not self.secret_key:
+            self.secret_key = dev["secret_key"]
+        if not self.wechat_configured:
+            self.wechat_token = dev["wechat_token"]
+            self.wechat_app_id = dev["wechat_app_id"]
+            self.wechat_aes_key = dev["wechat_aes_key"]
+        else:
+            self.dev_wechat_simulator = False
+        return self
+
+    @property
+    def wechat_simulated(self) -> bool:
+        """The /dev/wechat page is on: dev mode and generated (not real) WeChat credentials."""
+        return self.is_dev and self.dev_wechat_simulator
+
+
+def _load_or_create(path: Path) -> dict[str, str]:
+    if path.exists():
+        data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+    data = {
+        "secret_key": secrets.token_urlsafe(48),
+        "wechat_token": secrets.token_urlsafe(24),
+        "wechat_app_id": "wxdev" + secrets.token_hex(6),
+        # An EncodingAESKey is 43 base64 characters (32 bytes without the trailing '=').
+        "wechat_aes_key": secrets.token_urlsafe(32)[:43].replace("-", "A").replace("_", "B"),
+    }
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    path.chmod(0o600)
+    return data
