@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from tickets.schema import outbox
 
-PENDING, QUEUED, DONE, FAILED = "pending", "queued", "done", "failed"
+PENDING, QUEUED, RUNNING, DONE, FAILED = "pending", "queued", "running", "done", "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +35,14 @@ def put(conn: sa.Connection, topic: str, payload: dict[str, Any], now: datetime,
 
 
 def due(conn: sa.Connection, now: datetime, *, limit: int = 100, stale_after_s: float = 300) -> list[OutboxRow]:
-    """Rows ready to hand to jobs: pending and due, or queued so long ago that the queue lost them."""
+    """Rows ready to hand to jobs: pending and due, or queued or running for so long that the
+    queue lost them or the worker died (so delivery is at least once; jobs check before acting)."""
     stale = now - timedelta(seconds=stale_after_s)
     rows = conn.execute(
         sa.select(outbox.c.id, outbox.c.topic, outbox.c.payload, outbox.c.attempts)
         .where(sa.or_(
             sa.and_(outbox.c.status == PENDING, outbox.c.available_at <= now),
-            sa.and_(outbox.c.status == QUEUED, outbox.c.available_at <= stale),
+            sa.and_(outbox.c.status.in_((QUEUED, RUNNING)), outbox.c.available_at <= stale),
         ))
         .order_by(outbox.c.id).limit(limit)
     ).all()
@@ -54,15 +55,24 @@ def mark_queued(conn: sa.Connection, ids: list[int], now: datetime) -> None:
         conn.execute(sa.update(outbox).where(outbox.c.id.in_(ids)).values(status=QUEUED, available_at=now))
 
 
-def get(conn: sa.Connection, row_id: int) -> OutboxRow | None:
-    """One row, if it still needs doing."""
-    row = conn.execute(
-        sa.select(outbox.c.id, outbox.c.topic, outbox.c.payload, outbox.c.attempts, outbox.c.status)
-        .where(outbox.c.id == row_id)
+def release(conn: sa.Connection, ids: list[int]) -> None:
+    """Rows the queue did not take (Redis down): pending again, for the next round."""
+    if ids:
+        conn.execute(sa.update(outbox).where(outbox.c.id.in_(ids), outbox.c.status == QUEUED).values(status=PENDING))
+
+
+def claim(conn: sa.Connection, row_id: int, now: datetime) -> OutboxRow | None:
+    """Take a row for running, unless it is done, given up, or another worker runs it right now."""
+    taken = conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id == row_id, sa.or_(
+            outbox.c.status.in_((PENDING, QUEUED)),
+            sa.and_(outbox.c.status == RUNNING, outbox.c.available_at <= now - timedelta(seconds=300)),
+        ))
+        .values(status=RUNNING, available_at=now)
+        .returning(outbox.c.id, outbox.c.topic, outbox.c.payload, outbox.c.attempts)
     ).one_or_none()
-    if row is None or row.status in (DONE, FAILED):
-        return None
-    return OutboxRow(row.id, row.topic, dict(row.payload), row.attempts)
+    return OutboxRow(taken.id, taken.topic, dict(taken.payload), taken.attempts) if taken else None
 
 
 def mark_done(conn: sa.Connection, row_id: int, now: datetime) -> None:
@@ -82,5 +92,5 @@ def mark_retry(conn: sa.Connection, row_id: int, error: str, now: datetime, *, r
 def backlog(conn: sa.Connection) -> int:
     """How many rows are not done yet."""
     return int(conn.execute(
-        sa.select(sa.func.count()).select_from(outbox).where(outbox.c.status.in_((PENDING, QUEUED)))
+        sa.select(sa.func.count()).select_from(outbox).where(outbox.c.status.in_((PENDING, QUEUED, RUNNING)))
     ).scalar_one())

@@ -1,0 +1,1 @@
+"""Signed links (HMAC, expiry, key id) and QR images for joint petitions."""
