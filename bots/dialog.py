@@ -61,8 +61,7 @@ def step(msg: InboundMessage, citizen: Citizen, desk: Desk) -> Turn:
     if msg.kind is Kind.SCAN:
         return Turn([say("help")])
     if msg.kind is Kind.MENU_CLICK:
-        parsed = Parsed(commands.MENU_KEYS.get(msg.event_key.upper(), Command.HELP))
-        return _command(parsed, citizen, desk)
+        return _command(Parsed(commands.MENU_KEYS.get(msg.event_key.upper(), Command.HELP)), citizen, desk)
     if msg.kind in SILENT_KINDS or msg.kind not in CONTENT_KINDS:
         return Turn()
 

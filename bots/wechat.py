@@ -1,0 +1,153 @@
+"""The WeChat Official Account adapter: verify, decrypt, parse and normalise a push; render the reply.
+
+Implements, from developers.weixin.qq.com:
+- server URL verification and message push (消息推送):
+  https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Access_Overview.html
+- plain, compatible and safe mode (消息加解密):
+  https://developers.weixin.qq.com/doc/oplatform/developers/dev/push/encryption.md
+- passive replies (被动回复用户消息):
+  https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Passive_user_reply_message.html
+
+The order of checks is fixed: size cap, signature, (safe mode) msg_signature, decrypt, parse. Nothing is
+parsed before the signature verifies (DESIGN.md section 8).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from wechatpy.replies import TextReply
+
+from bots.replies import Reply
+from bots.request import PlainRequest
+from bots.wechat_crypto import MessageCipher, signature_matches
+from bots.wechat_parse import normalise, parse_xml
+from tickets.clock import utcnow
+from tickets.errors import MalformedPayload, PayloadTooLarge, SignatureError
+from tickets.inbound import InboundMessage
+
+SUCCESS = b"success"  # "WeChat does nothing and does not retry" (passive-reply document)
+
+
+@dataclass(frozen=True, slots=True)
+class WeChatEnvelope:
+    """An opened push: the normalised message and what its reply needs."""
+
+    message: InboundMessage
+    encrypted: bool
+    to_user: str  # the citizen's openid, ToUserName of our reply
+    from_user: str  # our gh_ id, FromUserName of our reply
+    nonce: str
+    timestamp: str
+
+
+class WeChatAdapter:
+    """One Official Account's server endpoint (token, AppID and, for safe mode, the EncodingAESKey).
+
+    `max_clock_skew` (seconds, 0 = off) refuses pushes whose `timestamp` is further than that from now.
+    WeChat retries a push with its original timestamp over about 15 s, so a window must stay well above that.
+    """
+
+    def __init__(self, token: str, app_id: str, aes_key: str = "", max_body_bytes: int = 65536,
+                 max_clock_skew: int = 0, clock: Callable[[], datetime] = utcnow) -> None:
+        self._token = token
+        self._cipher = MessageCipher(token, aes_key, app_id) if aes_key else None
+        self._max_body_bytes = max_body_bytes
+        self._max_clock_skew = max_clock_skew
+        self._clock = clock
+
+    def verify_url(self, request: PlainRequest) -> str:
+        """The `echostr` of a URL-verification GET, verbatim, when its signature matches.
+
+        Raises:
+            SignatureError: the signature does not match.
+            MalformedPayload: the signature matches but there is no echostr.
+        """
+        self._check_signature(request)
+        echostr = request.query.get("echostr")
+        if echostr is None:
+            raise MalformedPayload("echostr missing")
+        return echostr
+
+    def open(self, request: PlainRequest) -> WeChatEnvelope:
+        """Verify, decrypt if needed, parse and normalise one pushed message or event.
+
+        Raises:
+            PayloadTooLarge: the body is over the cap (checked first).
+            SignatureError: `signature`, or in safe mode `msg_signature`, does not match.
+            DecryptError: the ciphertext is broken or for another AppID.
+            MalformedPayload: JSON, empty, DOCTYPE/ENTITY, not well-formed, no MsgType/FromUserName.
+        """
+        if len(request.body) > self._max_body_bytes:
+            raise PayloadTooLarge(f"body over {self._max_body_bytes} bytes")
+        self._check_signature(request)
+        query = request.query
+        encrypt_type = query.get("encrypt_type", "raw")
+        if encrypt_type == "aes":
+            fields = parse_xml(self._decrypt(request))
+        elif encrypt_type == "raw":
+            fields = parse_xml(request.body)
+        else:
+            raise MalformedPayload("unknown encrypt_type")
+        message = normalise(fields)
+        return WeChatEnvelope(
+            message=message,
+            encrypted=encrypt_type == "aes",
+            to_user=message.user_id,
+            from_user=message.account,
+            nonce=query.get("nonce", ""),
+            timestamp=query.get("timestamp", ""),
+        )
+
+    def render(self, replies: Sequence[Reply], envelope: WeChatEnvelope) -> tuple[bytes, str]:
+        """The HTTP body and media type answering a push: `success`, or one passive text reply.
+
+        Several replies are joined with a blank line (only one passive reply per push is possible).
+        The reply is encrypted and signed when the push was.
+        """
+        text = "\n\n".join(reply.text for reply in replies if reply.text)
+        if not text:
+            return SUCCESS, "text/plain"
+        now = int(self._clock().timestamp())
+        xml = TextReply(
+            source=envelope.from_user,
+            target=envelope.to_user,
+            time=now,
+            # wechatpy wraps Content in CDATA without escaping; split any "]]>" across two sections.
+            content=text.replace("]]>", "]]]]><![CDATA[>"),
+        ).render()
+        if envelope.encrypted:
+            if self._cipher is None:  # open() refuses encrypted pushes without a key
+                raise MalformedPayload("encrypted reply without an EncodingAESKey")
+            xml = self._cipher.seal(xml, nonce=secrets.token_hex(8), timestamp=str(now))
+        return str(xml).encode("utf-8"), "application/xml"
+
+    def _check_signature(self, request: PlainRequest) -> None:
+        query = request.query
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        if not signature_matches(query.get("signature", ""), self._token, timestamp, nonce):
+            raise SignatureError("signature does not match")
+        if self._max_clock_skew and not self._recent(timestamp):
+            raise SignatureError("timestamp outside the allowed window")
+
+    def _recent(self, timestamp: str) -> bool:
+        if not timestamp.isascii() or not timestamp.isdigit():
+            return False
+        return abs(self._clock().timestamp() - int(timestamp)) <= self._max_clock_skew
+
+    def _decrypt(self, request: PlainRequest) -> str:
+        """The inner XML of a safe- or compatible-mode push, after checking msg_signature."""
+        if self._cipher is None:
+            raise MalformedPayload("encrypted push but no EncodingAESKey configured")
+        outer = parse_xml(request.body)
+        encrypt = outer.get("Encrypt")
+        if not isinstance(encrypt, str) or not encrypt:
+            raise MalformedPayload("Encrypt missing")
+        query = request.query
+        if not signature_matches(query.get("msg_signature", ""), self._token, query.get("timestamp", ""),
+                                 query.get("nonce", ""), encrypt):
+            raise SignatureError("msg_signature does not match")
+        return self._cipher.decrypt(encrypt)

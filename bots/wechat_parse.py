@@ -1,0 +1,233 @@
+"""Safe parsing of WeChat's XML and its normalisation into an `InboundMessage`.
+
+Message and event types follow the Official Account documents:
+- messages: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html
+- events: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_event_pushes.html
+- subscription-notification events (`subscribe_msg_*`):
+  https://developers.weixin.qq.com/doc/offiaccount/Subscription_Messages/api.html
+
+wechatpy 1.8.18's message and event classes read the fields where they exist; the `subscribe_msg_*`
+events, which 1.8.18 returns as `UnknownMessage`, are read by hand. Unknown types become `Kind.UNKNOWN`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from xml.parsers.expat import ExpatError
+
+import xmltodict
+from wechatpy.events import EVENT_TYPES, LocationEvent, TemplateSendJobFinishEvent
+from wechatpy.messages import (
+    MESSAGE_TYPES,
+    ImageMessage,
+    LinkMessage,
+    LocationMessage,
+    ShortVideoMessage,
+    TextMessage,
+    VideoMessage,
+    VoiceMessage,
+)
+
+from tickets.errors import MalformedPayload
+from tickets.inbound import Channel, Consent, InboundMessage, Kind, Link, Location, Media
+
+log = logging.getLogger(__name__)
+
+# DOCTYPE and ENTITY are refused anywhere outside CDATA sections. Inside CDATA they are a citizen's
+# text (someone may well type "<!DOCTYPE"), and refusing them would show "该公众号暂时无法提供服务".
+# CDATA cannot contain "]]>", so dropping the sections before the search is exact.
+_DTD = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.DOTALL)
+
+# Events whose meaning is only the event itself (the key, if any, is kept as event_key).
+_SIMPLE_EVENTS = {
+    "subscribe": Kind.FOLLOW,
+    "scan": Kind.SCAN,
+    "unsubscribe": Kind.UNFOLLOW,
+    "click": Kind.MENU_CLICK,
+    "view": Kind.MENU_VIEW,
+}
+# subscribe_msg_* event -> (kind, the element holding the <List> entries)
+_CONSENT_EVENTS = {
+    "subscribe_msg_popup_event": (Kind.CONSENT, "SubscribeMsgPopupEvent"),
+    "subscribe_msg_change_event": (Kind.CONSENT, "SubscribeMsgChangeEvent"),
+    "subscribe_msg_sent_event": (Kind.DELIVERY_RECEIPT, "SubscribeMsgSentEvent"),
+}
+_QR_SCENE_PREFIX = "qrscene_"
+_UNIX_TIME = re.compile(r"[0-9]{1,11}")
+
+
+def parse_xml(document: bytes | str) -> dict[str, Any]:
+    """The fields under `<xml>` of a WeChat document, refusing anything unsafe or not WeChat's XML.
+
+    Raises:
+        MalformedPayload: empty, JSON, not UTF-8, DOCTYPE/ENTITY, not well-formed, or no `<xml>` root.
+    """
+    try:
+        text = document.decode("utf-8") if isinstance(document, bytes) else document
+    except UnicodeDecodeError:
+        raise MalformedPayload("body is not UTF-8") from None
+    stripped = text.strip()
+    if not stripped:
+        raise MalformedPayload("empty body")
+    if stripped.startswith("{"):
+        raise MalformedPayload("JSON body; the account must push XML")
+    if _DTD.search(_CDATA.sub("", text)):
+        raise MalformedPayload("DOCTYPE or ENTITY in XML")
+    try:
+        # xmltodict refuses entity declarations by default (disable_entities=True); keep it that way.
+        parsed = xmltodict.parse(text, disable_entities=True)
+    except (ValueError, ExpatError):
+        raise MalformedPayload("XML is not well-formed") from None
+    root = parsed.get("xml")
+    if not isinstance(root, dict):
+        raise MalformedPayload("no <xml> root element")
+    return root
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """What a message type adds to the common fields."""
+
+    kind: Kind
+    text: str = ""
+    media: Media | None = None
+    location: Location | None = None
+    link: Link | None = None
+    event_key: str = ""
+    consents: tuple[Consent, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def normalise(fields: Mapping[str, Any]) -> InboundMessage:
+    """The channel-neutral form of one parsed WeChat message or event.
+
+    Raises:
+        MalformedPayload: MsgType, FromUserName or CreateTime missing, or a field of the wrong type.
+    """
+    msg_type = _text(fields.get("MsgType"))
+    user_id = _text(fields.get("FromUserName"))
+    if not msg_type or not user_id:
+        raise MalformedPayload("MsgType or FromUserName missing")
+    create_time = _text(fields.get("CreateTime"))
+    if not _UNIX_TIME.fullmatch(create_time):
+        raise MalformedPayload("CreateTime missing or not an integer")
+    data = dict(fields)  # wechatpy's field descriptors write defaults into the dict they read
+    try:
+        if msg_type.lower() == "event":
+            event = _text(fields.get("Event"))
+            key = _text(fields.get("EventKey"))
+            dedupe_key = f"e:{user_id}:{create_time}:{event}:{key}"
+            raw_type = f"event:{event}"
+            body = _event_body(event, data)
+        else:
+            msg_id = _text(fields.get("MsgId"))
+            # A message without MsgId (should not happen) is deduplicated like an event.
+            dedupe_key = f"m:{msg_id}" if msg_id else f"e:{user_id}:{create_time}:{msg_type}:"
+            raw_type = msg_type
+            body = _message_body(msg_type, data)
+    except (ValueError, TypeError):
+        raise MalformedPayload(f"a field of {msg_type[:32]} has the wrong type") from None
+    if body.kind is Kind.UNKNOWN:
+        log.info("wechat: unknown message type %.64s, passed on as unknown", raw_type)
+    return InboundMessage(
+        channel=Channel.WECHAT,
+        account=_text(fields.get("ToUserName")),
+        user_id=user_id,
+        kind=body.kind,
+        dedupe_key=dedupe_key,
+        created_at=datetime.fromtimestamp(int(create_time), UTC),
+        text=body.text,
+        media=body.media,
+        location=body.location,
+        link=body.link,
+        event_key=body.event_key,
+        consents=body.consents,
+        raw_type=raw_type,
+        extra=body.extra,
+    )
+
+
+def _message_body(msg_type: str, data: dict[str, Any]) -> _Body:
+    cls = MESSAGE_TYPES.get(msg_type.lower())
+    message = cls(data) if cls is not None else None
+    if isinstance(message, TextMessage):
+        return _Body(Kind.TEXT, text=_text(message.content))
+    if isinstance(message, ImageMessage):
+        return _Body(Kind.IMAGE, media=Media(_text(message.media_id), url=_text(message.image)))
+    if isinstance(message, VoiceMessage):
+        # Recognition is a hint WeChat may stop sending; the MediaId is what counts.
+        media = Media(_text(message.media_id), format=_text(message.format))
+        return _Body(Kind.VOICE, text=_text(message.recognition), media=media)
+    if isinstance(message, VideoMessage | ShortVideoMessage):
+        media = Media(_text(message.media_id), thumb_media_id=_text(message.thumb_media_id))
+        return _Body(Kind.VIDEO, media=media)
+    if isinstance(message, LocationMessage):
+        scale = _text(message.scale)
+        location = Location(latitude=float(_text(message.location_x)),
+                            longitude=float(_text(message.location_y)),
+                            label=_text(message.label), scale=int(scale) if scale else None)
+        return _Body(Kind.LOCATION, location=location)
+    if isinstance(message, LinkMessage):
+        link = Link(title=_text(message.title), description=_text(message.description),
+                    url=_text(message.url))
+        return _Body(Kind.LINK, link=link)
+    return _Body(Kind.UNKNOWN)  # miniprogrampage and whatever WeChat adds next
+
+
+def _event_body(event: str, data: dict[str, Any]) -> _Body:
+    name = event.lower()
+    key = _text(data.get("EventKey"))
+    if name == "subscribe":
+        # A parametric QR code scanned by a non-follower: EventKey is qrscene_<scene>.
+        scene = key[len(_QR_SCENE_PREFIX):] if key.startswith(_QR_SCENE_PREFIX) else ""
+        return _Body(Kind.FOLLOW, event_key=scene)
+    if name in _SIMPLE_EVENTS:
+        return _Body(_SIMPLE_EVENTS[name], event_key=key)
+    if name in _CONSENT_EVENTS:
+        kind, container = _CONSENT_EVENTS[name]
+        return _Body(kind, consents=_consents(data.get(container)))
+    cls = EVENT_TYPES.get(name)
+    message = cls(data) if cls is not None else None
+    if isinstance(message, LocationEvent):
+        location = Location(latitude=float(message.latitude), longitude=float(message.longitude))
+        return _Body(Kind.LOCATION_REPORT, location=location, extra={"precision": float(message.precision)})
+    if isinstance(message, TemplateSendJobFinishEvent):
+        consent = Consent(template_id="", status=_text(message.status), msg_id=_text(data.get("MsgID")))
+        return _Body(Kind.DELIVERY_RECEIPT, consents=(consent,))
+    return _Body(Kind.UNKNOWN)
+
+
+def _consents(container: Any) -> tuple[Consent, ...]:
+    """The `<List>` entries of a subscribe_msg_* event: one gives xmltodict a dict, several a list."""
+    if not isinstance(container, dict):
+        return ()
+    entries = container.get("List")
+    if isinstance(entries, dict):
+        entries = [entries]
+    if not isinstance(entries, list):
+        return ()
+    return tuple(
+        Consent(
+            template_id=_text(entry.get("TemplateId")),
+            status=_text(entry.get("SubscribeStatusString")) or _text(entry.get("ErrorStatus")),
+            msg_id=_text(entry.get("MsgID")),
+            error_code=_text(entry.get("ErrorCode")),
+        )
+        for entry in entries
+        if isinstance(entry, dict)
+    )
+
+
+def _text(value: Any) -> str:
+    """A text field; missing or empty is ""; an element with children or attributes is refused."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    raise MalformedPayload("a text field holds structured XML")
