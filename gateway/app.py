@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
+from bots.fake_wechat import FakeWeChat
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
@@ -15,20 +17,37 @@ from gateway.state import AppState
 from tickets.db import create_db_engine
 from tickets.masking import mask_identifier
 from tickets.settings import Settings
+from workers.context import WorkerContext
+from workers.runner import Loop
 
 log = logging.getLogger("gateway")
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
-    """Build the gateway for prepared settings; the caller has migrated the database."""
+def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bool = True) -> FastAPI:
+    """Build the gateway for prepared settings; the caller has migrated the database.
+
+    Without REDIS_URL (the embedded default) the app also runs the outbox jobs in a thread;
+    in dev mode with simulated WeChat credentials it starts a local fake of WeChat's API too.
+    """
     engine = engine or create_db_engine(settings.database_url)
     state = AppState.build(settings, engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        log.info("gateway up: env=%s db=%s wechat=%s", settings.gateway_env, engine.dialect.name,
-                 mask_identifier(settings.wechat_app_id) if state.wechat else "off")
-        yield
+        async with AsyncExitStack() as stack:
+            if settings.wechat_simulated and not settings.wechat_app_secret:
+                settings.wechat_app_secret = secrets.token_hex(16)
+                fake = stack.enter_context(FakeWeChat(settings.wechat_app_id, settings.wechat_app_secret))
+                settings.wechat_api_base = fake.start()
+                app.state.fake_wechat = fake
+            if run_jobs and not settings.redis_url:
+                loop = Loop(WorkerContext.build(settings, engine))
+                loop.start()
+                stack.callback(loop.stop)
+            log.info("gateway up: env=%s db=%s wechat=%s jobs=%s", settings.gateway_env, engine.dialect.name,
+                     mask_identifier(settings.wechat_app_id) if state.wechat else "off",
+                     "redis" if settings.redis_url else ("in-process" if run_jobs else "off"))
+            yield
         engine.dispose()
 
     app = FastAPI(
@@ -39,6 +58,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.gateway = state
+    app.state.fake_wechat = None
     errors.install(app)
     for module in (health, wechat, api_tickets, tracking):
         app.include_router(module.router)

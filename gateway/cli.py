@@ -12,6 +12,7 @@ from tickets.clock import utcnow
 from tickets.db import create_db_engine, migrate
 from tickets.errors import ConfigurationError
 from tickets.settings import Settings
+from workers.processes import run_relay, run_worker
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     key.add_argument("--role", required=True, choices=[r.value for r in Role])
     revoke = sub.add_parser("revoke-api-key", help="revoke a key by name")
     revoke.add_argument("--name", required=True)
+    sub.add_parser("worker", help="run an RQ worker for the gateway's jobs (needs REDIS_URL)")
+    sub.add_parser("relay", help="move outbox rows to RQ and run periodic sweeps (needs REDIS_URL)")
     return parser
 
 
@@ -44,6 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrate(settings.database_url)
     if args.command == "migrate":
         print("database is up to date")
+        return 0
+    if args.command in ("worker", "relay"):
+        try:
+            (run_worker if args.command == "worker" else run_relay)(settings)
+        except ConfigurationError as exc:
+            print(f"configuration error: {exc}", file=sys.stderr)
+            return 2
         return 0
     engine = create_db_engine(settings.database_url)
     with engine.begin() as conn:

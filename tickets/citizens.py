@@ -82,3 +82,13 @@ def get_citizen_key(conn: sa.Connection, citizen_id: int) -> CitizenKey | None:
         )
     ).one_or_none()
     return CitizenKey(row.channel, row.account, row.external_id) if row else None
+
+
+def find_citizen_id(conn: sa.Connection, key: CitizenKey) -> int | None:
+    """The id of a known citizen, without creating one."""
+    return conn.execute(
+        sa.select(citizens.c.id).where(
+            citizens.c.channel == key.channel, citizens.c.account == key.account,
+            citizens.c.external_id == key.external_id,
+        )
+    ).scalar_one_or_none()

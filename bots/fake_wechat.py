@@ -1,0 +1,347 @@
+"""A fake of WeChat's server API: a real HTTP server on loopback, for tests and the dev mode.
+
+It speaks the documented requests of the calls in `bots/wechat_api.py` and `bots/wechat_token.py`, checks
+the access token on every call, records what it accepted (`sent`) and lets a test inject failures
+(`fail_next`), latency and token rotation. Simplified: one token for `stable_token` and `cgi-bin/token`
+(the real ones are isolated), and the customer-service window counts sends, not the citizen's messages,
+unless `message_from` reopens it.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import hmac
+import json
+import secrets
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import parse_qsl, urlsplit
+
+from bots import wechat_errors as codes
+from tickets.clock import utcnow
+
+CS_QUOTA = 5  # customer-service messages per citizen message, within...
+CS_WINDOW_SECONDS = 48 * 3600
+TOKEN_RENEW_BEFORE = 300  # stable_token hands out a new token in the last 5 minutes
+_Reply = tuple[int, str, bytes]
+_Route = Callable[[str, dict[str, str], str, bytes], _Reply]
+_TOKEN_FREE = frozenset({"/cgi-bin/stable_token", "/cgi-bin/token"})
+
+
+def _json(payload: dict[str, Any], status: int = 200) -> _Reply:
+    return status, "application/json; charset=utf-8", json.dumps(payload, ensure_ascii=False).encode()
+
+
+def _err(errcode: int, errmsg: str) -> _Reply:
+    return _json({"errcode": errcode, "errmsg": f"{errmsg} rid: fake-{secrets.token_hex(4)}"})
+
+
+def _ok(**fields: Any) -> _Reply:
+    return _json({"errcode": 0, "errmsg": "ok", **fields})
+
+
+def _load(body: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class FakeWeChat:
+    """WeChat's API for one Official Account (`app_id`, `app_secret`). Thread-safe."""
+
+    def __init__(self, app_id: str, app_secret: str, *, token_lifetime: int = 7200) -> None:
+        self.app_id = app_id
+        self._secret = app_secret
+        self.token_lifetime = token_lifetime
+        self.latency = 0.0  # seconds to wait before answering any request
+        self.outside_window: set[str] = set()  # openids whose 48 h window is closed (45015)
+        self.sent: list[dict[str, Any]] = []  # accepted messages: path, body (parsed), raw, at
+        self.calls: Counter[str] = Counter()  # every request by path, refused ones included
+        self.force_refreshes = 0
+        self.media: dict[str, tuple[str, bytes]] = {}  # media_id -> (content type, bytes)
+        self.qr_scenes: dict[str, str] = {}  # ticket -> scene_str
+        self._lock = threading.Lock()
+        self._token, self._token_expires = "", 0.0
+        self._failures: list[list[Any]] = []  # [path suffix, errcode, errmsg, times left]
+        self._cs_sends: dict[str, list[float]] = {}
+        self._msgids: dict[tuple[str, str], int] = {}
+        self._next_msgid = 200_000_000
+        self._server: ThreadingHTTPServer | None = None
+        self._routes: dict[tuple[str, str], _Route] = {
+            ("POST", "/cgi-bin/stable_token"): self._stable_token,
+            ("GET", "/cgi-bin/token"): self._plain_token,
+            ("POST", "/cgi-bin/message/custom/send"): self._custom_send,
+            ("POST", "/cgi-bin/message/template/send"): self._template_send,
+            ("POST", "/cgi-bin/message/subscribe/bizsend"): self._bizsend,
+            ("POST", "/cgi-bin/media/upload"): self._media_upload,
+            ("GET", "/cgi-bin/media/get"): self._media_get,
+            ("POST", "/cgi-bin/qrcode/create"): self._qrcode_create,
+        }
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1 (`port` 0: any free one) in a daemon thread; returns the base URL."""
+        if self._server is None:
+            self._server = _Server(("127.0.0.1", port), _Handler)
+            self._server.fake = self
+            threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-wechat", daemon=True).start()
+        return self.base_url
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeWeChat:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """Where the fake listens, to be used as WECHAT_API_BASE."""
+        if self._server is None:
+            raise RuntimeError("FakeWeChat is not started")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    # -- switches and inspection ----------------------------------------------------------------------
+    @property
+    def current_token(self) -> str:
+        """The access token the fake accepts now ("" before the first fetch)."""
+        return self._token
+
+    @property
+    def stable_token_calls(self) -> int:
+        """How many times `stable_token` was asked."""
+        return self.calls["/cgi-bin/stable_token"]
+
+    def fail_next(self, path_suffix: str, errcode: int, errmsg: str = "injected failure", times: int = 1) -> None:
+        """Answer the next `times` requests whose path ends with `path_suffix` with `errcode`."""
+        with self._lock:
+            self._failures.append([path_suffix, errcode, errmsg, times])
+
+    def rotate_token(self) -> None:
+        """Invalidate the current token (as another party's force refresh would): its next use gets 40001."""
+        with self._lock:
+            self._issue_token()
+
+    def message_from(self, openid: str) -> None:
+        """The citizen wrote to the account: a new 48 h window with a fresh quota."""
+        with self._lock:
+            self._cs_sends.pop(openid, None)
+            self.outside_window.discard(openid)
+
+    def texts_to(self, openid: str) -> list[dict[str, Any]]:
+        """Customer-service texts accepted for `openid`, oldest first: `{"text", "at"}`."""
+        with self._lock:
+            return [{"text": m["body"]["text"]["content"], "at": m["at"]} for m in self.sent
+                    if m["path"].endswith("custom/send") and m["body"].get("touser") == openid
+                    and m["body"].get("msgtype") == "text"]
+
+    # -- dispatch -------------------------------------------------------------------------------------
+    def handle(self, method: str, target: str, content_type: str, body: bytes) -> _Reply:
+        """Answer one request as WeChat would."""
+        url = urlsplit(target)
+        query = dict(parse_qsl(url.query))
+        with self._lock:
+            self.calls[url.path] += 1
+            injected = self._take_failure(url.path)
+        if self.latency:
+            time.sleep(self.latency)
+        if injected is not None:
+            return injected
+        route = self._routes.get((method, url.path))
+        if route is None:
+            return _json({"errcode": codes.INVALID_URL, "errmsg": "invalid url"}, status=404)
+        with self._lock:
+            if url.path not in _TOKEN_FREE:
+                refused = self._check_token(query.get("access_token", ""))
+                if refused is not None:
+                    return refused
+            return route(url.path, query, content_type, body)
+
+    def _take_failure(self, path: str) -> _Reply | None:
+        for failure in self._failures:
+            if path.endswith(failure[0]):
+                failure[3] -= 1
+                if failure[3] <= 0:
+                    self._failures.remove(failure)
+                return _err(failure[1], failure[2])
+        return None
+
+    def _issue_token(self) -> None:
+        self._token = secrets.token_urlsafe(96)  # real ones are about 136 characters
+        self._token_expires = time.monotonic() + self.token_lifetime
+
+    def _check_token(self, token: str) -> _Reply | None:
+        if not token or not hmac.compare_digest(token, self._token):
+            return _err(codes.INVALID_CREDENTIAL, "invalid credential, access_token is invalid or not latest")
+        if time.monotonic() >= self._token_expires:
+            return _err(codes.ACCESS_TOKEN_EXPIRED, "access_token expired")
+        return None
+
+    def _credentials_error(self, appid: object, secret: object) -> _Reply | None:
+        if appid != self.app_id:
+            return _err(codes.INVALID_APPID, "invalid appid")
+        if not hmac.compare_digest(str(secret).encode(), self._secret.encode()):
+            return _err(codes.INVALID_APPSECRET, "invalid appsecret")
+        return None
+
+    def _record(self, path: str, message: dict[str, Any], raw: bytes) -> None:
+        self.sent.append({"path": path, "body": message, "raw": raw, "at": utcnow()})
+
+    # -- endpoints (called with the lock held) --------------------------------------------------------
+    def _stable_token(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
+        request = _load(body)
+        if request is None:
+            return _err(codes.DATA_FORMAT_ERROR, "data format error")
+        if request.get("grant_type") != "client_credential":
+            return _err(codes.INVALID_GRANT_TYPE, "invalid grant_type")
+        refused = self._credentials_error(request.get("appid"), request.get("secret", ""))
+        if refused is not None:
+            return refused
+        if request.get("force_refresh"):
+            self.force_refreshes += 1
+            self._issue_token()
+        elif self._token_expires - time.monotonic() < TOKEN_RENEW_BEFORE:
+            self._issue_token()
+        return _json({"access_token": self._token, "expires_in": int(self._token_expires - time.monotonic())})
+
+    def _plain_token(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
+        if query.get("grant_type") != "client_credential":
+            return _err(codes.INVALID_GRANT_TYPE, "invalid grant_type")
+        refused = self._credentials_error(query.get("appid"), query.get("secret", ""))
+        if refused is not None:
+            return refused
+        self._issue_token()  # every fetch replaces the previous token
+        return _json({"access_token": self._token, "expires_in": self.token_lifetime})
+
+    def _custom_send(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
+        message = _load(body)
+        if message is None or not message.get("msgtype"):
+            return _err(codes.DATA_FORMAT_ERROR, "data format error")
+        openid = str(message.get("touser") or "")
+        if not openid:
+            return _err(codes.INVALID_OPENID, "invalid openid")
+        if openid in self.outside_window:
+            return _err(codes.OUT_OF_WINDOW, "response out of time limit or subscription is canceled")
+        now = time.monotonic()
+        recent = [t for t in self._cs_sends.get(openid, []) if now - t < CS_WINDOW_SECONDS]
+        if len(recent) >= CS_QUOTA:
+            return _err(codes.CS_QUOTA_EXHAUSTED, "out of response count limit")
+        self._cs_sends[openid] = [*recent, now]
+        self._record(path, message, body)
+        return _ok()
+
+    def _template_send(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
+        message = _load(body)
+        if message is None:
+            return _err(codes.DATA_FORMAT_ERROR, "data format error")
+        refused = self._template_error(message)
+        if refused is not None:
+            return refused
+        dedupe = (str(message["touser"]), str(message.get("client_msg_id") or ""))
+        if dedupe[1] and dedupe in self._msgids:  # one message per openid + client_msg_id
+            return _ok(msgid=self._msgids[dedupe])
+        self._next_msgid += 1
+        self._msgids[dedupe] = self._next_msgid
+        self._record(path, message, body)
+        return _ok(msgid=self._next_msgid)
+
+    def _bizsend(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
+        message = _load(body)
+        if message is None:
+            return _err(codes.DATA_FORMAT_ERROR, "data format error")
+        refused = self._template_error(message)
+        if refused is not None:
+            return refused
+        self._record(path, message, body)
+        return _ok()
+
+    def _template_error(self, message: dict[str, Any]) -> _Reply | None:
+        if not message.get("touser"):
+            return _err(codes.INVALID_OPENID, "invalid openid")
+        if not message.get("template_id"):
+            return _err(codes.INVALID_TEMPLATE_ID, "invalid template_id")
+        if not isinstance(message.get("data"), dict):
+            return _err(codes.ARGUMENT_INVALID, "argument invalid! data")
+        return None
+
+    def _media_upload(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
+        kind = query.get("type", "")
+        if kind not in {"image", "voice", "video", "thumb"}:
+            return _err(codes.INVALID_MEDIA_TYPE, "invalid media type")
+        form = message_from_bytes(f"Content-Type: {ctype}\r\n\r\n".encode() + body, policy=email.policy.HTTP)
+        for part in form.iter_parts() if form.is_multipart() else []:
+            if part.get_param("name", header="content-disposition") == "media":
+                media_id = secrets.token_urlsafe(48)
+                content = cast(bytes, part.get_payload(decode=True) or b"")
+                self.media[media_id] = (part.get_content_type(), content)
+                return _json({"type": kind, "media_id": media_id, "created_at": int(time.time())})
+        return _err(codes.DATA_FORMAT_ERROR, "media data missing")
+
+    def _media_get(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
+        found = self.media.get(query.get("media_id", ""))
+        if found is None:
+            return _err(codes.INVALID_MEDIA_ID, "invalid media_id")
+        return 200, found[0], found[1]
+
+    def _qrcode_create(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
+        request = _load(body) or {}
+        scene = str(((request.get("action_info") or {}).get("scene") or {}).get("scene_str") or "")
+        expire = request.get("expire_seconds", 30)
+        if request.get("action_name") != "QR_STR_SCENE" or not 1 <= len(scene) <= 64:
+            return _err(codes.INVALID_ARGS, "invalid args")
+        if not isinstance(expire, int) or not 1 <= expire <= 2_592_000:
+            return _err(codes.INVALID_ARGS, "invalid expire_seconds")
+        ticket = secrets.token_urlsafe(24)
+        self.qr_scenes[ticket] = scene
+        return _json({"ticket": ticket, "expire_seconds": expire, "url": f"http://weixin.qq.com/q/{ticket}"})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeWeChat
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out and hung up is what latency tests do on purpose.
+        if not isinstance(sys.exception(), ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        fake = cast(_Server, self.server).fake
+        status, content_type, payload = fake.handle(self.command, self.path, self.headers.get("Content-Type", ""),
+                                                    body)
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass

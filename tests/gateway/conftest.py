@@ -1,0 +1,106 @@
+"""The app over HTTP, with WeRoBot (an independent implementation) playing WeChat."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+import uvicorn
+import xmltodict
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from werobot.crypto import MessageCrypt
+from werobot.utils import get_signature
+
+from gateway.app import create_app
+from tests.conftest import TEST_ACCOUNT, TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
+from tickets.settings import Settings
+
+
+@dataclass
+class WeChatSide:
+    """Builds pushes as WeChat would (WeRoBot's crypto) and opens our replies."""
+
+    crypt: MessageCrypt = field(default_factory=lambda: MessageCrypt(TEST_TOKEN, TEST_AES_KEY, TEST_APP_ID))
+    clock: int = 1_764_000_000
+
+    def text(self, openid: str, content: str, msg_id: int | None = None) -> str:
+        msg_id = msg_id if msg_id is not None else secrets.randbits(62)
+        return (f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName>"
+                f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{self.clock}</CreateTime>"
+                f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
+                f"<MsgId>{msg_id}</MsgId></xml>")
+
+    def event(self, openid: str, event: str, key: str = "") -> str:
+        return (f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName>"
+                f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{self.clock}</CreateTime>"
+                f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>"
+                f"<EventKey><![CDATA[{key}]]></EventKey></xml>")
+
+    def seal(self, xml: str, openid: str = "oUser", *, encrypted: bool = True) -> tuple[dict[str, str], bytes]:
+        """The query and body of the POST WeChat would make."""
+        ts, nonce = str(self.clock), str(secrets.randbelow(10**9))
+        query = {"signature": get_signature(TEST_TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce,
+                 "openid": openid}
+        if not encrypted:
+            return query, xml.encode()
+        envelope = xmltodict.parse(self.crypt.encrypt_message(xml, ts, nonce))["xml"]
+        query |= {"encrypt_type": "aes", "msg_signature": envelope["MsgSignature"]}
+        body = (f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName>"
+                f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>")
+        return query, body.encode()
+
+    def open(self, body: bytes) -> dict[str, str]:
+        """Our reply as WeChat reads it: verified and decrypted by WeRoBot ({} for `success`)."""
+        if body == b"success":
+            return {}
+        outer = xmltodict.parse(body)["xml"]
+        if "Encrypt" not in outer:
+            return dict(outer)
+        plain = self.crypt.decrypt_message(outer["TimeStamp"], outer["Nonce"], outer["MsgSignature"],
+                                           outer["Encrypt"])
+        return dict(xmltodict.parse(plain)["xml"])
+
+
+@pytest.fixture
+def wechat() -> WeChatSide:
+    return WeChatSide()
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings, run_jobs=False)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[str]:
+    """The app on a real uvicorn server on loopback, for concurrency tests."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

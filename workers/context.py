@@ -1,0 +1,51 @@
+"""What jobs work with: settings, the database and channel senders, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from bots.wechat_api import WeChatApi
+from bots.wechat_token import AccessTokenProvider
+from tickets.db import create_db_engine
+from tickets.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerContext:
+    """The wiring of a worker process (or of the in-process runner)."""
+
+    settings: Settings
+    engine: Engine
+    wechat: WeChatApi | None
+
+    @classmethod
+    def build(cls, settings: Settings, engine: Engine | None = None) -> WorkerContext:
+        """Wire senders for the configured channels."""
+        engine = engine or create_db_engine(settings.database_url)
+        wechat = None
+        if settings.wechat_app_id and settings.wechat_app_secret:
+            http = httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0))
+            tokens = AccessTokenProvider(engine, settings.wechat_app_id, settings.wechat_app_secret,
+                                         settings.wechat_api_base, http)
+            wechat = WeChatApi(tokens, settings.wechat_api_base, http)
+        return cls(settings=settings, engine=engine, wechat=wechat)
+
+
+_current: WorkerContext | None = None
+
+
+def install(context: WorkerContext) -> None:
+    """Use this context for jobs run in this process."""
+    global _current
+    _current = context
+
+
+def current() -> WorkerContext:
+    """The process's context; an `rq worker` process builds it from the environment on first use."""
+    global _current
+    if _current is None:
+        _current = WorkerContext.build(Settings().prepared())
+    return _current

@@ -1,0 +1,67 @@
+"""The loops of the `relay` process and of the in-process runner (no Redis: one process does it all)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+from tickets.clock import utcnow
+from tickets.outbox import OutboxRow
+from workers import jobs, relay, sweeps
+from workers.context import WorkerContext, install
+
+log = logging.getLogger(__name__)
+
+
+class Loop:
+    """Relay due outbox rows and run the periodic sweeps until stopped.
+
+    With `sink=None` the rows' jobs run right here (the embedded default); otherwise they go to RQ.
+    """
+
+    def __init__(self, context: WorkerContext, sink: relay.Sink | None = None, *, interval_s: float = 1.0,
+                 sweep_every_s: float = 60.0) -> None:
+        self.context = context
+        self.sink = sink or self._run_here
+        self.interval_s = interval_s
+        self.sweep_every_s = sweep_every_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_sweep = 0.0
+
+    def _run_here(self, rows: Sequence[OutboxRow]) -> None:
+        for row in rows:
+            jobs.run_outbox_row(row.id)
+
+    def tick(self) -> int:
+        """One round: sweeps when due, then one relay batch. Returns the rows handed on."""
+        if time.monotonic() - self._last_sweep >= self.sweep_every_s:
+            self._last_sweep = time.monotonic()
+            with self.context.engine.begin() as conn:
+                sweeps.remind_idle_drafts(conn, utcnow(), idle_minutes=self.context.settings.draft_idle_minutes)
+        return relay.relay_once(self.context.engine, self.sink)
+
+    def run_forever(self) -> None:
+        """Tick until `stop()`; errors are logged and the loop goes on (rows wait in the outbox)."""
+        install(self.context)
+        while not self._stop.is_set():
+            try:
+                moved = self.tick()
+            except Exception:
+                log.exception("relay round failed; rows stay in the outbox")
+                moved = 0
+            if not moved:
+                self._stop.wait(self.interval_s)
+
+    def start(self) -> None:
+        """Run in a daemon thread (the in-process runner of the embedded setup)."""
+        self._thread = threading.Thread(target=self.run_forever, name="outbox-runner", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the loop to end and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

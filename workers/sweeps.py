@@ -1,0 +1,44 @@
+"""Periodic sweeps that turn time passing into outbox rows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from bots.draft import Draft
+from bots.replies import say
+from tickets import outbox
+from tickets.inbound import Channel
+from tickets.schema import citizens
+
+# WeChat allows customer-service messages for 48 hours after the citizen last wrote.
+SERVICE_WINDOW = timedelta(hours=47)
+
+
+def remind_idle_drafts(conn: sa.Connection, now: datetime, *, idle_minutes: int) -> int:
+    """Queue one reminder per draft with a description left idle, while the citizen can still be reached."""
+    idle_since = now - timedelta(minutes=idle_minutes)
+    rows = conn.execute(
+        sa.select(citizens.c.id, citizens.c.dialog_data)
+        .where(
+            citizens.c.channel == Channel.WECHAT.value,
+            citizens.c.dialog_state != "idle",
+            citizens.c.dialog_updated_at <= idle_since,
+            citizens.c.draft_reminded_at.is_(None),
+            citizens.c.following.is_(True),
+            citizens.c.last_message_at >= now - SERVICE_WINDOW,
+        )
+        .limit(500)
+    ).all()
+    reminded = 0
+    for row in rows:
+        draft = Draft.from_data(dict(row.dialog_data or {}))
+        if not draft.description:
+            continue
+        text = say("draft_reminder", description=draft.description).text
+        outbox.put(conn, "citizen.push_text", {"citizen_id": row.id, "text": text, "purpose": "draft_reminder"},
+                   now)
+        conn.execute(sa.update(citizens).where(citizens.c.id == row.id).values(draft_reminded_at=now))
+        reminded += 1
+    return reminded
