@@ -81,19 +81,19 @@ class FakeWeChat:
             ("GET", "/cgi-bin/token"): self._plain_token,
             ("POST", "/cgi-bin/message/custom/send"): self._custom_send,
             ("POST", "/cgi-bin/message/template/send"): self._template_send,
-            ("POST", "/cgi-bin/message/subscribe/bizsend"): self._bizsend,
+            ("POST", "/cgi-bin/message/subscribe/bizsend"): self._template_send,
             ("POST", "/cgi-bin/media/upload"): self._media_upload,
             ("GET", "/cgi-bin/media/get"): self._media_get,
             ("POST", "/cgi-bin/qrcode/create"): self._qrcode_create,
         }
 
-    # -- lifecycle ------------------------------------------------------------------------------------
     def start(self, port: int = 0) -> str:
         """Serve on 127.0.0.1 (`port` 0: any free one) in a daemon thread; returns the base URL."""
         if self._server is None:
             self._server = _Server(("127.0.0.1", port), _Handler)
             self._server.fake = self
-            threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-wechat", daemon=True).start()
+            serve = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-wechat", daemon=True)
+            serve.start()
         return self.base_url
 
     def stop(self) -> None:
@@ -117,7 +117,6 @@ class FakeWeChat:
             raise RuntimeError("FakeWeChat is not started")
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    # -- switches and inspection ----------------------------------------------------------------------
     @property
     def current_token(self) -> str:
         """The access token the fake accepts now ("" before the first fetch)."""
@@ -151,7 +150,6 @@ class FakeWeChat:
                     if m["path"].endswith("custom/send") and m["body"].get("touser") == openid
                     and m["body"].get("msgtype") == "text"]
 
-    # -- dispatch -------------------------------------------------------------------------------------
     def handle(self, method: str, target: str, content_type: str, body: bytes) -> _Reply:
         """Answer one request as WeChat would."""
         url = urlsplit(target)
@@ -203,7 +201,7 @@ class FakeWeChat:
     def _record(self, path: str, message: dict[str, Any], raw: bytes) -> None:
         self.sent.append({"path": path, "body": message, "raw": raw, "at": utcnow()})
 
-    # -- endpoints (called with the lock held) --------------------------------------------------------
+    # Endpoints, called with the lock held.
     def _stable_token(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
         request = _load(body)
         if request is None:
@@ -233,6 +231,8 @@ class FakeWeChat:
         message = _load(body)
         if message is None or not message.get("msgtype"):
             return _err(codes.DATA_FORMAT_ERROR, "data format error")
+        if message["msgtype"] == "text" and not isinstance((message.get("text") or {}).get("content"), str):
+            return _err(codes.DATA_FORMAT_ERROR, "data format error, text.content missing")
         openid = str(message.get("touser") or "")
         if not openid:
             return _err(codes.INVALID_OPENID, "invalid openid")
@@ -247,12 +247,19 @@ class FakeWeChat:
         return _ok()
 
     def _template_send(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
+        # Template messages and subscription notifications (bizsend) take the same body.
         message = _load(body)
         if message is None:
             return _err(codes.DATA_FORMAT_ERROR, "data format error")
-        refused = self._template_error(message)
-        if refused is not None:
-            return refused
+        if not message.get("touser"):
+            return _err(codes.INVALID_OPENID, "invalid openid")
+        if not message.get("template_id"):
+            return _err(codes.INVALID_TEMPLATE_ID, "invalid template_id")
+        if not isinstance(message.get("data"), dict):
+            return _err(codes.ARGUMENT_INVALID, "argument invalid! data")
+        if path.endswith("bizsend"):
+            self._record(path, message, body)
+            return _ok()
         dedupe = (str(message["touser"]), str(message.get("client_msg_id") or ""))
         if dedupe[1] and dedupe in self._msgids:  # one message per openid + client_msg_id
             return _ok(msgid=self._msgids[dedupe])
@@ -260,25 +267,6 @@ class FakeWeChat:
         self._msgids[dedupe] = self._next_msgid
         self._record(path, message, body)
         return _ok(msgid=self._next_msgid)
-
-    def _bizsend(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
-        message = _load(body)
-        if message is None:
-            return _err(codes.DATA_FORMAT_ERROR, "data format error")
-        refused = self._template_error(message)
-        if refused is not None:
-            return refused
-        self._record(path, message, body)
-        return _ok()
-
-    def _template_error(self, message: dict[str, Any]) -> _Reply | None:
-        if not message.get("touser"):
-            return _err(codes.INVALID_OPENID, "invalid openid")
-        if not message.get("template_id"):
-            return _err(codes.INVALID_TEMPLATE_ID, "invalid template_id")
-        if not isinstance(message.get("data"), dict):
-            return _err(codes.ARGUMENT_INVALID, "argument invalid! data")
-        return None
 
     def _media_upload(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
         kind = query.get("type", "")

@@ -7,10 +7,10 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from bots.fake_wechat import FakeWeChat
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from bots.fake_wechat import FakeWeChat
 from gateway import errors
 from gateway.routes import api_tickets, dev_wechat, health, tracking, wechat
 from gateway.state import AppState
@@ -41,7 +41,9 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
                 settings.wechat_api_base = fake.start()
                 app.state.fake_wechat = fake
             if run_jobs and not settings.redis_url:
-                loop = Loop(WorkerContext.build(settings, engine))
+                context = WorkerContext.build(settings, engine)
+                stack.callback(context.close)
+                loop = Loop(context)
                 loop.start()
                 stack.callback(loop.stop)
             log.info("gateway up: env=%s db=%s wechat=%s jobs=%s", settings.gateway_env, engine.dialect.name,

@@ -20,18 +20,23 @@ class WorkerContext:
     settings: Settings
     engine: Engine
     wechat: WeChatApi | None
+    http: httpx.Client
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> WorkerContext:
         """Wire senders for the configured channels."""
         engine = engine or create_db_engine(settings.database_url)
+        http = httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0))
         wechat = None
         if settings.wechat_app_id and settings.wechat_app_secret:
-            http = httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0))
             tokens = AccessTokenProvider(engine, settings.wechat_app_id, settings.wechat_app_secret,
                                          settings.wechat_api_base, http)
             wechat = WeChatApi(tokens, settings.wechat_api_base, http)
-        return cls(settings=settings, engine=engine, wechat=wechat)
+        return cls(settings=settings, engine=engine, wechat=wechat, http=http)
+
+    def close(self) -> None:
+        """Close the HTTP connections (the engine belongs to whoever made it)."""
+        self.http.close()
 
 
 _current: WorkerContext | None = None

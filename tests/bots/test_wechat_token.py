@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -59,7 +60,7 @@ def provider(engine: Engine, fake: FakeWeChat, http: httpx.Client, secret: str =
     return AccessTokenProvider(engine, app_id, secret, fake.base_url, http)
 
 
-def stored_row(engine: Engine) -> sa.Row[tuple[str, datetime, datetime | None]]:
+def stored_row(engine: Engine) -> Any:
     with engine.connect() as conn:
         return conn.execute(
             sa.select(access_tokens.c.token, access_tokens.c.expires_at, access_tokens.c.refreshed_at)

@@ -1,0 +1,121 @@
+"""The outbox, the relay (in-process and through RQ on the real Redis) and the draft reminder,
+delivered to the local fake of WeChat's API over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from redis import Redis
+from rq import Queue, SimpleWorker
+from sqlalchemy.engine import Engine
+
+from bots.desk import DeskConfig
+from bots.fake_wechat import FakeWeChat
+from bots.intake import receive
+from tickets import outbox
+from tickets.clock import utcnow
+from tickets.inbound import Channel, InboundMessage, Kind
+from tickets.schema import citizens
+from tickets.schema import outbox as outbox_table
+from tickets.settings import Settings
+from workers import sweeps
+from workers.context import WorkerContext, install
+from workers.relay import relay_once, rq_sink
+from workers.runner import Loop
+
+SECRET = "fake-app-secret"
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+@pytest.fixture
+def fake(settings: Settings) -> Iterator[FakeWeChat]:
+    with FakeWeChat(settings.wechat_app_id, SECRET) as server:
+        settings.wechat_app_secret = SECRET
+        settings.wechat_api_base = server.start()
+        yield server
+
+
+@pytest.fixture
+def context(settings: Settings, engine: Engine, fake: FakeWeChat) -> Iterator[WorkerContext]:
+    ctx = WorkerContext.build(settings, engine)
+    install(ctx)
+    yield ctx
+    ctx.close()
+
+
+def write(engine: Engine, settings: Settings, text: str, n: int, openid: str = "oDraft01") -> None:
+    msg = InboundMessage(Channel.WECHAT, "gh_x", openid, Kind.TEXT, f"m:{n}", utcnow(), text=text)
+    with engine.begin() as conn:
+        receive(conn, msg, DeskConfig(settings.tz, settings.public_base_url), utcnow())
+
+
+def age_drafts(engine: Engine, minutes: int) -> None:
+    """Let time pass for every draft: its last change moves `minutes` into the past."""
+    with engine.begin() as conn:
+        conn.execute(sa.update(citizens).values(dialog_updated_at=utcnow() - timedelta(minutes=minutes)))
+
+
+def statuses(engine: Engine) -> list[tuple[str, str, int]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(outbox_table.c.topic, outbox_table.c.status, outbox_table.c.attempts)
+                            .order_by(outbox_table.c.id)).all()
+    return [(r.topic, r.status, r.attempts) for r in rows]
+
+
+def test_idle_draft_is_reminded_once_in_process(context: WorkerContext, engine: Engine, settings: Settings,
+                                                fake: FakeWeChat) -> None:
+    write(engine, settings, "小区电梯坏了三天了", 1)
+    with engine.begin() as conn:
+        assert sweeps.remind_idle_drafts(conn, utcnow(), idle_minutes=30) == 0  # not idle yet
+    age_drafts(engine, 31)
+    with engine.begin() as conn:
+        assert sweeps.remind_idle_drafts(conn, utcnow(), idle_minutes=30) == 1
+        assert sweeps.remind_idle_drafts(conn, utcnow(), idle_minutes=30) == 0  # once
+    loop = Loop(context, sweep_every_s=3600)
+    loop._last_sweep = float("inf")  # this test drives the sweep itself
+    assert loop.tick() == 1
+    [text] = [m["text"] for m in fake.texts_to("oDraft01")]
+    assert "还没有提交" in text and "电梯坏了" in text
+    assert statuses(engine) == [("citizen.push_text", "done", 0)]
+    assert loop.tick() == 0
+
+
+def test_platform_errors_are_retried_or_given_up(context: WorkerContext, engine: Engine, settings: Settings,
+                                                 fake: FakeWeChat) -> None:
+    write(engine, settings, "噪音扰民", 1, "oBusy")
+    write(engine, settings, "占道经营", 2, "oGone")
+    age_drafts(engine, 31)
+    with engine.begin() as conn:
+        assert sweeps.remind_idle_drafts(conn, utcnow(), idle_minutes=30) == 2
+    fake.fail_next("custom/send", -1, "system error")
+    fake.outside_window.add("oGone")
+    assert Loop(context, sweep_every_s=3600).tick() == 2
+    result = dict((r[0] + str(i), r[1:]) for i, r in enumerate(statuses(engine)))
+    assert sorted(result.values()) == [("failed", 1), ("pending", 1)]
+    with engine.connect() as conn:
+        errors = sorted(conn.execute(sa.select(outbox_table.c.last_error)).scalars())
+    assert errors[0].startswith("wechat -1") and errors[1].startswith("wechat 45015: response out of time limit")
+
+
+@pytest.mark.redis
+def test_rows_wait_while_redis_is_down_then_go_through_rq(context: WorkerContext, engine: Engine) -> None:
+    with engine.begin() as conn:
+        row = outbox.put(conn, "unknown.topic", {"x": 1}, utcnow())
+    with pytest.raises(Exception, match="Error"):
+        relay_once(engine, rq_sink("redis://127.0.0.1:1/0"))
+    assert statuses(engine) == [("unknown.topic", "pending", 0)]
+
+    redis = Redis.from_url(REDIS_URL)
+    redis.flushdb()
+    assert relay_once(engine, rq_sink(REDIS_URL)) == 1
+    queue = Queue("gateway", connection=redis)
+    assert queue.job_ids == [f"outbox-{row}-0"]
+    assert relay_once(engine, rq_sink(REDIS_URL)) == 0  # queued rows are not queued twice
+    SimpleWorker([queue], connection=redis).work(burst=True)
+    # A topic with no handler is given up, with the reason on the row.
+    assert statuses(engine) == [("unknown.topic", "failed", 1)]
+    redis.flushdb()
+    redis.close()
