@@ -36,6 +36,8 @@ class State(StrEnum):
     CONFIRMING = "confirming"
 
 
+# Asked for the place, a citizen may instead go on describing; addresses are rarely this long.
+MAX_TYPED_ADDRESS = 40
 CONTENT_KINDS = frozenset({Kind.TEXT, Kind.VOICE, Kind.IMAGE, Kind.VIDEO, Kind.LOCATION, Kind.LINK})
 # Events that are recorded but answered with nothing (WeChat gets `success`).
 SILENT_KINDS = frozenset({Kind.MENU_VIEW, Kind.LOCATION_REPORT, Kind.DELIVERY_RECEIPT, Kind.CONSENT,
@@ -101,7 +103,7 @@ def _stale_draft(citizen: Citizen, desk: Desk) -> str | None:
 def _content(msg: InboundMessage, citizen: Citizen, desk: Desk, *, stale: str | None) -> Turn:
     draft = _draft(citizen)
     before = State(citizen.dialog_state)
-    got, cut = _absorb(msg, draft, before)
+    got, fits = _absorb(msg, draft, before)
     if stale:
         _store(citizen, desk, State.CONFIRMING if draft.has_place else State.LOCATING, draft)
         return Turn([say("stale_draft", since=stale, description=draft.description)])
@@ -114,7 +116,7 @@ def _content(msg: InboundMessage, citizen: Citizen, desk: Desk, *, stale: str | 
     else:
         _store(citizen, desk, State.CONFIRMING, draft)
         replies = [say("confirm", draft=draft, note="added" if before is State.CONFIRMING else "")]
-    if cut:
+    if not fits:
         replies.insert(0, say("too_long"))
     return Turn(replies)
 
@@ -123,8 +125,8 @@ def _absorb(msg: InboundMessage, draft: Draft, state: State) -> tuple[str, bool]
     """Put the message into the draft; returns what it was and whether text was cut."""
     fits = True
     if msg.kind in (Kind.TEXT, Kind.VOICE) and msg.text.strip():
-        if state is State.LOCATING and not draft.has_place:
-            draft.address = msg.text.strip()[:200]
+        if state is State.LOCATING and not draft.has_place and len(msg.text.strip()) <= MAX_TYPED_ADDRESS:
+            draft.address = msg.text.strip()
         else:
             fits = draft.add_text(msg.text)
     if msg.kind is Kind.VOICE and msg.media:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -37,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs whole URLs (WeChat puts the openid in the query); Alembic's plugin set-up is noise.
+    for noisy in ("httpx", "httpcore", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings().prepared()
     except ConfigurationError as exc:
@@ -71,6 +75,10 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     import uvicorn
 
     migrate(settings.database_url)
+    if settings.is_dev and "PUBLIC_BASE_URL" not in os.environ:
+        # Links in replies must reach this very server; uvicorn's factory reads the environment again.
+        os.environ["PUBLIC_BASE_URL"] = f"http://{host}:{port}"
+        settings.public_base_url = os.environ["PUBLIC_BASE_URL"]
     if settings.wechat_simulated:
         print(f"dev mode: play the citizen at {settings.public_base_url}/dev/wechat")
     uvicorn.run("gateway.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,

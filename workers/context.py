@@ -29,8 +29,9 @@ class WorkerContext:
         http = httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0))
         wechat = None
         if settings.wechat_app_id and settings.wechat_app_secret:
+            # A short timeout: on SQLite the token refresh holds the write lock (bots/wechat_token.py).
             tokens = AccessTokenProvider(engine, settings.wechat_app_id, settings.wechat_app_secret,
-                                         settings.wechat_api_base, http)
+                                         settings.wechat_api_base, http, timeout=TOKEN_TIMEOUT)
             wechat = WeChatApi(tokens, settings.wechat_api_base, http)
         return cls(settings=settings, engine=engine, wechat=wechat, http=http)
 
@@ -40,6 +41,7 @@ class WorkerContext:
 
 
 _current: WorkerContext | None = None
+TOKEN_TIMEOUT = httpx.Timeout(4.0, connect=2.0)
 
 
 def install(context: WorkerContext) -> None:

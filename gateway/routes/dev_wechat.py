@@ -98,6 +98,9 @@ async def send(
         "menu": lambda: peer.event_xml(openid, "CLICK", "MY_TICKETS"),
     }.get(action, lambda: peer.text_xml(openid, content))()
     query, body = peer.seal(xml, encrypted=bool(encrypted), openid=openid)
+    fake = request.app.state.fake_wechat
+    if fake is not None and action not in ("subscribe", "menu"):
+        fake.message_from(openid)  # as on WeChat, writing opens the 48-hour customer-service window
     transport = httpx.ASGITransport(app=request.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
         answer = await client.post("/webhooks/wechat", params=query, content=body,

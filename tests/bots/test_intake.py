@@ -70,6 +70,29 @@ def test_photo_location_voice_are_gathered(engine: Engine) -> None:
     assert kinds == ["image", "voice"]
 
 
+def test_long_text_is_cut_and_the_citizen_told(engine: Engine) -> None:
+    first = say(engine, message(text="楼上漏水"))
+    assert "内容有点长" not in first
+    assert "内容有点长" not in say(engine, message(text="新华路2号"))
+    reply = say(engine, message(text="很" * 2100))
+    assert reply.startswith("内容有点长") and "请核对" in reply
+    say(engine, message(text="1"))
+    with engine.connect() as conn:
+        [ticket] = repository.list_tickets(conn, repository.TicketFilter()).items
+    assert len(ticket.description) == 2000 and ticket.description.startswith("楼上漏水\n很")
+
+
+def test_a_long_text_while_asked_for_the_place_is_more_description(engine: Engine) -> None:
+    say(engine, message(text="物业不作为"))
+    detail = "小区物业长期不打扫卫生，垃圾堆在楼道里发臭，业主多次反映都没有人管，希望有关部门督促物业整改，谢谢！"
+    assert "地点" in say(engine, message(text=detail))
+    assert "请核对" in say(engine, message(text="东风路28号院"))
+    say(engine, message(text="1"))
+    with engine.connect() as conn:
+        [ticket] = repository.list_tickets(conn, repository.TicketFilter()).items
+    assert ticket.address == "东风路28号院" and ticket.description == f"物业不作为\n{detail}"
+
+
 def test_voice_without_recognition_asks_for_text(engine: Engine) -> None:
     reply = say(engine, message(Kind.VOICE, media=Media("VOICE2", format="amr")))
     assert "没能识别" in reply
