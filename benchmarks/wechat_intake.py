@@ -401,7 +401,7 @@ def _start_py_spy(directory: Path, label: str, pids: Sequence[int], seconds: flo
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     directory.mkdir(parents=True, exist_ok=True)
     spies = [subprocess.Popen([exe, "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
-                               "--rate", "200", "--idle", "--nonblocking", "--format", "raw",
+                               "--rate", "100", "--idle", "--threads", "--format", "raw",
                                "--output", str(directory / f"{label}-{pid}.txt")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in pids]
     time.sleep(0.3)  # let py-spy attach before the load starts

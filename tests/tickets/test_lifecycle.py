@@ -48,3 +48,27 @@ def test_change_status_records_timeline(engine: Engine) -> None:
     assert [(e.status_from, e.status_to, e.note) for e in events] == [
         (None, Status.RECEIVED, ""), (Status.RECEIVED, Status.ACCEPTED, "已受理"),
     ]
+
+
+def test_concurrent_migrations_are_safe(tmp_path: object, postgres_migrated: str) -> None:
+    """web, worker and relay start together and each migrates: one does, the others wait."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import sqlalchemy as sa
+
+    from tickets.db import create_db_engine, migrate
+
+    admin = create_db_engine(postgres_migrated)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("DROP DATABASE IF EXISTS petition_migrate_race")
+        conn.exec_driver_sql("CREATE DATABASE petition_migrate_race")
+    admin.dispose()
+    urls = [postgres_migrated.rsplit("/", 1)[0] + "/petition_migrate_race",
+            f"sqlite:///{tmp_path}/race.db"]
+    for url in urls:
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(lambda _: migrate(url), range(3)))
+        engine = create_db_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        engine.dispose()
