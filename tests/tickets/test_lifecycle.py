@@ -67,7 +67,7 @@ def test_concurrent_migrations_are_safe(tmp_path: object, postgres_migrated: str
             f"sqlite:///{tmp_path}/race.db"]
     for url in urls:
         with ThreadPoolExecutor(3) as pool:
-            list(pool.map(lambda _: migrate(url), range(3)))
+            list(pool.map(migrate, [url] * 3))
         engine = create_db_engine(url)
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
