@@ -227,21 +227,6 @@ def cmdline(pid: int) -> str:
         return ""
 
 
-def processes_named(comm: str) -> list[int]:
-    """Pids whose command name (`/proc/pid/comm`) is `comm`."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/comm") as f:
-                if f.read().strip() == comm:
-                    found.append(int(entry))
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return found
-
-
 def socket_owner_finder(server_port: int, pids: Sequence[int]) -> Callable[[int], int | None]:
     """A function naming which of `pids` serves the connection from a local (client) port."""
 
