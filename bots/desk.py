@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from bots.draft import Draft
-from tickets import repository
+from tickets import progress, repository
 from tickets.citizens import Citizen
 from tickets.errors import NotFound
+from tickets.progress import Satisfaction
 from tickets.repository import Ticket, TicketFilter
 
 
@@ -55,6 +56,16 @@ class Desk:
         """The latest note for the citizen on the ticket's timeline."""
         notes = [e.note for e in repository.timeline(self.conn, ticket_id) if e.note]
         return notes[-1] if notes else ""
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        """A ticket by id."""
+        return repository.get_ticket(self.conn, ticket_id)
+
+    def evaluate(self, citizen: Citizen, ticket_id: int, satisfaction: Satisfaction, solved: bool,
+                 reason: str) -> Ticket:
+        """Record the citizen's rating; raises InvalidTransition unless the ticket awaits one."""
+        return progress.evaluate(self.conn, ticket_id, channel=citizen.key.channel, satisfaction=satisfaction,
+                                 solved=solved, reason=reason, now=self.now, citizen_id=citizen.id)
 
     def tracking_url(self, ticket: Ticket) -> str:
         """The public progress page of a ticket."""

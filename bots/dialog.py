@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from bots import commands
+from bots import commands, evaluation
 from bots.commands import Command, Parsed
 from bots.desk import Desk
 from bots.draft import Draft
@@ -68,6 +68,10 @@ def step(msg: InboundMessage, citizen: Citizen, desk: Desk) -> Turn:
         return Turn()
 
     text = msg.text if msg.kind in (Kind.TEXT, Kind.VOICE) else ""
+    if text:
+        rated = evaluation.answer(text, citizen, desk)
+        if rated is not None:
+            return Turn(rated)
     parsed = commands.parse(text) if text else None
     if parsed is not None:
         return _command(parsed, citizen, desk)
@@ -81,7 +85,8 @@ def _draft(citizen: Citizen) -> Draft:
 
 def _store(citizen: Citizen, desk: Desk, state: State, draft: Draft | None) -> None:
     citizen.dialog_state = state.value
-    citizen.dialog_data = draft.to_data() if draft is not None else {}
+    others = {k: v for k, v in citizen.dialog_data.items() if k != "draft"}  # e.g. a pending evaluation
+    citizen.dialog_data = others | (draft.to_data() if draft is not None else {})
     citizen.dialog_updated_at = desk.now
 
 

@@ -14,12 +14,22 @@ import sqlalchemy as sa
 from bots import dialog
 from bots.desk import Desk, DeskConfig
 from bots.replies import Reply
-from tickets import inbox
+from tickets import consents, inbox, notifications
 from tickets.citizens import CitizenKey, lock_citizen, save_citizen
-from tickets.inbound import InboundMessage
+from tickets.inbound import InboundMessage, Kind
 from tickets.masking import mask_identifier
 
 log = logging.getLogger(__name__)
+
+
+def _record_platform_event(conn: sa.Connection, msg: InboundMessage, citizen_id: int, now: datetime) -> None:
+    """Subscription consents and delivery receipts: kept for the push ladder and the notification rows."""
+    if msg.kind is Kind.CONSENT:
+        consents.record(conn, citizen_id, [(c.template_id, c.status) for c in msg.consents], now)
+    elif msg.kind is Kind.DELIVERY_RECEIPT:
+        for receipt in msg.consents:
+            if receipt.msg_id:
+                notifications.join_receipt(conn, receipt.msg_id, receipt.status or receipt.error_code, now)
 
 
 def receive(conn: sa.Connection, msg: InboundMessage, config: DeskConfig, now: datetime) -> list[Reply]:
@@ -30,6 +40,7 @@ def receive(conn: sa.Connection, msg: InboundMessage, config: DeskConfig, now: d
         log.info("retry of %s from %s answered as before", msg.kind.value, mask_identifier(msg.user_id))
         return [Reply.from_record(r) for r in earlier]
     turn = dialog.step(msg, citizen, Desk(conn, config, now))
+    _record_platform_event(conn, msg, citizen.id, now)
     save_citizen(conn, citizen, now, wrote=msg.kind in dialog.CONTENT_KINDS)
     inbox.record(conn, msg, citizen.id, [r.to_record() for r in turn.replies], turn.ticket_id, now)
     if msg.kind.value == "unknown":

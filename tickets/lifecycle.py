@@ -22,7 +22,8 @@ class Status(StrEnum):
 
 
 _ALLOWED: dict[Status, frozenset[Status]] = {
-    Status.RECEIVED: frozenset({Status.ACCEPTED, Status.REJECTED, Status.MERGED}),
+    # Auto-dispatch (over 85% of requests) accepts and dispatches in one step.
+    Status.RECEIVED: frozenset({Status.ACCEPTED, Status.DISPATCHED, Status.REJECTED, Status.MERGED}),
     Status.ACCEPTED: frozenset({Status.DISPATCHED, Status.IN_PROGRESS, Status.RESOLVED, Status.REJECTED,
                                 Status.MERGED}),
     # A unit may hand a ticket back (退单): it returns to accepted for re-dispatch.

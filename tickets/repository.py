@@ -56,6 +56,11 @@ class Ticket:
     location_label: str
     created_at: datetime
     updated_at: datetime
+    unit: str = ""
+    expected_at: datetime | None = None
+    resolved_at: datetime | None = None
+    evaluation_asked_at: datetime | None = None
+    evaluation_asks: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,8 @@ class TimelineEvent:
     actor: str
     note: str
     created_at: datetime
+    unit: str = ""
+    expected_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +100,8 @@ def _ticket(row: sa.Row[Any]) -> Ticket:
         citizen_id=row.citizen_id, status=Status(row.status), description=row.description,
         address=row.address, latitude=row.latitude, longitude=row.longitude,
         location_label=row.location_label, created_at=row.created_at, updated_at=row.updated_at,
+        unit=row.unit, expected_at=row.expected_at, resolved_at=row.resolved_at,
+        evaluation_asked_at=row.evaluation_asked_at, evaluation_asks=row.evaluation_asks,
     )
 
 
@@ -164,7 +173,7 @@ def timeline(conn: sa.Connection, ticket_id: int) -> list[TimelineEvent]:
     return [
         TimelineEvent(
             status_from=Status(r.status_from) if r.status_from else None, status_to=Status(r.status_to),
-            actor=r.actor, note=r.note, created_at=r.created_at,
+            actor=r.actor, note=r.note, created_at=r.created_at, unit=r.unit, expected_at=r.expected_at,
         )
         for r in rows
     ]
@@ -178,18 +187,46 @@ def ticket_attachments(conn: sa.Connection, ticket_id: int) -> list[NewAttachmen
     return [NewAttachment(kind=r.kind, media_id=r.media_id, url=r.url, note=r.note) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A recorded change: the ticket after it, the status before it, and the timeline event's id."""
+
+    ticket: Ticket
+    previous: Status
+    event_id: int
+
+
 def change_status(
-    conn: sa.Connection, ticket_id: int, target: Status, *, actor: str, note: str, now: datetime
-) -> Ticket:
-    """Move a ticket along the lifecycle, recording the event; raises InvalidTransition."""
+    conn: sa.Connection, ticket_id: int, target: Status, *, actor: str, note: str, now: datetime,
+    unit: str = "", expected_at: datetime | None = None, external_id: str | None = None,
+) -> Change:
+    """Move a ticket along the lifecycle (or add a note in its current status), recording the event.
+
+    Raises InvalidTransition for a change the lifecycle does not allow, NotFound for no ticket.
+    """
     row = conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id).with_for_update()).one_or_none()
     if row is None:
         raise NotFound(f"ticket {ticket_id}")
     current = Status(row.status)
-    check_move(current, target)
-    conn.execute(sa.update(tickets).where(tickets.c.id == ticket_id).values(status=target.value, updated_at=now))
-    conn.execute(sa.insert(ticket_events).values(
+    if target is not current:
+        check_move(current, target)
+    values: dict[str, Any] = {"status": target.value, "updated_at": now}
+    if unit:
+        values["unit"] = unit
+    if expected_at is not None:
+        values["expected_at"] = expected_at
+    if target is Status.RESOLVED and current is not Status.RESOLVED:
+        values.update(resolved_at=now, evaluation_asked_at=None, evaluation_asks=0)
+    conn.execute(sa.update(tickets).where(tickets.c.id == ticket_id).values(**values))
+    event_id = conn.execute(sa.insert(ticket_events).values(
         ticket_id=ticket_id, status_from=current.value, status_to=target.value, actor=actor, note=note,
-        created_at=now,
-    ))
-    return get_ticket(conn, ticket_id)
+        created_at=now, unit=unit, expected_at=expected_at, external_id=external_id,
+    ).returning(ticket_events.c.id)).scalar_one()
+    return Change(get_ticket(conn, ticket_id), current, int(event_id))
+
+
+def find_event(conn: sa.Connection, external_id: str) -> tuple[int, int] | None:
+    """(ticket id, event id) of a change already recorded under the caller's event id."""
+    row = conn.execute(sa.select(ticket_events.c.ticket_id, ticket_events.c.id)
+                       .where(ticket_events.c.external_id == external_id)).one_or_none()
+    return (row.ticket_id, row.id) if row else None

@@ -77,6 +77,12 @@ tickets = sa.Table(
     sa.Column("location_label", sa.String(255), nullable=False, server_default=""),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("unit", sa.String(128), nullable=False, server_default=""),
+    sa.Column("expected_at", UTCDateTime),
+    sa.Column("resolved_at", UTCDateTime),
+    # Evaluation rounds: when the citizen was last asked, and how often (asked once more, then closed).
+    sa.Column("evaluation_asked_at", UTCDateTime),
+    sa.Column("evaluation_asks", sa.Integer, nullable=False, server_default="0"),
     sa.Index(None, "status", "created_at"),
     sa.Index(None, "citizen_id", "created_at"),
     sa.Index(None, "channel", "created_at"),
@@ -92,6 +98,10 @@ ticket_events = sa.Table(
     sa.Column("actor", sa.String(64), nullable=False),
     sa.Column("note", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("unit", sa.String(128), nullable=False, server_default=""),
+    sa.Column("expected_at", UTCDateTime),
+    # The dispatch system's own event id: a repeated call changes nothing.
+    sa.Column("external_id", sa.String(128), unique=True),
 )
 
 attachments = sa.Table(
@@ -166,4 +176,51 @@ access_tokens = sa.Table(
     sa.Column("token", sa.String(1024), nullable=False, server_default=""),
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("refreshed_at", UTCDateTime),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), index=True),
+    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id"), nullable=False, index=True),
+    # What it says: progress, evaluation, evaluation_reminder, reopened ... (templates/messages/push_*.j2)
+    sa.Column("purpose", sa.String(32), nullable=False),
+    # The timeline event it tells of: one notification per event and citizen.
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("ticket_events.id")),
+    sa.Column("payload", JSONData, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("method", sa.String(16), nullable=False, server_default=""),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("platform_msg_id", sa.String(64), index=True),
+    sa.Column("receipt", sa.String(64), nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.UniqueConstraint("event_id", "citizen_id", "purpose"),
+)
+
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id"), nullable=False),
+    sa.Column("template_id", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # accept / reject
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("citizen_id", "template_id"),
+)
+
+evaluations = sa.Table(
+    "evaluations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), nullable=False, index=True),
+    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id")),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("satisfaction", sa.String(16), nullable=False),  # satisfied / basically / unsatisfied
+    sa.Column("solved", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )

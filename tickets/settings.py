@@ -46,6 +46,24 @@ class Settings(BaseSettings):
     alipay_app_private_key: str = ""
     alipay_gateway: str = "https://openapi.alipay.com/gateway.do"
 
+    # Progress pushes (issue: progress and evaluation). Subscription notification (bizsend) and template
+    # message ids from the Official Account console, and which template field carries which value.
+    wechat_subscribe_template_id: str = ""
+    wechat_subscribe_fields: dict[str, str] = Field(default_factory=lambda: {
+        "character_string1": "number", "phrase2": "status", "thing3": "note", "time4": "time"})
+    wechat_template_id: str = ""
+    wechat_template_fields: dict[str, str] = Field(default_factory=lambda: {
+        "keyword1": "number", "keyword2": "status", "keyword3": "note", "keyword4": "time"})
+    alipay_template_id: str = ""
+    alipay_page: str = "pages/ticket/index"
+
+    # The city's dispatch system: where gateway events go, and the shared secret of their signature
+    # (also checked on incoming status events when they carry one).
+    dispatch_webhook_url: str = ""
+    dispatch_webhook_secret: str = ""
+    dispatch_require_signature: bool = False
+    evaluation_remind_days: int = Field(default=3, ge=1)
+
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     draft_idle_minutes: int = Field(default=30, ge=1)
     draft_ttl_hours: int = Field(default=72, ge=1)

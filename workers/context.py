@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.engine import Engine
 
+from bots.alipay_api import AlipayApi
 from bots.wechat_api import WeChatApi
 from bots.wechat_token import AccessTokenProvider
 from tickets.db import create_db_engine
@@ -21,6 +22,7 @@ class WorkerContext:
     engine: Engine
     wechat: WeChatApi | None
     http: httpx.Client
+    alipay: AlipayApi | None = None
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> WorkerContext:
@@ -33,7 +35,11 @@ class WorkerContext:
             tokens = AccessTokenProvider(engine, settings.wechat_app_id, settings.wechat_app_secret,
                                          settings.wechat_api_base, http, timeout=TOKEN_TIMEOUT)
             wechat = WeChatApi(tokens, settings.wechat_api_base, http)
-        return cls(settings=settings, engine=engine, wechat=wechat, http=http)
+        alipay = None
+        if settings.alipay_app_id and settings.alipay_app_private_key and settings.alipay_public_key:
+            alipay = AlipayApi(settings.alipay_app_id, settings.alipay_app_private_key, settings.alipay_public_key,
+                               settings.alipay_gateway, http)
+        return cls(settings=settings, engine=engine, wechat=wechat, http=http, alipay=alipay)
 
     def close(self) -> None:
         """Close the HTTP connections (the engine belongs to whoever made it)."""

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from tickets import outbox
 from tickets.clock import utcnow
-from workers.context import WorkerContext, current
+from workers.context import current
+from workers.notify import deliver_notification
 from workers.push import PermanentFailure, RetryLater, push_text
+from workers.webhooks import post_dispatch_event
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[WorkerContext, dict[str, Any]], None]
+# A handler gets the row's payload and whether this is its last attempt; it raises RetryLater or
+# PermanentFailure, or returns when the work is done.
+Handler = Callable[..., None]
 HANDLERS: dict[str, Handler] = {
     "citizen.push_text": push_text,
+    "notification.deliver": deliver_notification,
+    "dispatch.event": post_dispatch_event,
 }
 MAX_ATTEMPTS = 8
 BACKOFF_S = (10, 30, 60, 300, 900, 1800, 3600)
@@ -41,7 +46,7 @@ def run_outbox_row(row_id: int) -> str:
     try:
         if handler is None:
             raise PermanentFailure(f"no handler for topic {row.topic}")
-        handler(context, row.payload)
+        handler(context, row.payload, final=row.attempts + 1 >= MAX_ATTEMPTS)
     except RetryLater as exc:
         give_up = row.attempts + 1 >= MAX_ATTEMPTS
         with context.engine.begin() as conn:

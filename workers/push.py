@@ -18,7 +18,7 @@ class PermanentFailure(Exception):
     """A failure that retrying will not fix; recorded on the row."""
 
 
-def push_text(context: WorkerContext, payload: dict[str, Any]) -> None:
+def push_text(context: WorkerContext, payload: dict[str, Any], *, final: bool = False) -> None:
     """Send `payload["text"]` to citizen `payload["citizen_id"]` (WeChat: customer-service message)."""
     with context.engine.connect() as conn:
         key = get_citizen_key(conn, int(payload["citizen_id"]))

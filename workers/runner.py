@@ -39,8 +39,11 @@ class Loop:
         """One round: sweeps when due, then one relay batch. Returns the rows handed on."""
         if time.monotonic() - self._last_sweep >= self.sweep_every_s:
             self._last_sweep = time.monotonic()
+            settings = self.context.settings
             with self.context.engine.begin() as conn:
-                sweeps.remind_idle_drafts(conn, utcnow(), idle_minutes=self.context.settings.draft_idle_minutes)
+                sweeps.remind_idle_drafts(conn, utcnow(), idle_minutes=settings.draft_idle_minutes)
+            with self.context.engine.begin() as conn:
+                sweeps.follow_up_evaluations(conn, utcnow(), remind_days=settings.evaluation_remind_days)
         return relay.relay_once(self.context.engine, self.sink)
 
     def run_forever(self) -> None:

@@ -8,9 +8,10 @@ import sqlalchemy as sa
 
 from bots.draft import Draft
 from bots.replies import say
-from tickets import outbox
+from tickets import notifications, outbox, progress, repository
 from tickets.inbound import Channel
-from tickets.schema import citizens
+from tickets.lifecycle import Status
+from tickets.schema import citizens, tickets
 
 # WeChat allows customer-service messages for 48 hours after the citizen last wrote.
 SERVICE_WINDOW = timedelta(hours=47)
@@ -42,3 +43,32 @@ def remind_idle_drafts(conn: sa.Connection, now: datetime, *, idle_minutes: int)
         conn.execute(sa.update(citizens).where(citizens.c.id == row.id).values(draft_reminded_at=now))
         reminded += 1
     return reminded
+
+
+def follow_up_evaluations(conn: sa.Connection, now: datetime, *, remind_days: int) -> tuple[int, int]:
+    """Resolved tickets nobody rated: ask once more after `remind_days`, close after as long again.
+
+    Returns (asked again, closed).
+    """
+    due = now - timedelta(days=remind_days)
+    rows = conn.execute(
+        sa.select(tickets.c.id, tickets.c.evaluation_asks).where(
+            tickets.c.status == Status.RESOLVED.value, tickets.c.evaluation_asked_at <= due,
+        ).limit(500)
+    ).all()
+    asked = closed = 0
+    for row in rows:
+        ticket = repository.get_ticket(conn, row.id)
+        if row.evaluation_asks <= 1:
+            for citizen_id in progress.audience(conn, ticket):
+                notifications.create(conn, citizen_id=citizen_id, purpose="evaluation_reminder", payload={},
+                                     now=now, ticket_id=ticket.id)
+                progress.expect_evaluation(conn, citizen_id, ticket.id)
+            conn.execute(sa.update(tickets).where(tickets.c.id == row.id)
+                         .values(evaluation_asked_at=now, evaluation_asks=2))
+            asked += 1
+        else:
+            repository.change_status(conn, row.id, Status.CLOSED, actor="system",
+                                     note="办结后未收到评价，工单自动结束", now=now)
+            closed += 1
+    return asked, closed

@@ -1,33 +1,84 @@
-"""`/t/{code}`: the public progress page of a ticket (no personal data)."""
+"""`/t/{code}`: the public progress page of a ticket (no personal data), and its evaluation form."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+import hashlib
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.deps import State
 from gateway.pages import page
-from tickets import repository
+from gateway.state import AppState
+from tickets import progress, repository
+from tickets.clock import utcnow
 from tickets.codes import looks_like_tracking_code
-from tickets.errors import NotFound
+from tickets.db import reader
+from tickets.errors import InvalidTransition, NotFound
+from tickets.lifecycle import Status
 from tickets.masking import mask_text
+from tickets.progress import Satisfaction
 
 router = APIRouter(tags=["citizens"])
+CSRF_COOKIE = "t_csrf"
+
+
+def _csrf_token(state: AppState, code: str, nonce: str) -> str:
+    message = f"evaluate:{code}:{nonce}".encode()
+    return hmac.new(state.settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _not_found(state: AppState) -> HTMLResponse:
+    return page("not_found.html", state.settings.timezone, status_code=404)
 
 
 @router.get("/t/{code}", response_class=HTMLResponse)
-def tracking_page(code: str, state: State) -> HTMLResponse:
-    """A ticket's status and timeline for whoever holds its tracking code."""
-    tz = state.settings.timezone
+def tracking_page(code: str, request: Request, state: State, rated: str = "") -> Response:
+    """A ticket's status and timeline for whoever holds its tracking code; the rating form once resolved."""
     code = code.strip().upper()
     if not looks_like_tracking_code(code):
-        return page("not_found.html", tz, status_code=404)
+        return _not_found(state)
     try:
-        with state.engine.connect() as conn:
+        with reader(state.engine).connect() as conn:
             ticket = repository.find_ticket(conn, tracking_code=code)
             events = repository.timeline(conn, ticket.id)
     except NotFound:
-        return page("not_found.html", tz, status_code=404)
+        return _not_found(state)
+    nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(16)
     place = ticket.address or ticket.location_label
-    return page("tracking.html", tz, ticket=ticket, timeline=events, description=mask_text(ticket.description),
-                place=mask_text(place))
+    response = page("tracking.html", state.settings.timezone, ticket=ticket, timeline=events,
+                    description=mask_text(ticket.description), place=mask_text(place),
+                    can_rate=ticket.status is Status.RESOLVED, rated=rated == "1",
+                    csrf=_csrf_token(state, code, nonce))
+    response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", max_age=86400)
+    return response
+
+
+@router.post("/t/{code}/evaluation")
+def rate(
+    code: str,
+    request: Request,
+    state: State,
+    satisfaction: Annotated[Satisfaction, Form()],
+    solved: Annotated[bool, Form()],
+    csrf: Annotated[str, Form()],
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """The citizen's rating from the progress page: closes the ticket, or reopens it with the reason."""
+    code = code.strip().upper()
+    nonce = request.cookies.get(CSRF_COOKIE, "")
+    if not nonce or not hmac.compare_digest(csrf, _csrf_token(state, code, nonce)):
+        return page("rate_refused.html", state.settings.timezone, status_code=403, code=code)
+    try:
+        with state.engine.begin() as conn:
+            ticket = repository.find_ticket(conn, tracking_code=code)
+            progress.evaluate(conn, ticket.id, channel="web", satisfaction=satisfaction, solved=solved,
+                              reason=reason, now=utcnow(), citizen_id=None)
+    except NotFound:
+        return _not_found(state)
+    except InvalidTransition:
+        return RedirectResponse(f"/t/{code}", status_code=303)
+    return RedirectResponse(f"/t/{code}?rated=1", status_code=303)
