@@ -59,19 +59,26 @@ class AccessTokenProvider:
         self._http = http
         self._timeout = timeout
         self._clock = clock
+        # This process's copy, so a burst of sends reads the row once; a 40001 goes through `invalidate`.
+        self._memo: _Stored | None = None
 
     def __repr__(self) -> str:
         return f"AccessTokenProvider(account={self.account!r})"
 
     def token(self) -> str:
         """The current token; refreshed first if it is missing or expires within a minute."""
+        memo = self._memo
+        if memo is not None and self._fresh(memo):
+            return memo.token
         stored = self._read()
         if stored is not None and self._fresh(stored):
+            self._memo = stored
             return stored.token
         return self._refresh(stale=None)
 
     def invalidate(self, stale: str) -> str:
         """After WeChat refused `stale` (40001/40014/42001): refresh unless another caller already has."""
+        self._memo = None
         return self._refresh(stale=stale)
 
     def _fresh(self, stored: _Stored) -> bool:
@@ -117,14 +124,17 @@ class AccessTokenProvider:
             ).one()
             stored = _Stored(row.token, row.expires_at)
             if self._fresh(stored) and stored.token != stale:
+                self._memo = stored
                 return stored.token  # someone refreshed while we waited for the lock
             token, expires_in = self._fetch()
             now = self._clock()
             lifetime = max(expires_in - SAFETY_MARGIN, expires_in / 2)
+            expires_at = now + timedelta(seconds=lifetime)
             conn.execute(
                 sa.update(access_tokens).where(access_tokens.c.account == self.account)
-                .values(token=token, expires_at=now + timedelta(seconds=lifetime), refreshed_at=now)
+                .values(token=token, expires_at=expires_at, refreshed_at=now)
             )
+            self._memo = _Stored(token, expires_at)
         log.info("wechat access token refreshed for %s (expires_in %d s)", mask_identifier(self._app_id), expires_in)
         return token
 

@@ -61,23 +61,24 @@ def release(conn: sa.Connection, ids: list[int]) -> None:
         conn.execute(sa.update(outbox).where(outbox.c.id.in_(ids), outbox.c.status == QUEUED).values(status=PENDING))
 
 
-def claim(conn: sa.Connection, row_id: int, now: datetime) -> OutboxRow | None:
-    """Take a row for running, unless it is done, given up, or another worker runs it right now."""
+def claim(conn: sa.Connection, row_ids: list[int], now: datetime, *, stale_after_s: float = 300) -> list[OutboxRow]:
+    """Take rows for running, except those done, given up, or being run by another worker right now."""
     taken = conn.execute(
         sa.update(outbox)
-        .where(outbox.c.id == row_id, sa.or_(
+        .where(outbox.c.id.in_(row_ids), sa.or_(
             outbox.c.status.in_((PENDING, QUEUED)),
-            sa.and_(outbox.c.status == RUNNING, outbox.c.available_at <= now - timedelta(seconds=300)),
+            sa.and_(outbox.c.status == RUNNING, outbox.c.available_at <= now - timedelta(seconds=stale_after_s)),
         ))
         .values(status=RUNNING, available_at=now)
         .returning(outbox.c.id, outbox.c.topic, outbox.c.payload, outbox.c.attempts)
-    ).one_or_none()
-    return OutboxRow(taken.id, taken.topic, dict(taken.payload), taken.attempts) if taken else None
+    ).all()
+    return sorted((OutboxRow(r.id, r.topic, dict(r.payload), r.attempts) for r in taken), key=lambda r: r.id)
 
 
-def mark_done(conn: sa.Connection, row_id: int, now: datetime) -> None:
+def mark_done(conn: sa.Connection, row_ids: list[int], now: datetime) -> None:
     """The work is done."""
-    conn.execute(sa.update(outbox).where(outbox.c.id == row_id).values(status=DONE, done_at=now))
+    if row_ids:
+        conn.execute(sa.update(outbox).where(outbox.c.id.in_(row_ids)).values(status=DONE, done_at=now))
 
 
 def mark_retry(conn: sa.Connection, row_id: int, error: str, now: datetime, *, retry_in_s: float,

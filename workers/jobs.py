@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from tickets import outbox
 from tickets.clock import utcnow
-from workers.context import current
+from workers.context import WorkerContext, current
 from workers.notify import deliver_notification
 from workers.push import PermanentFailure, RetryLater, push_text
 from workers.webhooks import post_dispatch_event
@@ -37,28 +37,47 @@ def backoff(attempts: int) -> float:
 
 def run_outbox_row(row_id: int) -> str:
     """Do the work of one outbox row; returns what happened (also stored on the row)."""
+    outcomes = run_outbox_rows([row_id])
+    return outcomes.get(row_id, "skipped: done or running elsewhere")
+
+
+def run_outbox_rows(row_ids: list[int]) -> dict[int, str]:
+    """Do the work of a batch of outbox rows (many short pushes share one job's overhead).
+
+    Each row's outcome is written on it. A worker that dies mid-batch leaves its rows `running`;
+    the relay hands them out again once stale, and handlers skip work already recorded as done
+    (a notification marked sent is not sent again).
+    """
     context = current()
     with context.engine.begin() as conn:
-        row = outbox.claim(conn, row_id, utcnow())
-    if row is None:
-        return "skipped: done or running elsewhere"
+        rows = outbox.claim(conn, row_ids, utcnow())
+    outcomes: dict[int, str] = {}
+    done: list[int] = []
+    for row in rows:
+        outcome = _run(context, row)
+        outcomes[row.id] = outcome
+        if outcome == "done":
+            done.append(row.id)
+    with context.engine.begin() as conn:
+        outbox.mark_done(conn, done, utcnow())
+    return outcomes
+
+
+def _run(context: WorkerContext, row: outbox.OutboxRow) -> str:
     handler = HANDLERS.get(row.topic)
+    final = row.attempts + 1 >= MAX_ATTEMPTS
     try:
         if handler is None:
             raise PermanentFailure(f"no handler for topic {row.topic}")
-        handler(context, row.payload, final=row.attempts + 1 >= MAX_ATTEMPTS)
+        handler(context, row.payload, final=final)
     except RetryLater as exc:
-        give_up = row.attempts + 1 >= MAX_ATTEMPTS
         with context.engine.begin() as conn:
-            outbox.mark_retry(conn, row.id, str(exc), utcnow(), retry_in_s=backoff(row.attempts), give_up=give_up)
-        log.warning("outbox %d (%s) failed, %s: %s", row.id, row.topic, "gave up" if give_up else "will retry",
-                    exc)
-        return f"{'failed' if give_up else 'retry'}: {exc}"
+            outbox.mark_retry(conn, row.id, str(exc), utcnow(), retry_in_s=backoff(row.attempts), give_up=final)
+        log.warning("outbox %d (%s) failed, %s: %s", row.id, row.topic, "gave up" if final else "will retry", exc)
+        return f"{'failed' if final else 'retry'}: {exc}"
     except PermanentFailure as exc:
         with context.engine.begin() as conn:
             outbox.mark_retry(conn, row.id, str(exc), utcnow(), retry_in_s=0, give_up=True)
         log.warning("outbox %d (%s) given up: %s", row.id, row.topic, exc)
         return f"failed: {exc}"
-    with context.engine.begin() as conn:
-        outbox.mark_done(conn, row.id, utcnow())
     return "done"

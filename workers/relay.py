@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 Sink = Callable[[Sequence[OutboxRow]], None]
 
 
-def relay_once(engine: Engine, sink: Sink, *, batch: int = 100) -> int:
+def relay_once(engine: Engine, sink: Sink, *, batch: int = 500) -> int:
     """Hand one batch of due rows to `sink`; rows stay pending if the sink fails (Redis down)."""
     with engine.begin() as conn:
         rows = outbox.due(conn, utcnow(), limit=batch)
@@ -32,18 +33,29 @@ def relay_once(engine: Engine, sink: Sink, *, batch: int = 100) -> int:
     return len(rows)
 
 
-def rq_sink(redis_url: str, queue_name: str = "gateway") -> Sink:
-    """A sink that enqueues `run_outbox_row(id)` on RQ, one job id per row and attempt."""
+def job_id(rows: Sequence[OutboxRow]) -> str:
+    """The same rows at the same attempts always make the same job id, so a batch is not queued twice."""
+    key = ",".join(f"{row.id}.{row.attempts}" for row in rows)
+    return f"outbox-{rows[0].id}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"  # noqa: S324 - an id, not security
+
+
+def rq_sink(redis_url: str, queue_name: str = "gateway", *, per_job: int = 50) -> Sink:
+    """A sink that enqueues `run_outbox_rows(ids)` on RQ, `per_job` rows to a job.
+
+    Many short pushes share one job's RQ overhead (about 57 Redis commands a job; see
+    shared/notes/performance.md); two workers take batches in parallel.
+    """
     from redis import Redis
     from rq import Queue
 
     queue = Queue(queue_name, connection=Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=3))
 
     def enqueue(rows: Sequence[OutboxRow]) -> None:
+        chunks = [rows[i:i + per_job] for i in range(0, len(rows), per_job)]
         jobs = [
-            Queue.prepare_data("workers.jobs.run_outbox_row", args=(row.id,),
-                               job_id=f"outbox-{row.id}-{row.attempts}", result_ttl=3600, failure_ttl=86400)
-            for row in rows
+            Queue.prepare_data("workers.jobs.run_outbox_rows", args=([row.id for row in chunk],),
+                               job_id=job_id(chunk), result_ttl=3600, failure_ttl=86400)
+            for chunk in chunks
         ]
         queue.enqueue_many(jobs)
 

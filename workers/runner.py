@@ -32,8 +32,7 @@ class Loop:
         self._last_sweep = 0.0
 
     def _run_here(self, rows: Sequence[OutboxRow]) -> None:
-        for row in rows:
-            jobs.run_outbox_row(row.id)
+        jobs.run_outbox_rows([row.id for row in rows])
 
     def tick(self) -> int:
         """One round: sweeps when due, then one relay batch. Returns the rows handed on."""

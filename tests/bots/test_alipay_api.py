@@ -6,6 +6,7 @@ import base64
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -164,6 +165,7 @@ def test_keys_can_be_configured_as_the_consoles_bare_base64(
 @pytest.mark.parametrize(("code", "sub_code", "retryable"), [
     ("20000", "isp.unknow-error", True),
     ("20000", "aop.unknow-error", True),
+    ("20000", "", True),  # the code alone: Service Currently Unavailable
     ("40004", "aop.ACQ.SYSTEM_ERROR", True),
     ("40004", "USER_TEMPLATE_ILLEGAL", False),
     ("40002", "isv.invalid-parameter", False),
@@ -233,13 +235,14 @@ def test_the_fake_honours_a_gbk_request(fake: FakeAlipay, app_key: rsa.RSAPrivat
 
 
 @pytest.mark.parametrize(("variant", "charset"), [("v1", "utf-8"), ("v2", "GBK")])
-def test_signed_notification_verifies_with_the_fakes_public_key(fake: FakeAlipay, variant: str, charset: str) -> None:
+def test_signed_notification_verifies_with_the_fakes_public_key(
+        fake: FakeAlipay, variant: Literal["v1", "v2"], charset: str) -> None:
     message = fake.signed_notification({
         "notify_id": "2024061000222153002029291512345678", "msg_method": "alipay.open.mini.example.notify",
         "app_id": APP_ID, "version": "1.1", "utc_timestamp": "1718000000000",
         "biz_content": json.dumps({"status": "已受理"}, ensure_ascii=False),
-    }, variant="v1" if variant == "v1" else "v2", charset=charset)
+    }, variant=variant, charset=charset)
     assert (message["charset"], message["sign_type"]) == (charset, "RSA2")
     key = load_public_key(fake.public_key_pem)
-    assert verify_notification(message, key, variant="v1" if variant == "v1" else "v2")
+    assert verify_notification(message, key, variant=variant)
     assert not verify_notification(message, key, variant="v2" if variant == "v1" else "v1")

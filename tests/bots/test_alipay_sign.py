@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote
 
 import pytest
@@ -33,6 +34,7 @@ from bots.alipay_sign import (
 )
 from tickets.errors import ConfigurationError
 
+Variant = Literal["v1", "v2"]
 METHOD = "alipay.open.app.mini.templatemessage.send"
 NODE = "alipay_open_app_mini_templatemessage_send_response"
 BIZ = json.dumps({"open_id": "074a1CcTG1Le", "status": "accept", "remark": "路灯不亮，已派单 & 处理中"},
@@ -54,7 +56,7 @@ def other_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _signed(key: rsa.RSAPrivateKey, params: dict[str, str], variant: str, charset: str = "utf-8") -> dict[str, str]:
+def _signed(key: rsa.RSAPrivateKey, params: dict[str, str], variant: Variant, charset: str = "utf-8") -> dict[str, str]:
     """Sign as Alipay does, with `cryptography` directly rather than our `rsa2_sign`."""
     message = {"charset": charset, "sign_type": "RSA2", **params}
     content = sign_content_v1(message) if variant == "v1" else sign_content_v2(message)
@@ -66,8 +68,8 @@ def _pem(key: rsa.RSAPrivateKey, fmt: serialization.PrivateFormat = serializatio
     return key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
 
 
-def _public_pem(key: rsa.RSAPrivateKey, fmt: serialization.PublicFormat = serialization.PublicFormat.SubjectPublicKeyInfo
-                ) -> str:
+def _public_pem(key: rsa.RSAPrivateKey,
+                fmt: serialization.PublicFormat = serialization.PublicFormat.SubjectPublicKeyInfo) -> str:
     return key.public_key().public_bytes(serialization.Encoding.PEM, fmt).decode()
 
 
@@ -143,8 +145,8 @@ def test_request_content_matches_alipays_documented_example() -> None:
            '"http://m.alipay.com","actionType":"link","name":"最新优惠"}]}')
     params = {"app_id": "2014072300007148", "method": "alipay.mobile.public.menu.add", "charset": "GBK",
               "sign_type": "RSA2", "timestamp": "2014-07-24 03:07:50", "biz_content": biz,
-              "sign": "e9zEAe4TTQ4LPLQvETPoLGXTiURcxiAKfMVQ6Hrrsx2hmyIEGvSfAQzbLxHrhyZ48wOJXTsD4FPnt+YGdK57+fP1BCbf9rIVycfj"
-                      "hYCqlFhbTu9pFnZgT55W+xbAFb9y7vL0MyAxwXUXvZtQVqEwW7pURtKilbcBTEW7TAxzgro=",
+              "sign": "e9zEAe4TTQ4LPLQvETPoLGXTiURcxiAKfMVQ6Hrrsx2hmyIEGvSfAQzbLxHrhyZ48wOJXTsD4FPnt+YGdK57+fP1B"
+                      "Cbf9rIVycfjhYCqlFhbTu9pFnZgT55W+xbAFb9y7vL0MyAxwXUXvZtQVqEwW7pURtKilbcBTEW7TAxzgro=",
               "version": "1.0"}
     assert sign_content_request(params) == (
         f"app_id=2014072300007148&biz_content={biz}&charset=GBK&method=alipay.mobile.public.menu.add"
@@ -155,9 +157,9 @@ def test_request_content_matches_alipays_documented_example() -> None:
 
 @pytest.mark.parametrize("charset", ["utf-8", "GBK"])
 @pytest.mark.parametrize("variant", ["v1", "v2"])
-def test_notification_round_trip(alipay_key: rsa.RSAPrivateKey, variant: str, charset: str) -> None:
+def test_notification_round_trip(alipay_key: rsa.RSAPrivateKey, variant: Variant, charset: str) -> None:
     message = _signed(alipay_key, NOTIFICATION, variant, charset)
-    assert verify_notification(message, alipay_key.public_key(), variant="v1" if variant == "v1" else "v2")
+    assert verify_notification(message, alipay_key.public_key(), variant=variant)
 
 
 def test_gbk_content_is_signed_over_gbk_bytes(alipay_key: rsa.RSAPrivateKey) -> None:
@@ -170,21 +172,20 @@ def test_gbk_content_is_signed_over_gbk_bytes(alipay_key: rsa.RSAPrivateKey) -> 
 
 
 @pytest.mark.parametrize("variant", ["v1", "v2"])
-def test_tampering_any_field_fails(alipay_key: rsa.RSAPrivateKey, variant: str) -> None:
+def test_tampering_any_field_fails(alipay_key: rsa.RSAPrivateKey, variant: Variant) -> None:
     message = _signed(alipay_key, NOTIFICATION, variant)
     pub = alipay_key.public_key()
-    kind = "v1" if variant == "v1" else "v2"
     for key in message:
         if key == "sign":
             continue
-        assert not verify_notification({**message, key: message[key] + "0"}, pub, variant=kind), key
-        assert not verify_notification({k: v for k, v in message.items() if k != key}, pub, variant=kind) \
+        assert not verify_notification({**message, key: message[key] + "0"}, pub, variant=variant), key
+        assert not verify_notification({k: v for k, v in message.items() if k != key}, pub, variant=variant) \
             or key == "sign_type", key  # sign_type is optional; when absent, V1 does not sign it
-    assert not verify_notification({**message, "extra": "1"}, pub, variant=kind)
-    assert not verify_notification({**message, "biz_content": BIZ.replace("accept", "reject")}, pub, variant=kind)
+    assert not verify_notification({**message, "extra": "1"}, pub, variant=variant)
+    assert not verify_notification({**message, "biz_content": BIZ.replace("accept", "reject")}, pub, variant=variant)
     sig = base64.b64decode(message["sign"])
     flipped = base64.b64encode(bytes([sig[0] ^ 1]) + sig[1:]).decode()
-    assert not verify_notification({**message, "sign": flipped}, pub, variant=kind)
+    assert not verify_notification({**message, "sign": flipped}, pub, variant=variant)
 
 
 def test_wrong_key_fails(alipay_key: rsa.RSAPrivateKey, other_key: rsa.RSAPrivateKey) -> None:

@@ -106,12 +106,22 @@ def test_margin_never_takes_more_than_half_a_short_lifetime(engines: list[Engine
 
 
 def test_token_close_to_expiry_is_refreshed(fake: FakeWeChat, engines: list[Engine], http: httpx.Client) -> None:
-    tokens = provider(engines[0], fake, http)
-    tokens.token()
+    provider(engines[0], fake, http).token()
     with engines[0].begin() as conn:
         conn.execute(sa.update(access_tokens).values(expires_at=utcnow() + timedelta(seconds=59)))
-    tokens.token()
+    provider(engines[0], fake, http).token()  # another process, reading the row
     assert fake.stable_token_calls == 2
+
+
+def test_a_process_keeps_its_copy_until_wechat_refuses_it(fake: FakeWeChat, engines: list[Engine],
+                                                          http: httpx.Client) -> None:
+    tokens = provider(engines[0], fake, http)
+    first = tokens.token()
+    with engines[0].begin() as conn:  # the row is not read again for every send
+        conn.execute(sa.update(access_tokens).values(token="changed-elsewhere"))
+    assert tokens.token() == first
+    assert tokens.invalidate(first) == "changed-elsewhere"  # another process already refreshed
+    assert fake.stable_token_calls == 1
 
 
 def test_concurrent_callers_with_an_expired_token_make_one_upstream_call(
