@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     dispatch_webhook_secret: str = ""
     dispatch_require_signature: bool = False
     evaluation_remind_days: int = Field(default=3, ge=1)
+    # A row handed to a worker that has not finished after this long is handed out again (worker died).
+    outbox_stale_seconds: int = Field(default=300, ge=5)
 
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     draft_idle_minutes: int = Field(default=30, ge=1)

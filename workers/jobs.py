@@ -50,7 +50,7 @@ def run_outbox_rows(row_ids: list[int]) -> dict[int, str]:
     """
     context = current()
     with context.engine.begin() as conn:
-        rows = outbox.claim(conn, row_ids, utcnow())
+        rows = outbox.claim(conn, row_ids, utcnow(), stale_after_s=context.settings.outbox_stale_seconds)
     outcomes: dict[int, str] = {}
     done: list[int] = []
     for row in rows:

@@ -17,10 +17,10 @@ log = logging.getLogger(__name__)
 Sink = Callable[[Sequence[OutboxRow]], None]
 
 
-def relay_once(engine: Engine, sink: Sink, *, batch: int = 500) -> int:
+def relay_once(engine: Engine, sink: Sink, *, batch: int = 500, stale_after_s: float = 300) -> int:
     """Hand one batch of due rows to `sink`; rows stay pending if the sink fails (Redis down)."""
     with engine.begin() as conn:
-        rows = outbox.due(conn, utcnow(), limit=batch)
+        rows = outbox.due(conn, utcnow(), limit=batch, stale_after_s=stale_after_s)
         outbox.mark_queued(conn, [r.id for r in rows], utcnow())
     if not rows:
         return 0

@@ -43,7 +43,8 @@ class Loop:
                 sweeps.remind_idle_drafts(conn, utcnow(), idle_minutes=settings.draft_idle_minutes)
             with self.context.engine.begin() as conn:
                 sweeps.follow_up_evaluations(conn, utcnow(), remind_days=settings.evaluation_remind_days)
-        return relay.relay_once(self.context.engine, self.sink)
+        return relay.relay_once(self.context.engine, self.sink,
+                                stale_after_s=self.context.settings.outbox_stale_seconds)
 
     def run_forever(self) -> None:
         """Tick until `stop()`; errors are logged and the loop goes on (rows wait in the outbox)."""
