@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     wechat_template_id: str = ""
     wechat_template_fields: dict[str, str] = Field(default_factory=lambda: {
         "keyword1": "number", "keyword2": "status", "keyword3": "note", "keyword4": "time"})
+    # Sends per second per account, across all workers (0 = no limit).
+    wechat_sends_per_second: int = Field(default=400, ge=0)
     alipay_template_id: str = ""
     alipay_page: str = "pages/ticket/index"
 

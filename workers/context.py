@@ -12,6 +12,7 @@ from bots.wechat_api import WeChatApi
 from bots.wechat_token import AccessTokenProvider
 from tickets.db import create_db_engine
 from tickets.settings import Settings
+from workers.ratelimit import SendRate
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class WorkerContext:
     wechat: WeChatApi | None
     http: httpx.Client
     alipay: AlipayApi | None = None
+    wechat_rate: SendRate | None = None
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> WorkerContext:
@@ -39,11 +41,19 @@ class WorkerContext:
         if settings.alipay_app_id and settings.alipay_app_private_key and settings.alipay_public_key:
             alipay = AlipayApi(settings.alipay_app_id, settings.alipay_app_private_key, settings.alipay_public_key,
                                settings.alipay_gateway, http)
-        return cls(settings=settings, engine=engine, wechat=wechat, http=http, alipay=alipay)
+        redis = None
+        if settings.redis_url:
+            from redis import Redis
+
+            redis = Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
+        rate = SendRate(f"wechat:{settings.wechat_app_id}", settings.wechat_sends_per_second, redis)
+        return cls(settings=settings, engine=engine, wechat=wechat, http=http, alipay=alipay, wechat_rate=rate)
 
     def close(self) -> None:
-        """Close the HTTP connections (the engine belongs to whoever made it)."""
+        """Close the HTTP and Redis connections (the engine belongs to whoever made it)."""
         self.http.close()
+        if self.wechat_rate is not None:
+            self.wechat_rate.close()
 
 
 _current: WorkerContext | None = None

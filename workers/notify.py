@@ -97,6 +97,8 @@ def _wechat(context: WorkerContext, note: Notification, openid: str, values: dic
         ladder.append("customer_service")
     errors: list[str] = []
     for method in ladder:
+        if context.wechat_rate is not None:
+            context.wechat_rate.wait()
         try:
             if method == "subscription":
                 api.send_subscription(openid, settings.wechat_subscribe_template_id,

@@ -1,0 +1,52 @@
+"""The shared send rate, in-process and across processes through the real Redis."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from redis import Redis
+
+from workers.ratelimit import SendRate
+
+
+def sends_in(rate: SendRate, seconds: float) -> int:
+    deadline = time.time() + seconds
+    sent = 0
+    while time.time() < deadline:
+        rate.wait()
+        sent += 1
+    return sent
+
+
+def test_in_process_rate_is_held() -> None:
+    rate = SendRate("wechat:wx1", 50)
+    start = time.time()
+    for _ in range(120):
+        rate.wait()
+    assert time.time() - start >= 1.0  # 120 sends at 50/s span at least two window changes
+
+
+@pytest.mark.redis
+def test_two_workers_share_one_rate_through_redis() -> None:
+    redis = Redis.from_url("redis://127.0.0.1:6379/13")
+    account = f"wechat:wx-{time.time_ns()}"
+    counts: list[int] = []
+    workers = [threading.Thread(target=lambda: counts.append(sends_in(SendRate(account, 40, redis), 2.0)))
+               for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    redis.close()
+    assert sum(counts) <= 40 * 4  # at most 3 windows of 40 touched in 2 s, plus a boundary
+    assert sum(counts) >= 40
+
+
+def test_zero_means_no_limit() -> None:
+    rate = SendRate("wechat:wx2", 0)
+    start = time.time()
+    for _ in range(10_000):
+        rate.wait()
+    assert time.time() - start < 1.0

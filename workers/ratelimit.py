@@ -1,0 +1,54 @@
+"""A per-account send rate shared by every worker (Redis) or by the threads of one process.
+
+WeChat answers 45009/45011 when an account calls too often; a fan-out to thousands of co-signers
+must pace itself instead of finding the limit by failing. Fixed one-second windows: simple, and
+never more than twice the rate across a window boundary.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+
+class SendRate:
+    """At most `per_second` sends for `account` across all workers; 0 means no limit."""
+
+    def __init__(self, account: str, per_second: int, redis: Any | None = None) -> None:
+        self.account = account
+        self.per_second = per_second
+        self._redis = redis
+        self._lock = threading.Lock()
+        self._window = 0
+        self._count = 0
+
+    def wait(self) -> None:
+        """Block until one more send is allowed."""
+        if self.per_second <= 0:
+            return
+        while True:
+            now = time.time()
+            window = int(now)
+            if self._take(window):
+                return
+            time.sleep(max(0.001, window + 1 - now))
+
+    def close(self) -> None:
+        """Release the Redis connection, if any."""
+        if self._redis is not None:
+            self._redis.close()
+
+    def _take(self, window: int) -> bool:
+        if self._redis is not None:
+            key = f"gateway:rate:{self.account}:{window}"
+            pipe = self._redis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, 2)
+            count, _ = pipe.execute()
+            return int(count) <= self.per_second
+        with self._lock:
+            if window != self._window:
+                self._window, self._count = window, 0
+            self._count += 1
+            return self._count <= self.per_second
