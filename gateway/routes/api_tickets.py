@@ -38,6 +38,8 @@ class TicketOut(BaseModel):
     description: str
     location: LocationOut
     tracking_url: str
+    unit: str
+    expected_at: datetime | None
     created_at: datetime
     updated_at: datetime
 
@@ -49,6 +51,8 @@ class EventOut(BaseModel):
     status_to: Status
     actor: str
     note: str
+    unit: str
+    expected_at: datetime | None
     created_at: datetime
 
 
@@ -92,7 +96,8 @@ def _out(ticket: Ticket, base_url: str) -> TicketOut:
         description=mask_text(ticket.description),
         location=LocationOut(address=mask_text(ticket.address), latitude=ticket.latitude,
                              longitude=ticket.longitude, label=ticket.location_label),
-        tracking_url=f"{base_url}/t/{ticket.tracking_code}", created_at=ticket.created_at,
+        tracking_url=f"{base_url}/t/{ticket.tracking_code}", unit=ticket.unit, expected_at=ticket.expected_at,
+        created_at=ticket.created_at,
         updated_at=ticket.updated_at,
     )
 
@@ -132,6 +137,6 @@ def get_ticket(ticket_id: int, state: State, caller: Caller) -> TicketDetail:
         **_out(ticket, state.settings.public_base_url).model_dump(),
         citizen=citizen,
         timeline=[EventOut(status_from=e.status_from, status_to=e.status_to, actor=e.actor, note=e.note,
-                           created_at=e.created_at) for e in events],
+                           unit=e.unit, expected_at=e.expected_at, created_at=e.created_at) for e in events],
         attachments=[AttachmentOut(kind=a.kind, media_id=a.media_id, url=a.url, note=a.note) for a in media],
     )
