@@ -47,13 +47,20 @@ class AlipayApiError(GatewayError):
         return self.code in {TRANSPORT, UNKNOWN_ERROR} or self.sub_code in RETRYABLE_SUB_CODES
 
 
+def _is_file(text: str) -> bool:
+    # A bare base64 key body is longer than a file name may be (ENAMETOOLONG): then it is no path.
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _pem_text(pem_or_path: str, label: str) -> list[bytes]:
     """Candidate PEM encodings of a key given as PEM text, a file path, or the console's bare base64 body."""
     text = pem_or_path.strip()
-    if "-----BEGIN" not in text and "\n" not in text and len(text) < 1024:
+    if "-----BEGIN" not in text and "\n" not in text and len(text) < 1024 and _is_file(text):
         try:
-            if Path(text).is_file():
-                text = Path(text).read_text(encoding="ascii").strip()
+            text = Path(text).read_text(encoding="ascii").strip()
         except (OSError, ValueError) as exc:
             raise ConfigurationError(f"cannot read the Alipay key file: {exc}") from exc
     if "-----BEGIN" in text:
