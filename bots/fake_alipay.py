@@ -13,15 +13,12 @@ import base64
 import codecs
 import json
 import secrets
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Literal, cast
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from cryptography.hazmat.primitives import serialization
@@ -36,6 +33,7 @@ from bots.alipay_sign import (
     sign_content_v1,
     sign_content_v2,
 )
+from bots.fake_server import LoopbackFake
 from tickets.clock import utcnow
 
 TEMPLATE_DATA_MAX_CHARS = 2048
@@ -52,10 +50,13 @@ def _fail(code: str, sub_code: str, sub_msg: str = "") -> _Node:
     return {"code": code, "msg": _MESSAGES.get(code, "Failed"), "sub_code": sub_code, "sub_msg": sub_msg}
 
 
-class FakeAlipay:
+class FakeAlipay(LoopbackFake):
     """Alipay's gateway for one app (`app_id`, whose public key verifies our requests). Thread-safe."""
 
+    thread_name = "fake-alipay"
+
     def __init__(self, app_id: str, app_public_key: str | rsa.RSAPublicKey) -> None:
+        super().__init__()
         self.app_id = app_id
         self._app_key = load_public_key(app_public_key) if isinstance(app_public_key, str) else app_public_key
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -68,41 +69,21 @@ class FakeAlipay:
         self.calls: Counter[str] = Counter()  # every request by method, refused ones included
         self._lock = threading.Lock()
         self._failures: list[list[Any]] = []  # [method, code, sub_code, sub_msg, times left]
-        self._server: ThreadingHTTPServer | None = None
         self._methods: dict[str, _Method] = {
             "alipay.open.app.mini.templatemessage.send": self._template_send,
             _OAUTH: self._oauth_token,
         }
 
-    def start(self, port: int = 0) -> str:
-        """Serve on 127.0.0.1 (`port` 0: any free one) in a daemon thread; returns the gateway URL."""
-        if self._server is None:
-            self._server = _Server(("127.0.0.1", port), _Handler)
-            self._server.fake = self
-            serve = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-alipay", daemon=True)
-            serve.start()
-        return self.gateway_url
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeAlipay:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     @property
     def gateway_url(self) -> str:
-        """Where the fake listens, to be used as the Alipay gateway URL."""
-        if self._server is None:
-            raise RuntimeError("FakeAlipay is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/gateway.do"
+        """Where the fake listens, to be used as ALIPAY_GATEWAY."""
+        return self.root_url + "/gateway.do"
+
+    @property
+    def entry_url(self) -> str:
+        """`start()` returns the gateway URL."""
+        return self.gateway_url
 
     def fail_next(self, method: str, code: str, sub_code: str, sub_msg: str = "", times: int = 1) -> None:
         """Answer the next `times` calls of `method` with `code`/`sub_code` (signed, as Alipay would)."""
@@ -117,7 +98,7 @@ class FakeAlipay:
         message["sign"] = rsa2_sign(self._key, content, charset)
         return message
 
-    def handle(self, target: str, body: bytes) -> tuple[int, str, bytes]:
+    def handle(self, method: str, target: str, content_type: str, body: bytes) -> tuple[int, str, bytes]:
         """Answer one request (common parameters in the query or the form body) as Alipay would."""
         params = dict(parse_qsl(urlsplit(target).query, keep_blank_values=True))
         charset = params.get("charset") or _charset_of(body)
@@ -225,36 +206,3 @@ def _charset_of(body: bytes) -> str:
         if key == "charset":
             return value
     return "utf-8"
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeAlipay
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that timed out and hung up is what latency tests do on purpose.
-        if not isinstance(sys.exception(), ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, content_type, payload = cast(_Server, self.server).fake.handle(self.path, body)
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass

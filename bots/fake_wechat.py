@@ -13,18 +13,16 @@ import email.policy
 import hmac
 import json
 import secrets
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from bots import wechat_errors as codes
+from bots.fake_server import LoopbackFake
 from tickets.clock import utcnow
 
 CS_QUOTA = 5  # customer-service messages per citizen message, within...
@@ -55,10 +53,13 @@ def _load(body: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-class FakeWeChat:
+class FakeWeChat(LoopbackFake):
     """WeChat's API for one Official Account (`app_id`, `app_secret`). Thread-safe."""
 
+    thread_name = "fake-wechat"
+
     def __init__(self, app_id: str, app_secret: str, *, token_lifetime: int = 7200) -> None:
+        super().__init__()
         self.app_id = app_id
         self._secret = app_secret
         self.token_lifetime = token_lifetime
@@ -75,7 +76,6 @@ class FakeWeChat:
         self._cs_sends: dict[str, list[float]] = {}
         self._msgids: dict[tuple[str, str], int] = {}
         self._next_msgid = 200_000_000
-        self._server: ThreadingHTTPServer | None = None
         self._routes: dict[tuple[str, str], _Route] = {
             ("POST", "/cgi-bin/stable_token"): self._stable_token,
             ("GET", "/cgi-bin/token"): self._plain_token,
@@ -87,35 +87,11 @@ class FakeWeChat:
             ("POST", "/cgi-bin/qrcode/create"): self._qrcode_create,
         }
 
-    def start(self, port: int = 0) -> str:
-        """Serve on 127.0.0.1 (`port` 0: any free one) in a daemon thread; returns the base URL."""
-        if self._server is None:
-            self._server = _Server(("127.0.0.1", port), _Handler)
-            self._server.fake = self
-            serve = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-wechat", daemon=True)
-            serve.start()
-        return self.base_url
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeWeChat:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
-        """Where the fake listens, to be used as WECHAT_API_BASE."""
-        if self._server is None:
-            raise RuntimeError("FakeWeChat is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        """Where the fake listens."""
+        return self.root_url
 
     @property
     def current_token(self) -> str:
@@ -298,38 +274,3 @@ class FakeWeChat:
         ticket = secrets.token_urlsafe(24)
         self.qr_scenes[ticket] = scene
         return _json({"ticket": ticket, "expire_seconds": expire, "url": f"http://weixin.qq.com/q/{ticket}"})
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeWeChat
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that timed out and hung up is what latency tests do on purpose.
-        if not isinstance(sys.exception(), ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        fake = cast(_Server, self.server).fake
-        status, content_type, payload = fake.handle(self.command, self.path, self.headers.get("Content-Type", ""),
-                                                    body)
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
