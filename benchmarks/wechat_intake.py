@@ -2,9 +2,9 @@
 
     .venv/bin/python benchmarks/wechat_intake.py [--backend sqlite|postgresql|both] [--seconds 8]
 
-A real uvicorn server (`--workers 2`, access log off) serves the normal gateway plus one extra route,
-`POST /bench/bare`, an `async def` returning `success`. A closed-loop client (this process; see
-`_load.py`) keeps 64 keep-alive connections busy, alternating phases: bare, full, bare, full, ...
+A real uvicorn server (access log off; 1 worker on SQLite, 3 on PostgreSQL: see WORKERS) serves the normal
+gateway plus one extra route, `POST /bench/bare`, an `async def` returning `success`. A closed-loop client
+(this process; see `_load.py`) keeps 64 keep-alive connections busy, alternating phases: bare, full, ...
 The full path is a safe-mode (AES) text message through HTTP, signature and msg_signature checks,
 decryption, parsing, the dialog step, one database transaction and an encrypted passive reply. Every
 connection plays its own citizens, each sending three messages in order: a description, the place,
@@ -50,6 +50,12 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "petition_bench"
 PG_BENCH_URL = f"postgresql://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
 TARGETS = {"sqlite": (0.30, 100.0), "postgresql": (0.20, None)}  # (ratio >=, p99 ms <)
+# Web workers per backend, the same for bare and full. SQLite: one writer at a time; a second process
+# only sleeps in SQLite's busy handler with its event loop blocked (serve one, as the Procfile does).
+# PostgreSQL: the webhook's transaction waits on round trips and on the commit's WAL flush with the event
+# loop blocked, so more processes than cores keep the cores busy: 3 measured best on 2 cores (2: full
+# -15 to -20%; 4: bare -10% and no better full).
+WORKERS = {"sqlite": 1, "postgresql": 3}
 SAMPLE_EVERY = 25  # decrypt all three replies of every 25th citizen
 EXPECTED = ("请告诉我们问题发生的地点", "请核对您要反映的问题", "工单号")
 PROBLEMS = ("门前路灯坏了一个多星期，晚上很黑，老人出门不方便。", "楼下下水道堵塞，污水漫到人行道上，气味很大。",
@@ -344,7 +350,8 @@ async def measure(backend: str, server: Server, creds: dict[str, str],
             per_conn = int(full_rate_guess * seconds * 2 / args.connections) + 6
             for s in full_sources:
                 s.top_up(per_conn, msg_ids)
-        spies = _start_py_spy(args.profile, f"{backend}-{name.replace(' ', '-')}", server.workers, seconds) \
+        spies = _start_py_spy(args.profile, f"{backend}-{name.replace(' ', '-')}", server.workers, seconds,
+                              args.profile_rate) \
             if args.profile and into is not None and sources is full_sources else []
         db_pids = _pg_backend_pids() if backend == "postgresql" else []
         cpu0, db0 = _cpu(server.workers), _cpu(db_pids)
@@ -418,12 +425,13 @@ def _pg_backend_pids() -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def _start_py_spy(directory: Path, label: str, pids: Sequence[int], seconds: float) -> list[subprocess.Popen[bytes]]:
+def _start_py_spy(directory: Path, label: str, pids: Sequence[int], seconds: float,
+                  rate: int) -> list[subprocess.Popen[bytes]]:
     """Sample each worker with py-spy (idle frames included, collapsed stacks) during a full-path phase."""
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     directory.mkdir(parents=True, exist_ok=True)
     spies = [subprocess.Popen([exe, "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
-                               "--rate", "100", "--idle", "--threads", "--format", "raw",
+                               "--rate", str(rate), "--idle", "--threads", "--format", "raw",
                                "--output", str(directory / f"{label}-{pid}.txt")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in pids]
     time.sleep(0.3)  # let py-spy attach before the load starts
@@ -447,9 +455,10 @@ def run_backend(backend: str, args: argparse.Namespace) -> BackendResult:
     try:
         url = prepare_database(backend, work)
         creds = credentials()
-        server = start_server(url, creds, work, args.workers)
+        workers = args.workers or WORKERS[backend]
+        server = start_server(url, creds, work, workers)
         try:
-            print(f"\n== {backend}: uvicorn --workers {args.workers} on :{server.port} (pids {server.workers}), "
+            print(f"\n== {backend}: uvicorn --workers {workers} on :{server.port} (pids {server.workers}), "
                   f"{args.connections} connections", flush=True)
             result, completed, answered = asyncio.run(measure(backend, server, creds, args))
         finally:
@@ -490,13 +499,14 @@ def report(r: BackendResult) -> None:
 
 def summary(results: list[BackendResult]) -> None:
     print("\n== summary (sums over the timed phases)")
-    print(f"  {'backend':<11}{'bare req/s':>11}{'full req/s':>11}{'ratio':>7}{'full p50':>10}{'full p99':>10}"
-          f"  target                      met   correct")
+    print(f"  {'backend':<11}{'workers':>8}{'bare req/s':>11}{'full req/s':>11}{'ratio':>7}{'full p50':>10}"
+          f"{'full p99':>10}  target                      met   correct")
     for r in results:
         ratio_min, p99_max = TARGETS[r.backend]
         met = r.ratio >= ratio_min and (p99_max is None or r.full.p(99) < p99_max)
         target = f"ratio >= {ratio_min:.2f}" + (f", p99 < {p99_max:.0f} ms" if p99_max else "")
-        print(f"  {r.backend:<11}{r.bare.rate:11.0f}{r.full.rate:11.0f}{r.ratio:7.2f}{r.full.p(50):8.1f}ms"
+        print(f"  {r.backend:<11}{len(r.connections):8d}{r.bare.rate:11.0f}{r.full.rate:11.0f}{r.ratio:7.2f}"
+              f"{r.full.p(50):8.1f}ms"
               f"{r.full.p(99):8.1f}ms  {target:<28}{'yes' if met else 'NO':<6}{'yes' if not r.failures else 'NO'}")
 
 
@@ -507,11 +517,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="bare/full pairs per backend (default 2)")
     parser.add_argument("--warmup", type=float, default=1.5, help="warm-up per endpoint, seconds (default 1.5)")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=0,
+                        help="uvicorn workers for both endpoints (default: 1 on SQLite, 3 on PostgreSQL)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="record py-spy stacks (collapsed, idle frames included) of the workers during the "
                              "timed full-path phases into DIR; py-spy pauses the process per sample, so the "
                              "figures of a profiled run are lower")
+    parser.add_argument("--profile-rate", type=int, default=100, metavar="HZ", help="py-spy samples per second")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print every phase")
     args = parser.parse_args(argv)
     with contextlib.suppress(ImportError):

@@ -15,7 +15,6 @@ from bots import dialog
 from bots.desk import Desk, DeskConfig
 from bots.replies import Reply
 from tickets import consents, inbox, notifications
-from tickets.citizens import CitizenKey, lock_citizen, save_citizen
 from tickets.inbound import InboundMessage, Kind
 from tickets.masking import mask_identifier
 
@@ -34,15 +33,14 @@ def _record_platform_event(conn: sa.Connection, msg: InboundMessage, citizen_id:
 
 def receive(conn: sa.Connection, msg: InboundMessage, config: DeskConfig, now: datetime) -> list[Reply]:
     """Handle one inbound message and return the replies; the caller commits the transaction."""
-    citizen = lock_citizen(conn, CitizenKey(msg.channel.value, msg.account, msg.user_id), now)
-    earlier = inbox.replies_for(conn, msg)
+    citizen, earlier = inbox.open_turn(conn, msg, now)  # lock_citizen + replies_for in one statement
     if earlier is not None:
         log.info("retry of %s from %s answered as before", msg.kind.value, mask_identifier(msg.user_id))
         return [Reply.from_record(r) for r in earlier]
     turn = dialog.step(msg, citizen, Desk(conn, config, now))
     _record_platform_event(conn, msg, citizen.id, now)
-    save_citizen(conn, citizen, now, wrote=msg.kind in dialog.CONTENT_KINDS)
-    inbox.record(conn, msg, citizen.id, [r.to_record() for r in turn.replies], turn.ticket_id, now)
+    inbox.close_turn(conn, msg, citizen, [r.to_record() for r in turn.replies], turn.ticket_id, now,
+                     wrote=msg.kind in dialog.CONTENT_KINDS)  # save_citizen + record
     if msg.kind.value == "unknown":
         log.info("unknown %s from %s recorded, no reply", msg.raw_type[:40], mask_identifier(msg.user_id))
     return turn.replies

@@ -21,6 +21,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         autoescape=False,  # noqa: S701
+        # The templates ship with the package: no stat() of the file on every message to see if it changed.
+        auto_reload=False,
     )
     env.filters["clip"] = clip
     return env

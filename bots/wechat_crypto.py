@@ -27,7 +27,8 @@ from wechatpy.exceptions import InvalidAppIdException
 from tickets.errors import ConfigurationError, DecryptError
 
 BLOCK_SIZE = 32  # WeChat pads to 32-byte blocks, so a pad byte of 17..32 is legitimate
-_PREFIX_ALPHABET = string.ascii_letters + string.digits
+_PREFIX_ALPHABET = string.ascii_letters + string.digits  # 62 characters
+_UNBIASED = 256 - 256 % len(_PREFIX_ALPHABET)
 
 
 def wechat_signature(*parts: str) -> str:
@@ -97,8 +98,15 @@ class MessageCipher:
         self._prp = _PrpCrypto(key, self.random_prefix)
 
     def random_prefix(self) -> str:
-        """The 16 random characters in front of each plaintext; from `secrets`."""
-        return "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(16))
+        """The 16 random characters in front of each plaintext; from `secrets`.
+
+        One read of the system's random source (not one per character, as `secrets.choice` does);
+        bytes at or above `_UNBIASED` are dropped, so every character is equally likely.
+        """
+        chars: list[str] = []
+        while len(chars) < 16:
+            chars += [_PREFIX_ALPHABET[b % 62] for b in secrets.token_bytes(24) if b < _UNBIASED]
+        return "".join(chars[:16])
 
     def decrypt(self, encrypt_b64: str) -> str:
         """The XML inside an `Encrypt` value; check `msg_signature` before calling this.

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from xml.etree import ElementTree
 from xml.parsers.expat import ExpatError
 
 import xmltodict
@@ -81,13 +82,64 @@ def parse_xml(document: bytes | str) -> dict[str, Any]:
         raise MalformedPayload("DOCTYPE or ENTITY in XML")
     try:
         # xmltodict refuses entity declarations by default (disable_entities=True); keep it that way.
-        parsed = xmltodict.parse(text, disable_entities=True)
+        parsed = _plain_fields(text) or xmltodict.parse(text, disable_entities=True)
     except (ValueError, ExpatError):
         raise MalformedPayload("XML is not well-formed") from None
     root = parsed.get("xml")
     if not isinstance(root, dict):
         raise MalformedPayload("no <xml> root element")
     return root
+
+
+class _NotPlain(Exception):
+    """An element `_plain_fields` leaves to xmltodict."""
+
+
+def _plain_fields(text: str) -> dict[str, Any] | None:
+    """What `xmltodict.parse(text)` gives, for the plain shape of WeChat's XML, from the C ElementTree parser.
+
+    About three times faster than xmltodict, whose expat callbacks are Python. Only elements without
+    attributes or namespaces, at most `_PLAIN_DEPTH` deep, are converted here; for anything else (and
+    anything the parser refuses) None is returned and xmltodict decides, as before. Both parsers are expat
+    given the same UTF-8 bytes, so they agree on what is well-formed; text is joined and stripped as
+    xmltodict does, repeated elements become lists, and comments and processing instructions are dropped
+    (checked against xmltodict on the fixtures and on generated documents).
+    """
+    if "xmlns" in text or _DTD.search(text):  # no DTD (so nothing to expand), even inside CDATA
+        return None
+    try:
+        # Read as UTF-8 whatever the declaration says, as xmltodict reads a str.
+        parser = ElementTree.XMLParser(encoding="utf-8")  # noqa: S314
+        parser.feed(text.encode("utf-8"))
+        root = parser.close()
+        return {root.tag: _plain_item(root, 1)}
+    except (ElementTree.ParseError, ValueError, LookupError, _NotPlain):
+        return None
+
+
+_PLAIN_DEPTH = 8  # WeChat's deepest is 4 (xml > SubscribeMsgPopupEvent > List > TemplateId)
+
+
+def _plain_item(element: ElementTree.Element, depth: int) -> Any:
+    if element.attrib or depth > _PLAIN_DEPTH:
+        raise _NotPlain
+    if len(element) == 0:
+        return (element.text or "").strip() or None
+    item: dict[str, Any] = {}
+    for child in element:
+        value = _plain_item(child, depth + 1)
+        if child.tag in item:
+            earlier = item[child.tag]
+            if isinstance(earlier, list):
+                earlier.append(value)
+            else:
+                item[child.tag] = [earlier, value]
+        else:
+            item[child.tag] = value
+    data = ((element.text or "") + "".join(child.tail or "" for child in element)).strip()
+    if data:
+        item["#text"] = data
+    return item
 
 
 @dataclass(frozen=True, slots=True)

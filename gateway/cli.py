@@ -22,7 +22,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="migrate the database and run the web gateway")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="web processes (needs PostgreSQL or WAL SQLite)")
+    # One process suits the embedded SQLite (one writer at a time); PostgreSQL gains from a few more
+    # processes than cores (its transactions wait on round trips with the event loop blocked).
+    serve.add_argument("--workers", type=int, default=1,
+                       help="web processes (default 1, right for SQLite; on PostgreSQL about cores + 1)")
     sub.add_parser("migrate", help="bring the database schema up to date")
     key = sub.add_parser("create-api-key", help="create a bearer key for the JSON API (printed once)")
     key.add_argument("--name", required=True)

@@ -11,8 +11,16 @@ from tickets.apikeys import ApiKey, authenticate
 from tickets.errors import AuthError, PayloadTooLarge
 
 
-def app_state(request: Request) -> AppState:
-    """The application's wiring."""
+async def app_state(request: Request) -> AppState:
+    """The application's wiring.
+
+    `async def` on purpose: FastAPI runs a sync dependency in the thread pool, a hand-off that costs
+    more than the webhook's own work (shared/notes/performance.md).
+    """
+    return _state(request)
+
+
+def _state(request: Request) -> AppState:
     state: AppState = request.app.state.gateway
     return state
 
@@ -38,7 +46,7 @@ def api_key(request: Request) -> ApiKey:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise AuthError("bearer key required")
-    with app_state(request).engine.connect() as conn:
+    with _state(request).engine.connect() as conn:
         return authenticate(conn, key.strip())
 
 

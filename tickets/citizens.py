@@ -7,13 +7,14 @@ serialised by BEGIN IMMEDIATE (tickets/db.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from tickets.db import dialect_insert
+from tickets import fastsql
 from tickets.schema import citizens
 
 
@@ -39,39 +40,57 @@ class Citizen:
     last_message_at: datetime | None = None
 
 
+# The hot path's statements (tickets/fastsql.py): the upsert takes the lock (PostgreSQL: the row lock,
+# held to the end of the transaction) and returns the conversation state; `following` keeps its
+# server default on insert.
+LOCK_SQL = (
+    "INSERT INTO citizens (channel, account, external_id, created_at, last_seen_at, dialog_state, dialog_data)"
+    " VALUES (?, ?, ?, ?, ?, 'idle', '{}')"
+    " ON CONFLICT (channel, account, external_id) DO UPDATE SET last_seen_at = excluded.last_seen_at"
+    " RETURNING id, following, dialog_state, dialog_data, dialog_updated_at, last_message_at"
+)
+_LOCK = fastsql.Sql(LOCK_SQL)
+_SAVE_STATE = "UPDATE citizens SET dialog_state = ?, dialog_data = ?, dialog_updated_at = ?, following = ?"
+SAVE_SQL = {
+    False: _SAVE_STATE + " WHERE id = ?",
+    True: _SAVE_STATE + ", last_message_at = ?, draft_reminded_at = NULL WHERE id = ?",
+}
+_SAVE = {wrote: fastsql.Sql(sql) for wrote, sql in SAVE_SQL.items()}
+
+
+def lock_params(pg: bool, key: CitizenKey, now: datetime) -> tuple[Any, ...]:
+    """The parameters of `LOCK_SQL`."""
+    stamp = fastsql.bind_time(pg, now)
+    return (key.channel, key.account, key.external_id, stamp, stamp)
+
+
+def citizen_from_row(pg: bool, key: CitizenKey, row: Sequence[Any]) -> Citizen:
+    """A citizen from the first columns of a row, those `LOCK_SQL` returns."""
+    return Citizen(
+        id=row[0], key=key, following=bool(row[1]), dialog_state=row[2],
+        dialog_data=dict(fastsql.read_json(pg, row[3]) or {}), dialog_updated_at=fastsql.read_time(row[4]),
+        last_message_at=fastsql.read_time(row[5]),
+    )
+
+
+def save_params(pg: bool, citizen: Citizen, now: datetime, wrote: bool) -> tuple[Any, ...]:
+    """The parameters of `SAVE_SQL[wrote]`."""
+    state = (citizen.dialog_state, fastsql.bind_json(pg, citizen.dialog_data),
+             fastsql.bind_time(pg, citizen.dialog_updated_at), citizen.following)
+    return (*state, fastsql.bind_time(pg, now), citizen.id) if wrote else (*state, citizen.id)
+
+
 def lock_citizen(conn: sa.Connection, key: CitizenKey, now: datetime) -> Citizen:
     """Create or touch the citizen and hold its lock for the rest of the transaction."""
-    stmt = dialect_insert(conn, citizens).values(
-        channel=key.channel, account=key.account, external_id=key.external_id,
-        created_at=now, last_seen_at=now, dialog_state="idle", dialog_data={},
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[citizens.c.channel, citizens.c.account, citizens.c.external_id],
-        set_={"last_seen_at": now},
-    ).returning(
-        citizens.c.id, citizens.c.following, citizens.c.dialog_state, citizens.c.dialog_data,
-        citizens.c.dialog_updated_at, citizens.c.last_message_at,
-    )
-    row = conn.execute(stmt).one()
-    return Citizen(
-        id=row.id, key=key, following=row.following, dialog_state=row.dialog_state,
-        dialog_data=dict(row.dialog_data or {}), dialog_updated_at=row.dialog_updated_at,
-        last_message_at=row.last_message_at,
-    )
+    pg = fastsql.is_pg(conn)
+    [row] = fastsql.fetch(conn, _LOCK, lock_params(pg, key, now))
+    return citizen_from_row(pg, key, row)
 
 
 def save_citizen(conn: sa.Connection, citizen: Citizen, now: datetime, *, wrote: bool) -> None:
     """Store the citizen's conversation state; `wrote` marks a message from them (not an event)."""
-    values: dict[str, Any] = {
-        "dialog_state": citizen.dialog_state,
-        "dialog_data": citizen.dialog_data,
-        "dialog_updated_at": citizen.dialog_updated_at,
-        "following": citizen.following,
-    }
-    if wrote:
-        values["last_message_at"] = now
-        values["draft_reminded_at"] = None
-    conn.execute(sa.update(citizens).where(citizens.c.id == citizen.id).values(**values))
+    pg = fastsql.is_pg(conn)
+    fastsql.run(conn, _SAVE[wrote], save_params(pg, citizen, now, wrote))
 
 
 def get_citizen_key(conn: sa.Connection, citizen_id: int) -> CitizenKey | None:

@@ -8,8 +8,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from tickets.db import dialect_insert
-from tickets.schema import counters
+from tickets import fastsql
 
 # No 0/O, 1/I/L: codes are read aloud and typed by elderly citizens.
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -17,20 +16,28 @@ TRACKING_CODE_LENGTH = 10  # 31**10 ≈ 8e14: not guessable by scanning
 _NUMBER = re.compile(r"^(\d{8})-?(\d{4,6})$")
 
 
+_UNBIASED = 256 - 256 % len(_ALPHABET)  # random bytes at or above this are dropped
+_NEXT_NUMBER = fastsql.Sql(
+    "INSERT INTO counters (name, value) VALUES (?, 1)"
+    " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+)
+
+
 def new_tracking_code() -> str:
     """A random code for the public progress page `/t/{code}`."""
-    return "".join(secrets.choice(_ALPHABET) for _ in range(TRACKING_CODE_LENGTH))
+    # One read of the system's random source, not one per character as with `secrets.choice`; dropping
+    # the bytes at or above `_UNBIASED` keeps every character equally likely.
+    code: list[str] = []
+    while len(code) < TRACKING_CODE_LENGTH:
+        code += [_ALPHABET[b % len(_ALPHABET)] for b in secrets.token_bytes(16) if b < _UNBIASED]
+    return "".join(code[:TRACKING_CODE_LENGTH])
 
 
 def next_ticket_number(conn: sa.Connection, local_day: date) -> str:
     """The next number of the city's local day, e.g. `20261123-0042`, unique under concurrency."""
-    name = f"ticket:{local_day:%Y%m%d}"
-    stmt = dialect_insert(conn, counters).values(name=name, value=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[counters.c.name], set_={"value": counters.c.value + 1}
-    ).returning(counters.c.value)
-    value = conn.execute(stmt).scalar_one()
-    return f"{local_day:%Y%m%d}-{value:04d}"
+    day = f"{local_day.year:04d}{local_day.month:02d}{local_day.day:02d}"
+    [(value,)] = fastsql.fetch(conn, _NEXT_NUMBER, (f"ticket:{day}",))
+    return f"{day}-{value:04d}"
 
 
 def parse_ticket_number(text: str) -> str | None:

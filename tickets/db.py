@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
+from tickets.fastsql import run_on_driver
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "gateway_read_only"
 MIGRATION_LOCK_KEY = 0x7065746974  # "petit": any constant shared by every process of the gateway
@@ -34,9 +36,11 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         return _sqlite_engine(url, parsed.database, **kwargs)
     # Keep the webhook well inside WeChat's 5 s: fail fast rather than wait on a sick database.
     connect_args = {"connect_timeout": 3, "options": "-c statement_timeout=3000 -c lock_timeout=2000"}
+    # No pool_pre_ping: it costs a round trip per checkout, several per message. A connection found dead
+    # fails its request (503; WeChat retries the push) and is invalidated with the rest of the pool, so
+    # the retry gets a fresh one.
     return sa.create_engine(
-        url, pool_pre_ping=True, pool_size=8, max_overflow=8, pool_timeout=3,
-        connect_args=connect_args, **kwargs,
+        url, pool_size=8, max_overflow=8, pool_timeout=3, connect_args=connect_args, **kwargs,
     )
 
 
@@ -61,10 +65,8 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
         # BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
         # writes fails with SQLITE_BUSY instead of waiting when another process wrote meanwhile.
         # Readers (see `reader`) take no lock and see a snapshot, as WAL allows.
-        if conn.get_execution_options().get(READ_ONLY):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Sent on the driver connection: exec_driver_sql would cost a full Core execution per transaction.
+        run_on_driver(conn, "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     return engine
 

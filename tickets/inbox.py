@@ -7,20 +7,51 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tickets import fastsql
+from tickets.citizens import (
+    LOCK_SQL,
+    SAVE_SQL,
+    Citizen,
+    CitizenKey,
+    citizen_from_row,
+    lock_params,
+    save_citizen,
+    save_params,
+)
 from tickets.inbound import InboundMessage
 from tickets.schema import inbound_messages
+
+_FIND = "SELECT replies FROM inbound_messages WHERE channel = ? AND account = ? AND dedupe_key = ?"
+_REPLIES_FOR = fastsql.Sql(_FIND)
+_RECORD_SQL = (
+    "INSERT INTO inbound_messages"
+    " (channel, account, dedupe_key, citizen_id, kind, payload, replies, ticket_id, received_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_RECORD = fastsql.Sql(_RECORD_SQL)
+# One round trip for the lock and the retry check: the citizen upsert returns the earlier replies.
+_OPEN_TURN = fastsql.Sql(f"{LOCK_SQL}, ({_FIND})")
+# PostgreSQL: the state and the message in one statement (SQLite has no round trips to save).
+_CLOSE_TURN = {wrote: fastsql.Sql(f"WITH saved AS ({sql}) {_RECORD_SQL}") for wrote, sql in SAVE_SQL.items()}
+
+
+def _key(msg: InboundMessage) -> tuple[str, str, str]:
+    return (msg.channel.value, msg.account, msg.dedupe_key)
 
 
 def replies_for(conn: sa.Connection, msg: InboundMessage) -> list[dict[str, Any]] | None:
     """The replies already given to this message, if it was seen before (a retry)."""
-    row = conn.execute(
-        sa.select(inbound_messages.c.replies).where(
-            inbound_messages.c.channel == msg.channel.value,
-            inbound_messages.c.account == msg.account,
-            inbound_messages.c.dedupe_key == msg.dedupe_key,
-        )
-    ).one_or_none()
-    return list(row.replies) if row is not None else None
+    rows = fastsql.fetch(conn, _REPLIES_FOR, _key(msg))
+    return list(fastsql.read_json(fastsql.is_pg(conn), rows[0][0])) if rows else None
+
+
+def _record_params(
+    pg: bool, msg: InboundMessage, citizen_id: int, replies: list[dict[str, Any]], ticket_id: int | None,
+    now: datetime,
+) -> tuple[Any, ...]:
+    return (msg.channel.value, msg.account, msg.dedupe_key, citizen_id, msg.kind.value,
+            fastsql.bind_json(pg, msg.to_record()), fastsql.bind_json(pg, replies), ticket_id,
+            fastsql.bind_time(pg, now))
 
 
 def record(
@@ -28,10 +59,36 @@ def record(
     ticket_id: int | None, now: datetime,
 ) -> None:
     """Store the message with its replies; the unique key refuses a second copy."""
-    conn.execute(sa.insert(inbound_messages).values(
-        channel=msg.channel.value, account=msg.account, dedupe_key=msg.dedupe_key, citizen_id=citizen_id,
-        kind=msg.kind.value, payload=msg.to_record(), replies=replies, ticket_id=ticket_id, received_at=now,
-    ))
+    pg = fastsql.is_pg(conn)
+    fastsql.run(conn, _RECORD, _record_params(pg, msg, citizen_id, replies, ticket_id, now))
+
+
+def open_turn(conn: sa.Connection, msg: InboundMessage, now: datetime) -> tuple[Citizen, list[dict[str, Any]] | None]:
+    """`lock_citizen` for the sender and `replies_for` the message, in one statement.
+
+    On PostgreSQL the lookup sees the snapshot taken when the upsert began: if a concurrent copy of the
+    same message held the citizen's lock and committed meanwhile, it is not seen here, and the unique
+    key refuses this copy's `record` (the caller retries and then finds the replies).
+    """
+    pg = fastsql.is_pg(conn)
+    key = CitizenKey(msg.channel.value, msg.account, msg.user_id)
+    [row] = fastsql.fetch(conn, _OPEN_TURN, (*lock_params(pg, key, now), *_key(msg)))
+    earlier = row[len(row) - 1]
+    return citizen_from_row(pg, key, row), (None if earlier is None else list(fastsql.read_json(pg, earlier)))
+
+
+def close_turn(
+    conn: sa.Connection, msg: InboundMessage, citizen: Citizen, replies: list[dict[str, Any]],
+    ticket_id: int | None, now: datetime, *, wrote: bool,
+) -> None:
+    """`save_citizen` and `record` (one statement on PostgreSQL)."""
+    pg = fastsql.is_pg(conn)
+    if not pg:
+        save_citizen(conn, citizen, now, wrote=wrote)
+        record(conn, msg, citizen.id, replies, ticket_id, now)
+        return
+    fastsql.run(conn, _CLOSE_TURN[wrote], (*save_params(pg, citizen, now, wrote),
+                                           *_record_params(pg, msg, citizen.id, replies, ticket_id, now)))
 
 
 def recent_for_citizen(conn: sa.Connection, citizen_id: int, *, limit: int = 50) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from tickets import fastsql
 from tickets.codes import new_tracking_code, next_ticket_number
 from tickets.errors import NotFound
 from tickets.lifecycle import Status, check_move
@@ -105,6 +106,21 @@ def _ticket(row: sa.Row[Any]) -> Ticket:
     )
 
 
+# open_ticket's statements, run through the driver (tickets/fastsql.py): it is on the webhook's path.
+_INSERT_TICKET = (
+    "INSERT INTO tickets (number, tracking_code, channel, citizen_id, status, description, address, latitude,"
+    " longitude, location_label, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_FIRST_EVENT = ("INSERT INTO ticket_events (ticket_id, status_from, status_to, actor, note, created_at)"
+                " VALUES ({ticket_id}, NULL, ?, ?, '', ?)")
+_OPEN_SQLITE = (fastsql.Sql(_INSERT_TICKET + " RETURNING id"), fastsql.Sql(_FIRST_EVENT.format(ticket_id="?")))
+# PostgreSQL: the ticket and its first event in one statement (one round trip).
+_OPEN_PG = fastsql.Sql(f"WITH t AS ({_INSERT_TICKET} RETURNING id),"  # noqa: S608 (constants only)
+                       f" e AS ({_FIRST_EVENT.format(ticket_id='(SELECT id FROM t)')}) SELECT id FROM t")
+_ATTACH = fastsql.Sql("INSERT INTO attachments (ticket_id, kind, media_id, url, note, created_at)"
+                      " VALUES (?, ?, ?, ?, ?, ?)")
+
+
 def open_ticket(conn: sa.Connection, new: NewTicket, now: datetime, tz: ZoneInfo) -> Ticket:
     """Store a new ticket (status received) with its attachments and first timeline event."""
     number = next_ticket_number(conn, now.astimezone(tz).date())
@@ -114,17 +130,20 @@ def open_ticket(conn: sa.Connection, new: NewTicket, now: datetime, tz: ZoneInfo
         "address": new.address, "latitude": new.latitude, "longitude": new.longitude,
         "location_label": new.location_label, "created_at": now, "updated_at": now,
     }
-    ticket_id = conn.execute(sa.insert(tickets).values(**values).returning(tickets.c.id)).scalar_one()
-    conn.execute(sa.insert(ticket_events).values(
-        ticket_id=ticket_id, status_from=None, status_to=Status.RECEIVED.value,
-        actor=f"citizen:{new.channel}", note="", created_at=now,
-    ))
+    pg = fastsql.is_pg(conn)
+    stamp = fastsql.bind_time(pg, now)
+    ticket_row = (number, values["tracking_code"], new.channel, new.citizen_id, Status.RECEIVED.value,
+                  new.description, new.address, new.latitude, new.longitude, new.location_label, stamp, stamp)
+    event_row = (Status.RECEIVED.value, f"citizen:{new.channel}", stamp)
+    if pg:
+        [(ticket_id,)] = fastsql.fetch(conn, _OPEN_PG, (*ticket_row, *event_row))
+    else:
+        insert_ticket, insert_event = _OPEN_SQLITE
+        [(ticket_id,)] = fastsql.fetch(conn, insert_ticket, ticket_row)
+        fastsql.run(conn, insert_event, (ticket_id, *event_row))
     if new.attachments:
-        conn.execute(sa.insert(attachments), [
-            {"ticket_id": ticket_id, "kind": a.kind, "media_id": a.media_id, "url": a.url,
-             "note": a.note, "created_at": now}
-            for a in new.attachments
-        ])
+        fastsql.run_many(conn, _ATTACH, [(ticket_id, a.kind, a.media_id, a.url, a.note, stamp)
+                                         for a in new.attachments])
     return Ticket(id=ticket_id, **{**values, "status": Status.RECEIVED})  # type: ignore[arg-type]
 
 

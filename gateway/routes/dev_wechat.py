@@ -86,7 +86,7 @@ async def send(
     encrypted: Annotated[str, Form()] = "",
 ) -> Response:
     """Send one message or event as WeChat would, then show the page again."""
-    state = app_state(request)
+    state = await app_state(request)
     peer, openid = _peer(state), _openid(request)
     xml = {
         "text": lambda: peer.text_xml(openid, content or "你好"),

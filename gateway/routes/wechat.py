@@ -48,10 +48,14 @@ def handle(state: AppState, message: InboundMessage) -> list[Reply]:
     This runs on the event loop on purpose: the transaction is short and never awaits, and the
     thread-pool hand-off would cost more than the work (shared/notes/performance.md). A unique-key
     collision means a concurrent retry won the race; the second attempt reads its answer.
+    On SQLite the transaction holds the database's write lock (BEGIN IMMEDIATE): everything that can
+    happen outside it does (parsing and decryption before, the reply's rendering and encryption after),
+    and the statements inside run through the driver (tickets/fastsql.py).
     """
+    engine = state.engine
     try:
-        with state.engine.begin() as conn:
+        with engine.connect() as conn, conn.begin():
             return receive(conn, message, state.desk, utcnow())
     except IntegrityError:
-        with state.engine.begin() as conn:
+        with engine.connect() as conn, conn.begin():
             return receive(conn, message, state.desk, utcnow())
