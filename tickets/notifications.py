@@ -13,7 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickets import outbox
+from tickets import fastsql
+from tickets.citizens import CitizenKey
+from tickets.lifecycle import Status
+from tickets.repository import Ticket
 from tickets.schema import notifications
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -33,21 +36,57 @@ class Notification:
     attempts: int
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What the delivery job reads, in one statement: the notification, the citizen's channel identity
+    and last message (WeChat's 48-hour window), and the ticket (None when the citizen or ticket is gone)."""
+
+    note: Notification
+    key: CitizenKey | None
+    last_message_at: datetime | None
+    ticket: Ticket | None
+
+
+# The fan-out and delivery statements run through the driver (tickets/fastsql.py): a petition's update
+# writes one notification per co-signer, and each is read and marked once by a worker.
+# Status 'pending' is PENDING here and outbox.PENDING in the outbox.
+_INSERT = ("INSERT INTO notifications (ticket_id, citizen_id, purpose, event_id, payload, status, created_at,"
+           " updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"
+           " ON CONFLICT (event_id, citizen_id, purpose) DO NOTHING RETURNING id")  # one per event and citizen
+_OUTBOX = "INSERT INTO outbox (topic, payload, status, created_at, available_at) VALUES (?, ?, 'pending', ?, ?)"
+_CREATE_SQLITE = (fastsql.Sql(_INSERT), fastsql.Sql(_OUTBOX))
+# PostgreSQL: the notification and its outbox row (as `outbox.put` writes it) in one round trip.
+_CREATE_PG = fastsql.Sql(
+    f"WITH n AS ({_INSERT}), o AS (INSERT INTO outbox (topic, payload, status, created_at, available_at)"  # noqa: S608
+    " SELECT ?, jsonb_build_object('notification_id', n.id), 'pending', ?, ? FROM n) SELECT id FROM n")  # (constants)
+_TICKET_COLUMNS = ("id", "number", "tracking_code", "channel", "citizen_id", "status", "description", "address",
+                   "latitude", "longitude", "location_label", "created_at", "updated_at", "unit", "expected_at",
+                   "resolved_at", "evaluation_asked_at", "evaluation_asks")
+_TICKET_SELECT = ", ".join(f"t.{column}" for column in _TICKET_COLUMNS)
+_FOR_DELIVERY = fastsql.Sql(
+    "SELECT n.id, n.ticket_id, n.citizen_id, n.purpose, n.payload, n.status, n.attempts,"  # noqa: S608 (constants)
+    f" c.channel, c.account, c.external_id, c.last_message_at, {_TICKET_SELECT}"
+    " FROM notifications n LEFT JOIN citizens c ON c.id = n.citizen_id"
+    " LEFT JOIN tickets t ON t.id = n.ticket_id WHERE n.id = ?")
+_MARK_SENT = fastsql.Sql("UPDATE notifications SET status = 'sent', method = ?, platform_msg_id = ?, sent_at = ?,"
+                         " updated_at = ?, attempts = attempts + 1 WHERE id = ?")
+
+
 def create(conn: sa.Connection, *, citizen_id: int, purpose: str, payload: dict[str, Any], now: datetime,
            ticket_id: int | None = None, event_id: int | None = None) -> int | None:
     """Write a notification and its outbox row; None if this event already notified this citizen."""
-    existing = None
-    if event_id is not None:
-        existing = conn.execute(sa.select(notifications.c.id).where(
-            notifications.c.event_id == event_id, notifications.c.citizen_id == citizen_id,
-            notifications.c.purpose == purpose)).scalar_one_or_none()
-    if existing is not None:
+    pg = fastsql.is_pg(conn)
+    stamp = fastsql.bind_time(pg, now)
+    row = (ticket_id, citizen_id, purpose, event_id, fastsql.bind_json(pg, payload), stamp, stamp)
+    if pg:
+        found = fastsql.fetch(conn, _CREATE_PG, (*row, TOPIC, stamp, stamp))
+        return int(found[0][0]) if found else None
+    insert, put = _CREATE_SQLITE
+    found = fastsql.fetch(conn, insert, row)
+    if not found:
         return None
-    notification_id = int(conn.execute(sa.insert(notifications).values(
-        ticket_id=ticket_id, citizen_id=citizen_id, purpose=purpose, event_id=event_id, payload=payload,
-        status=PENDING, created_at=now, updated_at=now,
-    ).returning(notifications.c.id)).scalar_one())
-    outbox.put(conn, TOPIC, {"notification_id": notification_id}, now)
+    notification_id = int(found[0][0])
+    fastsql.run(conn, put, (TOPIC, fastsql.bind_json(pg, {"notification_id": notification_id}), stamp, stamp))
     return notification_id
 
 
@@ -60,13 +99,34 @@ def get(conn: sa.Connection, notification_id: int) -> Notification | None:
                         row.attempts)
 
 
+def for_delivery(conn: sa.Connection, notification_id: int) -> Delivery | None:
+    """The notification with its citizen and ticket, as the delivery job needs them; None if no such row."""
+    pg = fastsql.is_pg(conn)
+    rows = fastsql.fetch(conn, _FOR_DELIVERY, (notification_id,))
+    if not rows:
+        return None
+    (nid, ticket_id, citizen_id, purpose, payload, status, attempts, channel, account, external_id,
+     last_message_at, *ticket) = rows[0]
+    note = Notification(nid, ticket_id, citizen_id, purpose, dict(fastsql.read_json(pg, payload)), status, attempts)
+    key = CitizenKey(channel, account, external_id) if channel is not None else None
+    return Delivery(note, key, fastsql.read_time(last_message_at), _ticket(ticket))
+
+
+def _ticket(values: list[Any]) -> Ticket | None:
+    # The columns of `_TICKET_COLUMNS`, converted as repository.get_ticket's Core types would.
+    if values[0] is None:
+        return None
+    t = dict(zip(_TICKET_COLUMNS, values, strict=True))
+    times = {name: fastsql.read_time(t[name]) for name in
+             ("created_at", "updated_at", "expected_at", "resolved_at", "evaluation_asked_at")}
+    return Ticket(**{**t, **times, "status": Status(t["status"])})
+
+
 def mark_sent(conn: sa.Connection, notification_id: int, method: str, platform_msg_id: str | None,
               now: datetime) -> None:
     """Delivered to the platform by `method` (subscription, template, customer_service, alipay_template)."""
-    conn.execute(sa.update(notifications).where(notifications.c.id == notification_id).values(
-        status=SENT, method=method, platform_msg_id=platform_msg_id, sent_at=now, updated_at=now,
-        attempts=notifications.c.attempts + 1,
-    ))
+    stamp = fastsql.bind_time(fastsql.is_pg(conn), now)
+    fastsql.run(conn, _MARK_SENT, (method, platform_msg_id, stamp, stamp, notification_id))
 
 
 def mark_attempt(conn: sa.Connection, notification_id: int, error: str, now: datetime, *, final: bool) -> None:

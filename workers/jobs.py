@@ -80,4 +80,13 @@ def _run(context: WorkerContext, row: outbox.OutboxRow) -> str:
             outbox.mark_retry(conn, row.id, str(exc), utcnow(), retry_in_s=0, give_up=True)
         log.warning("outbox %d (%s) given up: %s", row.id, row.topic, exc)
         return f"failed: {exc}"
+    except Exception as exc:  # a bug or an outage (Redis, database): this row waits, the batch goes on
+        log.exception("outbox %d (%s) raised; will retry", row.id, row.topic)
+        try:
+            with context.engine.begin() as conn:
+                outbox.mark_retry(conn, row.id, f"unexpected {type(exc).__name__}", utcnow(),
+                                  retry_in_s=backoff(row.attempts), give_up=final)
+        except Exception:
+            log.exception("outbox %d: could not record the failure; the stale check hands it out again", row.id)
+        return f"retry: unexpected {type(exc).__name__}"
     return "done"

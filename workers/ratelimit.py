@@ -7,9 +7,14 @@ never more than twice the rate across a window boundary.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
+
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 
 class SendRate:
@@ -42,11 +47,15 @@ class SendRate:
     def _take(self, window: int) -> bool:
         if self._redis is not None:
             key = f"gateway:rate:{self.account}:{window}"
-            pipe = self._redis.pipeline()
-            pipe.incr(key)
-            pipe.expire(key, 2)
-            count, _ = pipe.execute()
-            return int(count) <= self.per_second
+            try:
+                pipe = self._redis.pipeline()
+                pipe.incr(key)
+                pipe.expire(key, 2)
+                count, _ = pipe.execute()
+                return int(count) <= self.per_second
+            except RedisError:
+                # Redis is down: pace this process alone rather than stop sending (and crash the worker).
+                log.warning("send rate for %s: Redis unavailable, limiting per process", self.account)
         with self._lock:
             if window != self._window:
                 self._window, self._count = window, 0

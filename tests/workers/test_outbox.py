@@ -121,3 +121,19 @@ def test_rows_wait_while_redis_is_down_then_go_through_rq(context: WorkerContext
     assert statuses(engine) == [("unknown.topic", "failed", 1)] * 2
     redis.flushdb()
     redis.close()
+
+
+def test_an_unexpected_error_in_one_row_does_not_stop_the_batch(context: WorkerContext, engine: Engine,
+                                                                 settings: Settings, fake: FakeWeChat) -> None:
+    from workers.jobs import run_outbox_rows
+    write(engine, settings, "井盖松动", 1, "oOk")
+    age_drafts(engine, 31)
+    with engine.begin() as conn:
+        sweeps.remind_idle_drafts(conn, utcnow(), idle_minutes=30)
+        broken = outbox.put(conn, "citizen.push_text", {"text": "no citizen id"}, utcnow())  # KeyError
+    with engine.connect() as conn:
+        ids = list(conn.execute(sa.select(outbox_table.c.id).order_by(outbox_table.c.id)).scalars())
+    outcomes = run_outbox_rows(ids)
+    assert outcomes[broken] == "retry: unexpected KeyError"
+    assert sorted(outcomes.values()) == ["done", "retry: unexpected KeyError"]
+    assert len(fake.texts_to("oOk")) == 1

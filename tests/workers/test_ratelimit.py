@@ -50,3 +50,12 @@ def test_zero_means_no_limit() -> None:
     for _ in range(10_000):
         rate.wait()
     assert time.time() - start < 1.0
+
+
+def test_redis_down_falls_back_to_a_local_limit() -> None:
+    rate = SendRate("wechat:wx3", 30, Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2))
+    start = time.time()
+    for _ in range(40):
+        rate.wait()
+    assert time.time() - start < 3  # no exception, and still paced (40 at 30/s crosses a window)
+    rate.close()
