@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -32,24 +30,7 @@ from workers.context import WorkerContext, install
 from workers.runner import Loop
 from workers.webhooks import sign
 
-SECRET = "fake-app-secret"
 SUB_TPL, TPL = "SUBSCRIBE-TPL-1", "TEMPLATE-TPL-1"
-
-
-@pytest.fixture
-def fake(settings: Settings) -> Iterator[FakeWeChat]:
-    with FakeWeChat(settings.wechat_app_id, SECRET) as server:
-        settings.wechat_app_secret = SECRET
-        settings.wechat_api_base = server.start()
-        yield server
-
-
-@pytest.fixture
-def context(settings: Settings, engine: Engine, fake: FakeWeChat) -> Iterator[WorkerContext]:
-    ctx = WorkerContext.build(settings, engine)
-    install(ctx)
-    yield ctx
-    ctx.close()
 
 
 def citizen_with_ticket(engine: Engine, openid: str, *, wrote: bool = True, channel: str = "wechat") -> tuple[int, int]:

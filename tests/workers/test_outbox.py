@@ -3,7 +3,6 @@ delivered to the local fake of WeChat's API over HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -22,28 +21,11 @@ from tickets.schema import citizens
 from tickets.schema import outbox as outbox_table
 from tickets.settings import Settings
 from workers import sweeps
-from workers.context import WorkerContext, install
+from workers.context import WorkerContext
 from workers.relay import relay_once, rq_sink
 from workers.runner import Loop
 
-SECRET = "fake-app-secret"
 REDIS_URL = "redis://127.0.0.1:6379/14"
-
-
-@pytest.fixture
-def fake(settings: Settings) -> Iterator[FakeWeChat]:
-    with FakeWeChat(settings.wechat_app_id, SECRET) as server:
-        settings.wechat_app_secret = SECRET
-        settings.wechat_api_base = server.start()
-        yield server
-
-
-@pytest.fixture
-def context(settings: Settings, engine: Engine, fake: FakeWeChat) -> Iterator[WorkerContext]:
-    ctx = WorkerContext.build(settings, engine)
-    install(ctx)
-    yield ctx
-    ctx.close()
 
 
 def write(engine: Engine, settings: Settings, text: str, n: int, openid: str = "oDraft01") -> None:

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bots.fake_wechat import FakeWeChat
-from tests.workers.test_notify import SECRET, TPL, citizen_with_ticket, update
+from tests.workers.test_notify import TPL, citizen_with_ticket, update
 from tickets import outbox
 from tickets.lifecycle import Status
 from tickets.schema import notifications
@@ -153,14 +153,6 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def fake(settings: Settings) -> Iterator[FakeWeChat]:
-    with FakeWeChat(settings.wechat_app_id, SECRET) as server:
-        settings.wechat_app_secret = SECRET
-        settings.wechat_api_base = server.start()
-        yield server
 
 
 @pytest.fixture
