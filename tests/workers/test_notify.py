@@ -8,6 +8,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -235,3 +236,23 @@ def test_reopening_is_posted_to_dispatch_signed(context: WorkerContext, engine: 
         statuses = dict(conn.execute(sa.select(outbox_table.c.topic, outbox_table.c.status)).all())
     assert statuses["dispatch.event"] == "done"
 
+
+
+@pytest.mark.parametrize(("errcode", "outcome"), [
+    (45047, ("progress", "sent", "template")),   # customer-service quota used up: fall back
+    (43004, ("progress", "sent", "template")),   # not following: fall back
+    (40037, ("progress", "sent", "template")),   # a configuration error on one way: logged, next way
+    (40003, ("progress", "failed", "")),          # the openid is not this account's: stop
+    (-1, ("progress", "pending", "")),            # system busy: back off, retry later
+])
+def test_each_platform_answer_decides_the_next_step(context: WorkerContext, engine: Engine, fake: FakeWeChat,
+                                                     settings: Settings, errcode: int,
+                                                     outcome: tuple[str, str, str]) -> None:
+    settings.wechat_subscribe_template_id, settings.wechat_template_id = SUB_TPL, TPL
+    citizen_id, ticket_id = citizen_with_ticket(engine, "oH")
+    with engine.begin() as conn:
+        consents.record(conn, citizen_id, [(SUB_TPL, "accept")], utcnow())
+    fake.fail_next("bizsend", errcode, "injected")
+    update(engine, ticket_id, Status.ACCEPTED)
+    run(context)
+    assert outcomes(engine) == [outcome]
