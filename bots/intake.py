@@ -33,7 +33,7 @@ def _record_platform_event(conn: sa.Connection, msg: InboundMessage, citizen_id:
 
 def receive(conn: sa.Connection, msg: InboundMessage, config: DeskConfig, now: datetime) -> list[Reply]:
     """Handle one inbound message and return the replies; the caller commits the transaction."""
-    citizen, earlier = inbox.open_turn(conn, msg, now)  # lock_citizen + replies_for in one statement
+    citizen, earlier = inbox.open_turn(conn, msg, now)  # lock the citizen and find an earlier answer, in one statement
     if earlier is not None:
         log.info("retry of %s from %s answered as before", msg.kind.value, mask_identifier(msg.user_id))
         return [Reply.from_record(r) for r in earlier]

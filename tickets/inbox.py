@@ -22,7 +22,6 @@ from tickets.inbound import InboundMessage
 from tickets.schema import inbound_messages
 
 _FIND = "SELECT replies FROM inbound_messages WHERE channel = ? AND account = ? AND dedupe_key = ?"
-_REPLIES_FOR = fastsql.Sql(_FIND)
 _RECORD_SQL = (
     "INSERT INTO inbound_messages"
     " (channel, account, dedupe_key, citizen_id, kind, payload, replies, ticket_id, received_at)"
@@ -37,12 +36,6 @@ _CLOSE_TURN = {wrote: fastsql.Sql(f"WITH saved AS ({sql}) {_RECORD_SQL}") for wr
 
 def _key(msg: InboundMessage) -> tuple[str, str, str]:
     return (msg.channel.value, msg.account, msg.dedupe_key)
-
-
-def replies_for(conn: sa.Connection, msg: InboundMessage) -> list[dict[str, Any]] | None:
-    """The replies already given to this message, if it was seen before (a retry)."""
-    rows = fastsql.fetch(conn, _REPLIES_FOR, _key(msg))
-    return list(fastsql.read_json(fastsql.is_pg(conn), rows[0][0])) if rows else None
 
 
 def _record_params(
@@ -64,7 +57,7 @@ def record(
 
 
 def open_turn(conn: sa.Connection, msg: InboundMessage, now: datetime) -> tuple[Citizen, list[dict[str, Any]] | None]:
-    """`lock_citizen` for the sender and `replies_for` the message, in one statement.
+    """`lock_citizen` for the sender and the replies already given to this message (a retry), in one statement.
 
     On PostgreSQL the lookup sees the snapshot taken when the upsert began: if a concurrent copy of the
     same message held the citizen's lock and committed meanwhile, it is not seen here, and the unique
