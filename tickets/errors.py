@@ -10,7 +10,9 @@
     ├── ChannelDisabled             the channel has no credentials (HTTP 404)
     ├── NotFound                    a ticket, key or code that does not exist (HTTP 404)
     ├── InvalidTransition           a status change the lifecycle does not allow (HTTP 409)
-    └── AuthError                   missing, unknown or revoked API key, or a role too weak (HTTP 401/403)
+    ├── AuthError                   missing, unknown or revoked API key, or a role too weak (HTTP 401/403)
+    ├── PetitionClosed              signing or changing a petition that is closed or expired (HTTP 409)
+    └── RateLimited                 over a per-IP or per-identity limit (HTTP 429)
 
 HTTP status codes are chosen only in `gateway/`.
 """
@@ -74,3 +76,21 @@ class AuthError(GatewayError):
         super().__init__(reason)
         self.reason = reason
         self.forbidden = forbidden
+
+
+class PetitionClosed(GatewayError):
+    """The petition takes no more signatures: its representative closed it, or it expired."""
+
+    def __init__(self, petition_id: int, status: str) -> None:
+        super().__init__(f"petition {petition_id} is {status}")
+        self.petition_id = petition_id
+        self.status = status
+
+
+class RateLimited(GatewayError):
+    """Too many attempts from one source; `retry_after` is in seconds."""
+
+    def __init__(self, scope: str, retry_after: int) -> None:
+        super().__init__(f"rate limited: {scope}")
+        self.scope = scope
+        self.retry_after = retry_after

@@ -14,6 +14,7 @@ class Channel(StrEnum):
     WECHAT = "wechat"
     ALIPAY = "alipay"
     WEB = "web"
+    SMS = "sms"  # a phone number proven with a one-time code (co-signers outside the apps)
 
 
 class Kind(StrEnum):

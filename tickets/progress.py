@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickets import notifications, outbox, repository
+from tickets import notifications, outbox, petitions, repository
 from tickets.errors import InvalidTransition
 from tickets.lifecycle import Status
 from tickets.repository import Ticket
@@ -74,8 +74,10 @@ def apply_update(conn: sa.Connection, ticket_id: int, update: StatusUpdate, now:
 
 
 def audience(conn: sa.Connection, ticket: Ticket) -> list[int]:
-    """The citizens to tell about a ticket: whoever filed it."""
-    return [ticket.citizen_id] if ticket.citizen_id is not None else []
+    """The citizens to tell about a ticket: whoever filed it, then the co-signers of its joint petition who
+    consented to hear of its progress and have not withdrawn (each once)."""
+    filer = [ticket.citizen_id] if ticket.citizen_id is not None else []
+    return filer + [c for c in petitions.consenting_signers(conn, ticket.id) if c != ticket.citizen_id]
 
 
 def _tell(conn: sa.Connection, ticket: Ticket, event_id: int, update: StatusUpdate, now: datetime) -> None:

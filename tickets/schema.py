@@ -224,3 +224,92 @@ evaluations = sa.Table(
     sa.Column("reason", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+petitions = sa.Table(
+    "petitions",
+    metadata,
+    # A joint petition (联名) grows from one ticket; its representative filed that ticket.
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), nullable=False, unique=True),
+    sa.Column("representative_id", sa.Integer, sa.ForeignKey("citizens.id")),
+    sa.Column("title", sa.String(64), nullable=False),
+    # Hot-topic zone (housing_delivery, unpaid_wages ...): picks the warning thresholds.
+    sa.Column("zone", sa.String(32), nullable=False, server_default=""),
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),  # open / closed / expired
+    # Counters, kept in the signing transaction (COUNT(*) per request grows with the petition).
+    sa.Column("signature_count", sa.Integer, nullable=False, server_default="0"),  # trusted, not withdrawn
+    sa.Column("flagged_count", sa.Integer, nullable=False, server_default="0"),  # in a surge: under review
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("closed_at", UTCDateTime),
+    sa.Column("last_signed_at", UTCDateTime),
+    # WeChat: the parametric QR code (QR_STR_SCENE) and the card uploaded as temporary media.
+    sa.Column("wechat_scene", sa.String(64), unique=True),
+    sa.Column("wechat_qr_url", sa.String(255), nullable=False, server_default=""),
+    sa.Column("wechat_qr_expires_at", UTCDateTime),
+    sa.Column("wechat_media_id", sa.String(255), nullable=False, server_default=""),
+    sa.Column("wechat_media_at", UTCDateTime),
+    sa.Index(None, "status", "expires_at"),
+)
+
+signatures = sa.Table(
+    "signatures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("petition_id", sa.Integer, sa.ForeignKey("petitions.id"), nullable=False),
+    # "{kind}:{keyed hash of the openid, Alipay user id or phone number}": one signature per identity.
+    sa.Column("identity", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),  # wechat / alipay / sms
+    # Set when the signer can be told of progress (consented, and reachable on that channel).
+    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id")),
+    sa.Column("name", sa.String(32), nullable=False, server_default=""),  # optional, shown masked
+    sa.Column("consent", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("status", sa.String(16), nullable=False, server_default="signed"),  # signed / withdrawn
+    # Keyed hashes of the network block and the device cookie: surge detection without keeping addresses.
+    sa.Column("source_block", sa.String(40), nullable=False, server_default=""),
+    sa.Column("device", sa.String(40), nullable=False, server_default=""),
+    sa.Column("flagged", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("flag_reason", sa.String(64), nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("petition_id", "identity"),
+    sa.Index(None, "petition_id", "source_block", "created_at"),
+    sa.Index(None, "petition_id", "device", "created_at"),
+    sa.Index(None, "petition_id", "created_at"),
+    sa.Index(None, "citizen_id"),
+)
+
+warnings = sa.Table(
+    "warnings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # What it is about: "petition:{id}" (and, later, similar-complaint clusters).
+    sa.Column("subject", sa.String(64), nullable=False),
+    sa.Column("petition_id", sa.Integer, sa.ForeignKey("petitions.id")),
+    sa.Column("kind", sa.String(16), nullable=False),  # threshold / velocity
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("zone", sa.String(32), nullable=False, server_default=""),
+    sa.Column("figures", JSONData, nullable=False),  # the numbers behind it
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("acknowledged_at", UTCDateTime),
+    sa.Column("acknowledged_by", sa.String(64), nullable=False, server_default=""),
+    sa.Column("ack_note", sa.Text, nullable=False, server_default=""),
+    sa.UniqueConstraint("subject", "kind", "level"),  # raised once per level
+    sa.Index(None, "acknowledged_at", "created_at"),
+)
+
+one_time_codes = sa.Table(
+    "one_time_codes",
+    metadata,
+    # Codes texted to a phone to prove it; only keyed hashes of the number and the code are kept.
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("phone_hash", sa.String(64), nullable=False),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("purpose", sa.String(32), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime),
+    sa.Index(None, "phone_hash", "created_at"),
+)

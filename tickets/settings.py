@@ -68,6 +68,36 @@ class Settings(BaseSettings):
     # A row handed to a worker that has not finished after this long is handed out again (worker died).
     outbox_stale_seconds: int = Field(default=300, ge=5)
 
+    # Joint petitions (联名). Link keys: the first kid signs new links; the others still verify old ones.
+    petition_days: int = Field(default=30, ge=1, le=365)
+    link_key_ids: list[str] = Field(default_factory=lambda: ["k1"], min_length=1)
+    # Early warning: signer counts per level, per hot-topic zone ("default" for the rest).
+    warning_thresholds: dict[str, list[int]] = Field(default_factory=lambda: {"default": [5, 20, 50]})
+    # Velocity: trusted signatures in the last hour per level, and how many times the petition's own
+    # hourly rate of the day before that they must be.
+    warning_velocity: list[int] = Field(default_factory=lambda: [10, 30, 100])
+    warning_velocity_factor: float = Field(default=3.0, ge=1.0)
+    warning_webhook_url: str = ""
+    warning_webhook_secret: str = ""
+    # Limits as "count/seconds" windows, comma-separated (burst, sustained); "" = none.
+    cosign_ip_limits: str = "1/60,5/300"  # per IP and petition
+    cosign_identity_limits: str = "3/60,10/3600"  # per signer, over all petitions
+    otp_phone_limits: str = "1/60,5/3600"  # codes texted per phone number
+    otp_ip_limits: str = "5/300,20/3600"  # codes asked per IP
+    # A surge from one source: more signatures than this in an hour on one petition from one network
+    # block (/24, /48) or one device are flagged for review and counted apart.
+    surge_block_per_hour: int = Field(default=10, ge=1)
+    surge_device_per_hour: int = Field(default=3, ge=1)
+    # One-time codes for phone signers: "console" logs them (dev); "http" posts to SMS_HTTP_URL.
+    sms_sender: Literal["console", "http"] = "console"
+    sms_http_url: str = ""
+    sms_http_secret: str = ""
+    # Where citizens' browsers go to sign in (WeChat snsapi_base, Alipay auth_base); tests point them at fakes.
+    wechat_open_base: str = "https://open.weixin.qq.com"
+    alipay_auth_base: str = "https://openauth.alipay.com"
+    # The Official Account's original id (gh_...): the account of co-signers met through OAuth.
+    wechat_original_id: str = ""
+
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     draft_idle_minutes: int = Field(default=30, ge=1)
     draft_ttl_hours: int = Field(default=72, ge=1)
@@ -79,6 +109,17 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.var_dir / 'gateway.db'}"
         self.public_base_url = self.public_base_url.rstrip("/")
         self.wechat_api_base = self.wechat_api_base.rstrip("/")
+        for limits in (self.cosign_ip_limits, self.cosign_identity_limits, self.otp_phone_limits, self.otp_ip_limits):
+            parse_limits(limits)
+        if "default" not in self.warning_thresholds:
+            raise ConfigurationError("WARNING_THRESHOLDS needs a \"default\" entry")
+        for zone, levels in self.warning_thresholds.items():
+            if not levels or levels != sorted(set(levels)) or levels[0] < 1:
+                raise ConfigurationError(f"warning thresholds of {zone!r} must be increasing positive counts")
+        if not self.warning_velocity or self.warning_velocity != sorted(set(self.warning_velocity)):
+            raise ConfigurationError("WARNING_VELOCITY must be increasing positive counts")
+        if self.sms_sender == "http" and not self.sms_http_url:
+            raise ConfigurationError("SMS_SENDER=http needs SMS_HTTP_URL")
         if self.wechat_aes_key and len(self.wechat_aes_key) != 43:
             raise ConfigurationError("WECHAT_AES_KEY must be the 43-character EncodingAESKey")
         return self
@@ -125,6 +166,17 @@ class Settings(BaseSettings):
     def wechat_simulated(self) -> bool:
         """The /dev/wechat page is on: dev mode and generated (not real) WeChat credentials."""
         return self.is_dev and self.dev_wechat_simulator
+
+
+def parse_limits(text: str) -> list[tuple[int, int]]:
+    """`"1/60,5/300"` -> [(1, 60), (5, 300)]: at most `count` in any `seconds`; "" means no limit."""
+    windows: list[tuple[int, int]] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        count, _, seconds = part.partition("/")
+        if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
+            raise ConfigurationError(f"limit {part!r} must read count/seconds, e.g. 5/300")
+        windows.append((int(count), int(seconds)))
+    return windows
 
 
 def _load_or_create(path: Path) -> dict[str, str]:

@@ -1,0 +1,162 @@
+"""Petitions and signatures on both backends: counters, one signature per identity, surges, warnings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tickets import outbox, petitions, progress, warnings
+from tickets.citizens import CitizenKey, lock_citizen
+from tickets.clock import utcnow
+from tickets.errors import NotFound, PetitionClosed
+from tickets.lifecycle import Status
+from tickets.petitions import Signer, SurgeRule
+from tickets.progress import StatusUpdate
+from tickets.repository import NewTicket, open_ticket
+from tickets.schema import notifications, signatures
+
+KEY = b"k" * 32
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _ticket(conn: sa.Connection, citizen_id: int | None = None) -> int:
+    new = NewTicket(channel="wechat", citizen_id=citizen_id,
+                    description="小区楼下垃圾站夏天臭味严重，影响周边几百户居民生活", address="幸福路1号")
+    return open_ticket(conn, new, utcnow(), TZ).id
+
+
+def _signer(n: int, **kw: object) -> Signer:
+    return Signer(identity=petitions.identity_of(KEY, "sms", f"1380000{n:04d}"), channel="sms", **kw)  # type: ignore[arg-type]
+
+
+def test_start_is_once_per_ticket_and_the_representative_signs_first(engine: Engine) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        rep = lock_citizen(conn, CitizenKey("wechat", "gh_x", "o-rep"), now)
+        ticket_id = _ticket(conn, rep.id)
+        signer = Signer(petitions.identity_of(KEY, "wechat", "o-rep"), "wechat", rep.id, consent=True)
+        petition, created = petitions.start(conn, ticket_id, now=now, days=30, representative=signer)
+        again, created_again = petitions.start(conn, ticket_id, now=now, days=30)
+    assert created and not created_again and again.id == petition.id
+    assert petition.signature_count == 1 and petition.representative_id == rep.id
+    assert petition.title.endswith("…") and len(petition.title) == petitions.TITLE_CHARS
+    assert petition.wechat_scene == f"petition:{petition.id}"
+    assert petition.expires_at - now == timedelta(days=30)
+    with engine.connect() as conn:
+        assert petitions.by_scene(conn, petition.wechat_scene).id == petition.id  # type: ignore[union-attr]
+        with pytest.raises(NotFound):
+            petitions.start(conn, 999_999, now=now, days=30)
+
+
+def test_one_signature_per_identity_withdraw_and_sign_again(engine: Engine) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        petition, _ = petitions.start(conn, _ticket(conn), now=now, days=30)
+        first = petitions.sign(conn, petition.id, _signer(1), now=now, surge=SurgeRule(), thresholds=[])
+        twice = petitions.sign(conn, petition.id, _signer(1), now=now, surge=SurgeRule(), thresholds=[])
+    assert first.signed and first.signature_count == 1
+    assert not twice.signed and twice.signature_count == 1
+    with engine.begin() as conn:
+        assert petitions.withdraw(conn, petition.id, _signer(1).identity, now)
+        assert not petitions.withdraw(conn, petition.id, _signer(1).identity, now)
+        assert petitions.get(conn, petition.id).signature_count == 0
+        back = petitions.sign(conn, petition.id, _signer(1), now=now, surge=SurgeRule(), thresholds=[])
+        assert back.signed and back.signature_count == 1
+        assert conn.execute(sa.select(sa.func.count()).select_from(signatures)).scalar_one() == 1
+
+
+def test_closed_and_expired_petitions_take_no_signature(engine: Engine) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        closed, _ = petitions.start(conn, _ticket(conn), now=now, days=30)
+        petitions.close(conn, closed.id, now)
+        short, _ = petitions.start(conn, _ticket(conn), now=now - timedelta(days=2), days=1)
+    for petition_id, status in ((closed.id, "closed"), (short.id, "expired")):
+        with engine.begin() as conn, pytest.raises(PetitionClosed) as caught:
+            petitions.sign(conn, petition_id, _signer(2), now=now, surge=SurgeRule(), thresholds=[])
+        assert caught.value.status == status
+    with engine.begin() as conn:
+        assert petitions.expire_due(conn, now) == 1
+        assert petitions.get(conn, short.id).status == "expired"
+        assert conn.execute(sa.select(sa.func.count()).select_from(signatures)).scalar_one() == 0
+
+
+def test_surge_from_one_block_is_flagged_counted_apart_and_raises_nothing(engine: Engine) -> None:
+    now = utcnow()
+    surge = SurgeRule(per_block=3, per_device=100)
+    with engine.begin() as conn:
+        petition, _ = petitions.start(conn, _ticket(conn), now=now, days=30)
+        outcomes = [petitions.sign(conn, petition.id, _signer(n, source_block="blockA"), now=now, surge=surge,
+                                   thresholds=[5]) for n in range(8)]
+    assert [o.flagged for o in outcomes] == [False] * 3 + [True] * 5
+    assert outcomes[-1].signature_count == 3 and outcomes[-1].flagged_count == 5
+    with engine.connect() as conn:
+        assert warnings.list_warnings(conn)[1] == 0  # 8 signatures, but only 3 trusted: below 5
+        flagged = petitions.list_signatures(conn, petition.id, flagged=True)
+    assert len(flagged) == 5 and {s.flag_reason for s in flagged} == {"source_block"}
+    with engine.begin() as conn:
+        assert petitions.review(conn, petition.id, flagged[0].id, accept=True, now=now)
+        assert not petitions.review(conn, petition.id, flagged[0].id, accept=True, now=now)
+        assert petitions.review(conn, petition.id, flagged[1].id, accept=False, now=now)
+        after = petitions.get(conn, petition.id)
+    assert (after.signature_count, after.flagged_count) == (4, 3)
+
+
+def test_thresholds_raise_each_level_once_with_an_outbox_row(engine: Engine) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        petition, _ = petitions.start(conn, _ticket(conn), now=now, days=30)
+        for n in range(6):
+            petitions.sign(conn, petition.id, _signer(n), now=now, surge=SurgeRule(), thresholds=[2, 4, 50])
+        petitions.withdraw(conn, petition.id, _signer(0).identity, now)
+        petitions.sign(conn, petition.id, _signer(0), now=now, surge=SurgeRule(), thresholds=[2, 4, 50])
+        found, total = warnings.list_warnings(conn)
+        rows = outbox.due(conn, now)
+    assert total == 2 and sorted(w.level for w in found) == [1, 2]
+    assert {w.figures["threshold"] for w in found} == {2, 4}
+    assert sorted(r.payload["warning_id"] for r in rows if r.topic == warnings.TOPIC) == sorted(w.id for w in found)
+    with engine.begin() as conn:
+        acked = warnings.acknowledge(conn, found[0].id, by="officer:1", note="已安排", now=now)
+        again = warnings.acknowledge(conn, found[0].id, by="officer:2", note="", now=now)
+        assert warnings.list_warnings(conn, acknowledged=False)[1] == 1
+    assert acked.acknowledged_by == again.acknowledged_by == "officer:1"
+
+
+def test_velocity_against_the_petitions_own_rate(engine: Engine) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        petition, _ = petitions.start(conn, _ticket(conn), now=now - timedelta(days=3), days=30)
+        # A steady 2 per hour over the day before, then 12 in the last hour: 12 >= 3 x 2 and >= 10.
+        for n in range(48):
+            petitions.sign(conn, petition.id, _signer(n), now=now - timedelta(hours=25) + timedelta(minutes=30 * n),
+                           surge=SurgeRule(), thresholds=[])
+        assert warnings.scan_velocity(conn, now, levels=[10, 30], factor=3.0) == []
+        for n in range(100, 112):
+            petitions.sign(conn, petition.id, _signer(n), now=now - timedelta(minutes=n - 99),
+                           surge=SurgeRule(), thresholds=[])
+        raised = warnings.scan_velocity(conn, now, levels=[10, 30], factor=3.0)
+        assert warnings.scan_velocity(conn, now, levels=[10, 30], factor=3.0) == []
+        found = warnings.get(conn, raised[0])
+    assert len(raised) == 1 and found.kind == "velocity" and found.level == 1
+    assert found.figures["last_hour"] == 12 and found.figures["baseline_per_hour"] == 2.0
+
+
+def test_consenting_co_signers_hear_of_progress_and_withdrawn_ones_do_not(engine: Engine) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        rep = lock_citizen(conn, CitizenKey("wechat", "gh_x", "o-rep"), now)
+        ids = [lock_citizen(conn, CitizenKey("wechat", "gh_x", f"o-{n}"), now).id for n in range(4)]
+        ticket_id = _ticket(conn, rep.id)
+        rep_signer = Signer(petitions.identity_of(KEY, "wechat", "o-rep"), "wechat", rep.id, consent=True)
+        petition, _ = petitions.start(conn, ticket_id, now=now, days=30, representative=rep_signer)
+        for n, citizen_id in enumerate(ids):
+            signer = Signer(petitions.identity_of(KEY, "wechat", f"o-{n}"), "wechat", citizen_id, consent=n != 3)
+            petitions.sign(conn, petition.id, signer, now=now, surge=SurgeRule(), thresholds=[])
+        petitions.withdraw(conn, petition.id, petitions.identity_of(KEY, "wechat", "o-2"), now)
+        progress.apply_update(conn, ticket_id, StatusUpdate(Status.ACCEPTED, actor="t", note="已受理"), now)
+        told = sorted(r.citizen_id for r in conn.execute(sa.select(notifications.c.citizen_id)))
+    assert told == sorted([rep.id, ids[0], ids[1]])
