@@ -150,6 +150,11 @@ class LinkSigner:
         return petition_id
 
 
+def signer_for(secret_key: str, key_ids: Sequence[str], clock: Callable[[], datetime] = utcnow) -> LinkSigner:
+    """The signer of a deployment: keys derived from SECRET_KEY per kid; the first kid signs new links."""
+    return LinkSigner(derive_keys(secret_key, key_ids), key_ids[0], clock)
+
+
 def _mac(key: bytes, petition_id: int, expires: int, kid: str) -> bytes:
     message = f"{petition_id}.{expires}.{kid}".encode("ascii")
     return hmac.new(key, message, hashlib.sha256).digest()[:MAC_BYTES]

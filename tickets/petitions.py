@@ -30,6 +30,11 @@ TITLE_CHARS = 20  # the card and WeChat's `thing` fields show at most 20 charact
 SCENE_PREFIX = "petition:"
 
 
+def identity_key(secret_key: str) -> bytes:
+    """The key of signer identities, derived from SECRET_KEY (useless for anything else derived from it)."""
+    return hmac.new(secret_key.encode(), b"petition-gateway/signer-identity/v1", hashlib.sha256).digest()
+
+
 def identity_of(key: bytes, kind: str, value: str) -> str:
     """The stored identity of a signer: the kind and a keyed hash of the platform id or phone number."""
     digest = hmac.new(key, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
