@@ -50,6 +50,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
                      mask_identifier(settings.wechat_app_id) if state.wechat else "off",
                      "redis" if settings.redis_url else ("in-process" if run_jobs else "off"))
             yield
+        state.http.close()
         engine.dispose()
 
     app = FastAPI(

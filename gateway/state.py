@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
 from sqlalchemy.engine import Engine
 
+from bots.alipay_api import AlipayApi
 from bots.desk import DeskConfig
 from bots.wechat import WeChatAdapter
 from tickets.settings import Settings
@@ -19,6 +21,9 @@ class AppState:
     engine: Engine
     desk: DeskConfig
     wechat: WeChatAdapter | None
+    # Outbound calls made while answering a request (OAuth code exchanges); closed with the app.
+    http: httpx.Client
+    alipay: AlipayApi | None
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine) -> AppState:
@@ -31,4 +36,9 @@ class AppState:
             )
         desk = DeskConfig(tz=settings.tz, public_base_url=settings.public_base_url,
                           draft_ttl_hours=settings.draft_ttl_hours)
-        return cls(settings=settings, engine=engine, desk=desk, wechat=wechat)
+        http = httpx.Client(timeout=httpx.Timeout(5.0, connect=2.0))
+        alipay = None
+        if settings.alipay_app_id and settings.alipay_app_private_key and settings.alipay_public_key:
+            alipay = AlipayApi(settings.alipay_app_id, settings.alipay_app_private_key, settings.alipay_public_key,
+                               settings.alipay_gateway, http)
+        return cls(settings=settings, engine=engine, desk=desk, wechat=wechat, http=http, alipay=alipay)
