@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bots.fake_wechat import FakeWeChat
 from gateway import errors
-from gateway.routes import api_events, api_tickets, dev_wechat, health, tracking, wechat
+from gateway.routes import api_events, api_petitions, api_tickets, api_warnings, dev_wechat, health, tracking, wechat
 from gateway.state import AppState
 from tickets.db import create_db_engine
 from tickets.masking import mask_identifier
@@ -63,7 +63,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
     app.state.gateway = state
     app.state.fake_wechat = None
     errors.install(app)
-    for module in (health, wechat, api_tickets, api_events, tracking):
+    for module in (health, wechat, api_tickets, api_events, api_petitions, api_warnings, tracking):
         app.include_router(module.router)
     if settings.wechat_simulated:
         app.include_router(dev_wechat.router)

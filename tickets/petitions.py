@@ -166,6 +166,14 @@ def start(conn: sa.Connection, ticket_id: int, *, now: datetime, days: int, titl
     return get(conn, petition_id), True
 
 
+def ticket_citizen(conn: sa.Connection, ticket_id: int) -> int | None:
+    """The citizen who filed a ticket (the representative-to-be); raises NotFound for no such ticket."""
+    row = conn.execute(sa.select(tickets.c.citizen_id).where(tickets.c.id == ticket_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"ticket {ticket_id}")
+    return None if row.citizen_id is None else int(row.citizen_id)
+
+
 def get(conn: sa.Connection, petition_id: int) -> Petition:
     """A petition by id; raises NotFound."""
     row = conn.execute(_select().where(petitions.c.id == petition_id)).one_or_none()
@@ -298,8 +306,10 @@ def expire_due(conn: sa.Connection, now: datetime) -> int:
     return int(result.rowcount)
 
 
-def review(conn: sa.Connection, petition_id: int, signature_id: int, *, accept: bool, now: datetime) -> bool:
-    """An officer's decision on a flagged signature: counted (accepted) or withdrawn. False if not flagged."""
+def review(conn: sa.Connection, petition_id: int, signature_id: int, *, accept: bool, now: datetime,
+           thresholds: list[int] | None = None) -> bool:
+    """An officer's decision on a flagged signature: counted (accepted, which may reach a warning level)
+    or withdrawn. False if it is not (or no longer) flagged."""
     row = conn.execute(sa.update(signatures).where(
         signatures.c.id == signature_id, signatures.c.petition_id == petition_id, signatures.c.flagged.is_(True),
         signatures.c.status == SIGNED,
@@ -310,7 +320,12 @@ def review(conn: sa.Connection, petition_id: int, signature_id: int, *, accept: 
     values: dict[Any, Any] = {petitions.c.flagged_count: petitions.c.flagged_count - 1, petitions.c.updated_at: now}
     if accept:
         values[petitions.c.signature_count] = petitions.c.signature_count + 1
-    conn.execute(sa.update(petitions).where(petitions.c.id == petition_id).values(values))
+    counts = conn.execute(sa.update(petitions).where(petitions.c.id == petition_id).values(values)
+                          .returning(petitions.c.signature_count, petitions.c.flagged_count, petitions.c.zone)).one()
+    if accept and thresholds:
+        warnings.check_thresholds(conn, petition_id, counts.zone, before=counts.signature_count - 1,
+                                  after=counts.signature_count, flagged=counts.flagged_count,
+                                  thresholds=thresholds, now=now)
     return True
 
 

@@ -81,15 +81,17 @@ def audience(conn: sa.Connection, ticket: Ticket) -> list[int]:
 
 
 def _tell(conn: sa.Connection, ticket: Ticket, event_id: int, update: StatusUpdate, now: datetime) -> None:
-    purpose = "evaluation" if ticket.status is Status.RESOLVED else "progress"
+    resolved = ticket.status is Status.RESOLVED
     payload = {"status": ticket.status.value, "note": update.note, "unit": update.unit or ticket.unit,
                "expected_at": update.expected_at.isoformat() if update.expected_at else None}
     for citizen_id in audience(conn, ticket):
-        notifications.create(conn, citizen_id=citizen_id, purpose=purpose, payload=payload, now=now,
-                             ticket_id=ticket.id, event_id=event_id)
-        if purpose == "evaluation":
+        # Whoever filed the ticket rates it; co-signers of its petition hear that it is resolved.
+        rates = resolved and citizen_id == ticket.citizen_id
+        notifications.create(conn, citizen_id=citizen_id, purpose="evaluation" if rates else "progress",
+                             payload=payload, now=now, ticket_id=ticket.id, event_id=event_id)
+        if rates:
             expect_evaluation(conn, citizen_id, ticket.id)
-    if purpose == "evaluation":
+    if resolved:
         conn.execute(sa.update(tickets).where(tickets.c.id == ticket.id)
                      .values(evaluation_asked_at=now, evaluation_asks=1))
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from tickets import outbox
 from tickets.clock import utcnow
+from workers.alerts import deliver_warning
 from workers.context import WorkerContext, current
 from workers.notify import deliver_notification
 from workers.push import PermanentFailure, RetryLater, push_text
@@ -25,6 +26,7 @@ HANDLERS: dict[str, Handler] = {
     "citizen.push_text": push_text,
     "notification.deliver": deliver_notification,
     "dispatch.event": post_dispatch_event,
+    "warning.deliver": deliver_warning,
 }
 MAX_ATTEMPTS = 8
 BACKOFF_S = (10, 30, 60, 300, 900, 1800, 3600)

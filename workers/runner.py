@@ -43,6 +43,9 @@ class Loop:
                 sweeps.remind_idle_drafts(conn, utcnow(), idle_minutes=settings.draft_idle_minutes)
             with self.context.engine.begin() as conn:
                 sweeps.follow_up_evaluations(conn, utcnow(), remind_days=settings.evaluation_remind_days)
+            with self.context.engine.begin() as conn:
+                sweeps.watch_petitions(conn, utcnow(), velocity=settings.warning_velocity,
+                                       factor=settings.warning_velocity_factor)
         return relay.relay_once(self.context.engine, self.sink,
                                 stale_after_s=self.context.settings.outbox_stale_seconds)
 

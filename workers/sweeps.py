@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from bots.draft import Draft
 from bots.replies import say
-from tickets import notifications, outbox, progress, repository
+from tickets import notifications, outbox, petitions, progress, repository, warnings
 from tickets.inbound import Channel
 from tickets.lifecycle import Status
 from tickets.schema import citizens, tickets
@@ -60,10 +60,10 @@ def follow_up_evaluations(conn: sa.Connection, now: datetime, *, remind_days: in
     for row in rows:
         ticket = repository.get_ticket(conn, row.id)
         if row.evaluation_asks <= 1:
-            for citizen_id in progress.audience(conn, ticket):
-                notifications.create(conn, citizen_id=citizen_id, purpose="evaluation_reminder", payload={},
-                                     now=now, ticket_id=ticket.id)
-                progress.expect_evaluation(conn, citizen_id, ticket.id)
+            if ticket.citizen_id is not None:  # the filer rates; co-signers were told it is resolved
+                notifications.create(conn, citizen_id=ticket.citizen_id, purpose="evaluation_reminder",
+                                     payload={}, now=now, ticket_id=ticket.id)
+                progress.expect_evaluation(conn, ticket.citizen_id, ticket.id)
             conn.execute(sa.update(tickets).where(tickets.c.id == row.id)
                          .values(evaluation_asked_at=now, evaluation_asks=2))
             asked += 1
@@ -72,3 +72,10 @@ def follow_up_evaluations(conn: sa.Connection, now: datetime, *, remind_days: in
                                      note="办结后未收到评价，工单自动结束", now=now)
             closed += 1
     return asked, closed
+
+
+def watch_petitions(conn: sa.Connection, now: datetime, *, velocity: list[int], factor: float) -> tuple[int, int]:
+    """Record expired petitions and raise velocity warnings; returns (expired, warnings raised)."""
+    expired = petitions.expire_due(conn, now)
+    raised = warnings.scan_velocity(conn, now, levels=velocity, factor=factor)
+    return expired, len(raised)

@@ -160,3 +160,20 @@ def test_consenting_co_signers_hear_of_progress_and_withdrawn_ones_do_not(engine
         progress.apply_update(conn, ticket_id, StatusUpdate(Status.ACCEPTED, actor="t", note="已受理"), now)
         told = sorted(r.citizen_id for r in conn.execute(sa.select(notifications.c.citizen_id)))
     assert told == sorted([rep.id, ids[0], ids[1]])
+
+
+def test_only_the_filer_is_asked_to_rate_and_co_signers_hear_it_is_resolved(engine: Engine) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        rep = lock_citizen(conn, CitizenKey("wechat", "gh_x", "o-rep"), now)
+        other = lock_citizen(conn, CitizenKey("wechat", "gh_x", "o-other"), now)
+        ticket_id = _ticket(conn, rep.id)
+        petition, _ = petitions.start(conn, ticket_id, now=now, days=30)
+        signer = Signer(petitions.identity_of(KEY, "wechat", "o-other"), "wechat", other.id, consent=True)
+        petitions.sign(conn, petition.id, signer, now=now, surge=SurgeRule(), thresholds=[])
+        for status in (Status.ACCEPTED, Status.RESOLVED):
+            progress.apply_update(conn, ticket_id, StatusUpdate(status, actor="t", note="已修复"), now)
+        told = set(conn.execute(sa.select(notifications.c.citizen_id, notifications.c.purpose)).all())
+        data = dict(conn.execute(sa.text("SELECT id, dialog_data FROM citizens")).all())
+    assert told == {(rep.id, "progress"), (other.id, "progress"), (rep.id, "evaluation")}
+    assert "evaluation" not in str(data[other.id])
