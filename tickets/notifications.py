@@ -7,6 +7,7 @@ written back on it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,6 +69,10 @@ _FOR_DELIVERY = fastsql.Sql(
     f" c.channel, c.account, c.external_id, c.last_message_at, {_TICKET_SELECT}"
     " FROM notifications n LEFT JOIN citizens c ON c.id = n.citizen_id"
     " LEFT JOIN tickets t ON t.id = n.ticket_id WHERE n.id = ?")
+# A job's batch of notifications in one statement (a fan-out job carries up to 50).
+_MANY_WHERE = {False: " WHERE n.id IN (SELECT value FROM json_each(?))", True: " WHERE n.id = ANY(%s)"}
+_FOR_DELIVERY_MANY = fastsql.Sql(_FOR_DELIVERY.sqlite.replace(" WHERE n.id = ?", _MANY_WHERE[False]),
+                                 _FOR_DELIVERY.postgresql.replace(" WHERE n.id = %s", _MANY_WHERE[True]))
 _MARK_SENT = fastsql.Sql("UPDATE notifications SET status = 'sent', method = ?, platform_msg_id = ?, sent_at = ?,"
                          " updated_at = ?, attempts = attempts + 1 WHERE id = ?")
 
@@ -103,10 +108,22 @@ def for_delivery(conn: sa.Connection, notification_id: int) -> Delivery | None:
     """The notification with its citizen and ticket, as the delivery job needs them; None if no such row."""
     pg = fastsql.is_pg(conn)
     rows = fastsql.fetch(conn, _FOR_DELIVERY, (notification_id,))
-    if not rows:
-        return None
+    return _delivery(pg, rows[0]) if rows else None
+
+
+def for_delivery_many(conn: sa.Connection, notification_ids: list[int]) -> dict[int, Delivery]:
+    """`for_delivery` for many notifications in one statement; ids with no row are left out."""
+    if not notification_ids:
+        return {}
+    pg = fastsql.is_pg(conn)
+    ids = [int(i) for i in notification_ids]
+    rows = fastsql.fetch(conn, _FOR_DELIVERY_MANY, (ids if pg else json.dumps(ids),))
+    return {int(row[0]): _delivery(pg, row) for row in rows}
+
+
+def _delivery(pg: bool, row: Any) -> Delivery:
     (nid, ticket_id, citizen_id, purpose, payload, status, attempts, channel, account, external_id,
-     last_message_at, *ticket) = rows[0]
+     last_message_at, *ticket) = row
     note = Notification(nid, ticket_id, citizen_id, purpose, dict(fastsql.read_json(pg, payload)), status, attempts)
     key = CitizenKey(channel, account, external_id) if channel is not None else None
     return Delivery(note, key, fastsql.read_time(last_message_at), _ticket(ticket))

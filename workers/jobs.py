@@ -7,13 +7,15 @@ platform's error. Handlers are chosen by the row's topic.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from tickets import outbox
 from tickets.clock import utcnow
 from workers.alerts import deliver_warning
 from workers.context import WorkerContext, current
 from workers.notify import deliver_notification
+from workers.notify import prefetch as prefetch_notifications
 from workers.push import PermanentFailure, RetryLater, push_text
 from workers.webhooks import post_dispatch_event
 
@@ -27,6 +29,10 @@ HANDLERS: dict[str, Handler] = {
     "notification.deliver": deliver_notification,
     "dispatch.event": post_dispatch_event,
     "warning.deliver": deliver_warning,
+}
+# Topics whose handler can take its batch's rows read at once: `prefetched=PREFETCH[topic](context, payloads)`.
+PREFETCH: dict[str, Callable[[WorkerContext, list[dict[str, Any]]], Mapping[int, Any]]] = {
+    "notification.deliver": prefetch_notifications,
 }
 MAX_ATTEMPTS = 8
 BACKOFF_S = (10, 30, 60, 300, 900, 1800, 3600)
@@ -55,8 +61,9 @@ def run_outbox_rows(row_ids: list[int]) -> dict[int, str]:
         rows = outbox.claim(conn, row_ids, utcnow(), stale_after_s=context.settings.outbox_stale_seconds)
     outcomes: dict[int, str] = {}
     done: list[int] = []
+    prefetched = _prefetch(context, rows)
     for row in rows:
-        outcome = _run(context, row)
+        outcome = _run(context, row, prefetched.get(row.topic))
         outcomes[row.id] = outcome
         if outcome == "done":
             done.append(row.id)
@@ -65,13 +72,29 @@ def run_outbox_rows(row_ids: list[int]) -> dict[int, str]:
     return outcomes
 
 
-def _run(context: WorkerContext, row: outbox.OutboxRow) -> str:
+def _prefetch(context: WorkerContext, rows: list[outbox.OutboxRow]) -> dict[str, Mapping[int, Any]]:
+    """What the batch's handlers can read at once, by topic; on any error each handler reads its own."""
+    found: dict[str, Mapping[int, Any]] = {}
+    for topic, reader in PREFETCH.items():
+        payloads = [row.payload for row in rows if row.topic == topic]
+        if len(payloads) > 1:
+            try:
+                found[topic] = reader(context, payloads)
+            except Exception:
+                log.exception("prefetch for %s failed; rows are read one by one", topic)
+    return found
+
+
+def _run(context: WorkerContext, row: outbox.OutboxRow, prefetched: Mapping[int, Any] | None = None) -> str:
     handler = HANDLERS.get(row.topic)
     final = row.attempts + 1 >= MAX_ATTEMPTS
     try:
         if handler is None:
             raise PermanentFailure(f"no handler for topic {row.topic}")
-        handler(context, row.payload, final=final)
+        if prefetched is not None:
+            handler(context, row.payload, final=final, prefetched=prefetched)
+        else:
+            handler(context, row.payload, final=final)
     except RetryLater as exc:
         with context.engine.begin() as conn:
             outbox.mark_retry(conn, row.id, str(exc), utcnow(), retry_in_s=backoff(row.attempts), give_up=final)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -31,7 +31,7 @@ from tickets import consents, notifications
 from tickets.clock import utcnow
 from tickets.db import reader
 from tickets.inbound import Channel
-from tickets.notifications import Notification
+from tickets.notifications import Delivery, Notification
 from tickets.repository import Ticket
 from workers.context import WorkerContext
 from workers.push import PermanentFailure, RetryLater
@@ -43,11 +43,24 @@ FALL_BACK = frozenset({45015, 45047, 43004, 43101})
 CONFIGURATION = frozenset({47003, 40037, 48001, 41030})
 
 
-def deliver_notification(context: WorkerContext, payload: dict[str, Any], *, final: bool = False) -> None:
-    """Send one notification; its row records how it went (the outbox row records the job)."""
-    notification_id = int(payload["notification_id"])
+def prefetch(context: WorkerContext, payloads: list[dict[str, Any]]) -> dict[int, Delivery]:
+    """Read a job's batch of notifications in one statement, for `deliver_notification(prefetched=...)`."""
+    ids = [int(p["notification_id"]) for p in payloads if "notification_id" in p]
     with _one_statement(context.engine, read_only=True) as conn:
-        found = notifications.for_delivery(conn, notification_id)
+        return notifications.for_delivery_many(conn, ids)
+
+
+def deliver_notification(context: WorkerContext, payload: dict[str, Any], *, final: bool = False,
+                         prefetched: Mapping[int, Delivery] | None = None) -> None:
+    """Send one notification; its row records how it went (the outbox row records the job).
+
+    `prefetched` holds the rows `prefetch` read for the job's batch; one missing there is read here.
+    """
+    notification_id = int(payload["notification_id"])
+    found = prefetched.get(notification_id) if prefetched is not None else None
+    if found is None:
+        with _one_statement(context.engine, read_only=True) as conn:
+            found = notifications.for_delivery(conn, notification_id)
     if found is None or found.note.status != notifications.PENDING:
         return  # already delivered (a redelivered job) or given up
     note, key, last_message_at, ticket = found.note, found.key, found.last_message_at, found.ticket

@@ -256,3 +256,28 @@ def test_each_platform_answer_decides_the_next_step(context: WorkerContext, engi
     update(engine, ticket_id, Status.ACCEPTED)
     run(context)
     assert outcomes(engine) == [outcome]
+
+
+def test_a_petitions_co_signers_are_told_in_one_batch_read(context: WorkerContext, engine: Engine,
+                                                          fake: FakeWeChat) -> None:
+    from tickets import notifications as notes
+    from tickets import petitions
+    from tickets.petitions import Signer, SurgeRule
+
+    filer, ticket_id = citizen_with_ticket(engine, "oFiler")
+    signers = [citizen_with_ticket(engine, f"oCo{n}")[0] for n in range(4)]
+    with engine.begin() as conn:
+        petition, _ = petitions.start(conn, ticket_id, now=utcnow(), days=30)
+        for n, citizen_id in enumerate(signers):
+            signer = Signer(petitions.identity_of(b"k" * 32, "wechat", f"oCo{n}"), "wechat", citizen_id,
+                            consent=n != 3)
+            petitions.sign(conn, petition.id, signer, now=utcnow(), surge=SurgeRule(), thresholds=[])
+    update(engine, ticket_id, Status.ACCEPTED, "已交市政照明管理处")
+    with engine.connect() as conn:
+        ids = [r.id for r in conn.execute(sa.select(notifications.c.id).order_by(notifications.c.id))]
+        many = notes.for_delivery_many(conn, [*ids, 999_999])
+        assert many == {i: notes.for_delivery(conn, i) for i in ids}  # the batch read equals the single one
+    run(context)
+    assert outcomes(engine) == [("progress", "sent", "customer_service")] * 4  # the filer and 3 who consented
+    assert all(fake.texts_to(openid) for openid in ("oFiler", "oCo0", "oCo1", "oCo2"))
+    assert not fake.texts_to("oCo3") and filer not in signers

@@ -59,3 +59,29 @@ def test_redis_down_falls_back_to_a_local_limit() -> None:
         rate.wait()
     assert time.time() - start < 3  # no exception, and still paced (40 at 30/s crosses a window)
     rate.close()
+
+
+@pytest.mark.redis
+def test_reserving_sends_in_chunks_never_grants_more_than_the_rate() -> None:
+    redis = Redis.from_url("redis://127.0.0.1:6379/13")
+    account = f"wechat:wx-chunk-{time.time_ns()}"
+    per_window: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def work() -> None:
+        rate = SendRate(account, 25, redis, chunk=10)  # 10 does not divide 25: the last grant is partial
+        deadline = time.time() + 2.0
+        while time.time() < deadline:
+            rate.wait()
+            with lock:
+                window = int(time.time())
+                per_window[window] = per_window.get(window, 0) + 1
+
+    workers = [threading.Thread(target=work) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    redis.close()
+    assert max(per_window.values()) <= 25 + 2  # a send granted just before a window turns is counted after it
+    assert sum(per_window.values()) >= 25
