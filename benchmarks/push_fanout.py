@@ -13,8 +13,8 @@ citizen wrote to the account recently, so the ladder ends at the customer-servic
 - **Fake WeChat**: `bots.fake_wechat.FakeWeChat`, no latency, in its own process (a pipe carries the
   control commands), so the workers and the plain client hit the same server with the same settings.
   Its connections have TCP_NODELAY (see `_fake_main`): without it every answer stalls ~40 ms.
-- **Pipeline**: a private `redis-server` (nothing on disk; the shared one is left alone), two
-  `petition-gateway worker` processes (RQ SimpleWorker) and one `petition-gateway relay` process,
+- **Pipeline**: a private `redis-server` (nothing on disk; the shared one is left alone), `--workers`
+  (default 2) `petition-gateway worker` processes (RQ SimpleWorker) and one `petition-gateway relay` process,
   configured by environment variables as in production (`GATEWAY_ENV=production`). Before the timed
   phase, a warm-up of 100 other citizens goes the same way (token fetch, connections, templates).
   The pipeline rate is `count` over the time from the start of the fan-out transaction (the first
@@ -367,6 +367,7 @@ class Result:
     wall_s: float
     others_s: float  # CPU seconds of the rest of the machine in the timed phase (other work disturbs the figures)
     others_plain_s: float  # the same during the plain client's run
+    workers: int = 2
 
     @property
     def pipeline_rate(self) -> float:
@@ -377,7 +378,8 @@ class Result:
         return self.count / self.plain_s
 
 
-def run_backend(backend: str, count: int, sends_per_second: int, profile: Path | None, quiet_s: float) -> Result:
+def run_backend(backend: str, count: int, sends_per_second: int, profile: Path | None, quiet_s: float,
+                n_workers: int = 2) -> Result:
     work = Path(tempfile.mkdtemp(prefix=f"push-fanout-{backend}-"))
     procs: list[subprocess.Popen[bytes]] = []
     fake: FakeProcess | None = None
@@ -391,12 +393,12 @@ def run_backend(backend: str, count: int, sends_per_second: int, profile: Path |
         fake = FakeProcess()
         redis_proc, redis_url = start_redis(work)
         env = gateway_env(database_url, redis_url, fake.base_url, work, sends_per_second)
-        workers = [start_gateway("worker", env, work, n) for n in range(2)]
+        workers = [start_gateway("worker", env, work, n) for n in range(n_workers)]
         procs += workers
         from redis import Redis
         from rq import Worker
         redis = Redis.from_url(redis_url)
-        _wait(lambda: len(Worker.all(connection=redis)) == 2, 30, "two RQ workers")
+        _wait(lambda: len(Worker.all(connection=redis)) == n_workers, 30, f"{n_workers} RQ workers")
         redis.close()
         relay = start_gateway("relay", env, work, 0)
         procs.append(relay)
@@ -449,7 +451,7 @@ def run_backend(backend: str, count: int, sends_per_second: int, profile: Path |
             (f"baseline answers refused: {refused}", refused == 0),
         ]
         return Result(backend, count, fan_out_s, pipeline_s, plain_s, checks, relay_errors, cpu, wall_s, others,
-                      others_plain)
+                      others_plain, n_workers)
     finally:
         for proc in procs:
             _stop(proc)
@@ -472,7 +474,7 @@ def _start_profiles(directory: Path, backend: str, procs: Sequence[subprocess.Po
 
 def print_result(r: Result) -> bool:
     ratio = r.pipeline_rate / r.plain_rate
-    print(f"\n== {r.backend}: {r.count} notifications, one fan-out transaction, relay + 2 RQ workers ==")
+    print(f"\n== {r.backend}: {r.count} notifications, one fan-out transaction, relay + {r.workers} RQ workers ==")
     print(f"  plain httpx client   {r.plain_rate:8.0f} msg/s   ({r.plain_s:.2f} s)")
     print(f"  pipeline             {r.pipeline_rate:8.0f} msg/s   ({r.pipeline_s:.2f} s from the first outbox row "
           f"to the last sent; the fan-out transaction itself took {r.fan_out_s:.2f} s)")
@@ -502,6 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2, help="RQ worker processes (SimpleWorker)")
     parser.add_argument("--sends-per-second", type=int, default=100_000,
                         help="WECHAT_SENDS_PER_SECOND of the workers (production default: 400)")
     parser.add_argument("--quiet-wait", type=float, default=30.0,
@@ -514,7 +517,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     ok = True
     for backend in backends:
-        ok = print_result(run_backend(backend, args.count, args.sends_per_second, args.profile, args.quiet_wait)) and ok
+        ok = print_result(run_backend(backend, args.count, args.sends_per_second, args.profile, args.quiet_wait,
+                                       args.workers)) and ok
     return 0 if ok else 1
 
 
