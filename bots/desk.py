@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from bots.draft import Draft
-from tickets import progress, repository
+from qr.links import LinkSigner, signer_for
+from tickets import outbox, petitions, progress, repository, warnings
 from tickets.citizens import Citizen
-from tickets.errors import NotFound
+from tickets.errors import ConfigurationError, NotFound
+from tickets.petitions import Petition, Signer, SignOutcome, SurgeRule
 from tickets.progress import Satisfaction
 from tickets.repository import Ticket, TicketFilter
+
+CARD_TOPIC = "petition.qr_card"  # payload {"petition_id", "citizen_id"}: workers/petition_qr.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +28,19 @@ class DeskConfig:
     tz: ZoneInfo
     public_base_url: str
     draft_ttl_hours: int = 72
+    # Joint petitions: SECRET_KEY signs co-sign links (first kid signs) and keys signer identities.
+    secret_key: str = field(default="", repr=False)
+    link_key_ids: tuple[str, ...] = ("k1",)
+    petition_days: int = 30
+    warning_thresholds: Mapping[str, Sequence[int]] = field(default_factory=lambda: {"default": (5, 20, 50)})
+    surge: SurgeRule = SurgeRule()
+    identity_key: bytes = field(init=False, default=b"", repr=False, compare=False)
+    links: LinkSigner | None = field(init=False, default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.secret_key:  # without one (some tests) the petition commands are not available
+            object.__setattr__(self, "identity_key", petitions.identity_key(self.secret_key))
+            object.__setattr__(self, "links", signer_for(self.secret_key, self.link_key_ids))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +93,73 @@ class Desk:
         """A moment in the city's time, as a citizen reads it."""
         local = moment.astimezone(self.config.tz)
         return f"{local.month}月{local.day}日{local:%H:%M}"
+
+    # Joint petitions (联名): bots/cosign.py.
+
+    def signer(self, citizen: Citizen, *, consent: bool) -> Signer:
+        """The citizen as a signer: their channel identity, reachable for progress if they consent."""
+        if not self.config.identity_key:
+            raise ConfigurationError("SECRET_KEY is empty: signer identities cannot be keyed")
+        kind = citizen.key.channel
+        return Signer(petitions.identity_of(self.config.identity_key, kind, citizen.key.external_id), kind,
+                      citizen.id, consent=consent)
+
+    def start_petition(self, citizen: Citizen, ticket: Ticket) -> tuple[Petition, bool]:
+        """The citizen's ticket as a joint petition, them its representative and first signer."""
+        return petitions.start(self.conn, ticket.id, now=self.now, days=self.config.petition_days,
+                               representative=self.signer(citizen, consent=True))
+
+    def petition(self, petition_id: int) -> Petition | None:
+        """A petition by id."""
+        try:
+            return petitions.get(self.conn, petition_id)
+        except NotFound:
+            return None
+
+    def petition_by_scene(self, scene: str) -> Petition | None:
+        """The petition of a WeChat parametric QR code's scene."""
+        return petitions.by_scene(self.conn, scene)
+
+    def petition_by_number(self, number: str) -> Petition | None:
+        """The petition grown from the ticket with this number."""
+        try:
+            ticket = repository.find_ticket(self.conn, number=number)
+        except NotFound:
+            return None
+        return petitions.for_ticket(self.conn, ticket.id)
+
+    def open_petition_of(self, citizen_id: int) -> Petition | None:
+        """The representative's newest petition still taking signatures."""
+        found, _ = petitions.list_petitions(self.conn, status=petitions.OPEN, representative_id=citizen_id, limit=5)
+        return next((p for p in found if p.state_at(self.now) == petitions.OPEN), None)
+
+    def cosign(self, citizen: Citizen, petition: Petition, *, consent: bool) -> SignOutcome:
+        """Sign in chat; raises PetitionClosed (nothing written) when it takes no more signatures."""
+        config = self.config
+        with self.conn.begin_nested():  # a petition closed mid-signing leaves no signature behind
+            return petitions.sign(self.conn, petition.id, self.signer(citizen, consent=consent), now=self.now,
+                                  surge=config.surge,
+                                  thresholds=warnings.thresholds_for(config.warning_thresholds, petition.zone))
+
+    def has_signed(self, citizen: Citizen, petition_id: int) -> bool:
+        """Whether the citizen's signature stands on the petition."""
+        identity = self.signer(citizen, consent=False).identity
+        return petitions.signature_status(self.conn, petition_id, identity) == petitions.SIGNED
+
+    def withdraw(self, citizen: Citizen, petition_id: int) -> bool:
+        """Take the citizen's signature back; raises PetitionClosed once the petition has ended."""
+        return petitions.withdraw(self.conn, petition_id, self.signer(citizen, consent=False).identity, self.now)
+
+    def close_petition(self, petition_id: int) -> Petition:
+        """End a petition: no more signatures."""
+        return petitions.close(self.conn, petition_id, self.now)
+
+    def cosign_link(self, petition: Petition) -> str:
+        """The signed co-sign link its QR code carries, valid until the petition expires."""
+        if self.config.links is None:
+            raise ConfigurationError("SECRET_KEY is empty: co-sign links cannot be signed")
+        return self.config.links.url(self.config.public_base_url, petition.id, petition.expires_at)
+
+    def send_card(self, petition: Petition, citizen_id: int) -> None:
+        """Have a job upload the petition's QR card and send it to the citizen in the chat."""
+        outbox.put(self.conn, CARD_TOPIC, {"petition_id": petition.id, "citizen_id": citizen_id}, self.now)

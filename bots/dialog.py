@@ -9,7 +9,8 @@ Declared states (stored on the citizen, see tickets/citizens.py):
 
 Commands (help, my requests, a ticket number, cancel) work in every state and never lose the
 draft. A draft with a description is never dropped silently: past its time-to-live it is kept
-and the citizen is reminded of it on their next message.
+and the citizen is reminded of it on their next message. Joint petitions (联名) and the co-sign
+question after a scanned QR code: bots/cosign.py.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from bots import commands, evaluation
+from bots import commands, cosign, evaluation
 from bots.commands import Command, Parsed
 from bots.desk import Desk
 from bots.draft import Draft
@@ -56,22 +57,28 @@ def step(msg: InboundMessage, citizen: Citizen, desk: Desk) -> Turn:
     """Advance the citizen's conversation by one inbound message; mutates `citizen`'s state."""
     if msg.kind is Kind.FOLLOW:
         citizen.following = True
-        return Turn([say("greeting")])
+        return Turn(cosign.scanned(msg.event_key, citizen, desk, greet=True) or [say("greeting")])
     if msg.kind is Kind.UNFOLLOW:
         citizen.following = False
         return Turn()
     if msg.kind is Kind.SCAN:
-        return Turn([say("help")])
+        return Turn(cosign.scanned(msg.event_key, citizen, desk) or [say("help")])
     if msg.kind is Kind.MENU_CLICK:
         return _command(Parsed(commands.MENU_KEYS.get(msg.event_key.upper(), Command.HELP)), citizen, desk)
     if msg.kind in SILENT_KINDS or msg.kind not in CONTENT_KINDS:
         return Turn()
 
     text = msg.text if msg.kind in (Kind.TEXT, Kind.VOICE) else ""
+    cosigned = cosign.answer(text, citizen, desk)  # a co-sign question after a scan: any other content drops it
+    if cosigned is not None:
+        return Turn(cosigned)
     if text:
         rated = evaluation.answer(text, citizen, desk)
         if rated is not None:
             return Turn(rated)
+        petition = cosign.command(text, citizen, desk)
+        if petition is not None:
+            return Turn(petition)
     parsed = commands.parse(text) if text else None
     if parsed is not None:
         return _command(parsed, citizen, desk)

@@ -2,13 +2,15 @@
 
 A fake is a real HTTP server on 127.0.0.1 in a daemon thread, so tests and the dev mode reach it
 exactly as they would reach the platform. Subclasses answer `handle(method, target, content_type,
-body) -> (status, content type, payload)`.
+body) -> (status, content type, payload)`; one that needs the request headers or sends extra
+ones (a redirect's Location) overrides `respond` instead.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self, cast
@@ -25,6 +27,12 @@ class LoopbackFake:
     def handle(self, method: str, target: str, content_type: str, body: bytes) -> tuple[int, str, bytes]:
         """Answer one request."""
         raise NotImplementedError
+
+    def respond(self, method: str, target: str, headers: Mapping[str, str],
+                body: bytes) -> tuple[int, str, bytes, dict[str, str]]:
+        """Answer one request with extra response headers; `headers` has lower-case names."""
+        status, content_type, payload = self.handle(method, target, headers.get("content-type", ""), body)
+        return status, content_type, payload, {}
 
     def start(self, port: int = 0) -> str:
         """Serve on 127.0.0.1 (`port` 0: any free one) in a daemon thread; returns `entry_url`."""
@@ -86,10 +94,12 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         fake = cast(_Server, self.server).fake
-        status, content_type, payload = fake.handle(self.command, self.path, self.headers.get("Content-Type", ""),
-                                                    body)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        status, content_type, payload, extra = fake.respond(self.command, self.path, headers, body)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in extra.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)

@@ -16,13 +16,14 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from email import message_from_bytes
 from typing import Any, cast
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from bots import wechat_errors as codes
 from bots.fake_server import LoopbackFake
+from bots.wechat_oauth import CODE_USED, INVALID_CODE
 from tickets.clock import utcnow
 
 CS_QUOTA = 5  # customer-service messages per citizen message, within...
@@ -30,7 +31,8 @@ CS_WINDOW_SECONDS = 48 * 3600
 TOKEN_RENEW_BEFORE = 300  # stable_token hands out a new token in the last 5 minutes
 _Reply = tuple[int, str, bytes]
 _Route = Callable[[str, dict[str, str], str, bytes], _Reply]
-_TOKEN_FREE = frozenset({"/cgi-bin/stable_token", "/cgi-bin/token"})
+_TOKEN_FREE = frozenset({"/cgi-bin/stable_token", "/cgi-bin/token", "/sns/oauth2/access_token"})
+OAUTH_CODE_SECONDS = 300  # a web-authorisation code is good for one exchange within 5 minutes
 
 
 def _json(payload: dict[str, Any], status: int = 200) -> _Reply:
@@ -70,6 +72,12 @@ class FakeWeChat(LoopbackFake):
         self.force_refreshes = 0
         self.media: dict[str, tuple[str, bytes]] = {}  # media_id -> (content type, bytes)
         self.qr_scenes: dict[str, str] = {}  # ticket -> scene_str
+        # Web authorisation (bots/wechat_oauth.py): whom the browser is signed in as (None: not inside WeChat),
+        # and whether the visitor is on a snapshot page (a stand-in openid).
+        self.oauth_openid: str | None = None
+        self.oauth_snapshot = False
+        self._oauth_codes: dict[str, tuple[str, float]] = {}  # code -> (openid, expires, monotonic)
+        self._oauth_used: set[str] = set()
         self._lock = threading.Lock()
         self._token, self._token_expires = "", 0.0
         self._failures: list[list[Any]] = []  # [path suffix, errcode, errmsg, times left]
@@ -85,6 +93,7 @@ class FakeWeChat(LoopbackFake):
             ("POST", "/cgi-bin/media/upload"): self._media_upload,
             ("GET", "/cgi-bin/media/get"): self._media_get,
             ("POST", "/cgi-bin/qrcode/create"): self._qrcode_create,
+            ("GET", "/sns/oauth2/access_token"): self._oauth_access_token,
         }
 
 
@@ -146,6 +155,36 @@ class FakeWeChat(LoopbackFake):
                 if refused is not None:
                     return refused
             return route(url.path, query, content_type, body)
+
+    def respond(self, method: str, target: str, headers: Mapping[str, str],
+                body: bytes) -> tuple[int, str, bytes, dict[str, str]]:
+        """The authorise page answers a redirect (the open.weixin.qq.com host); the rest is `handle`."""
+        url = urlsplit(target)
+        if method == "GET" and url.path == "/connect/oauth2/authorize":
+            with self._lock:
+                self.calls[url.path] += 1
+                return self._oauth_authorize(dict(parse_qsl(url.query)))
+        return super().respond(method, target, headers, body)
+
+    def _oauth_authorize(self, query: dict[str, str]) -> tuple[int, str, bytes, dict[str, str]]:
+        # WeChat shows a mistake as an error page in the browser, not as a redirect.
+        def page(text: str) -> tuple[int, str, bytes, dict[str, str]]:
+            return 200, "text/html; charset=utf-8", f"<p>{text}</p>".encode(), {}
+
+        if query.get("appid") != self.app_id:
+            return page("appid 参数错误")
+        if query.get("response_type") != "code" or query.get("scope") not in {"snsapi_base", "snsapi_userinfo"}:
+            return page("scope 参数错误")
+        redirect = query.get("redirect_uri", "")
+        if not redirect.startswith(("http://", "https://")):
+            return page("redirect_uri 参数错误")
+        if self.oauth_openid is None:
+            return page("请在微信客户端打开链接")
+        code = secrets.token_urlsafe(24)
+        self._oauth_codes[code] = (self.oauth_openid, time.monotonic() + OAUTH_CODE_SECONDS)
+        location = redirect + ("&" if "?" in redirect else "?") + urlencode(
+            {"code": code, "state": query.get("state", "")})
+        return 302, "text/html; charset=utf-8", b"", {"Location": location}
 
     def _take_failure(self, path: str) -> _Reply | None:
         for failure in self._failures:
@@ -209,6 +248,8 @@ class FakeWeChat(LoopbackFake):
             return _err(codes.DATA_FORMAT_ERROR, "data format error")
         if message["msgtype"] == "text" and not isinstance((message.get("text") or {}).get("content"), str):
             return _err(codes.DATA_FORMAT_ERROR, "data format error, text.content missing")
+        if message["msgtype"] == "image" and str((message.get("image") or {}).get("media_id")) not in self.media:
+            return _err(codes.INVALID_MEDIA_ID, "invalid media_id")
         openid = str(message.get("touser") or "")
         if not openid:
             return _err(codes.INVALID_OPENID, "invalid openid")
@@ -262,6 +303,26 @@ class FakeWeChat(LoopbackFake):
         if found is None:
             return _err(codes.INVALID_MEDIA_ID, "invalid media_id")
         return 200, found[0], found[1]
+
+    def _oauth_access_token(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
+        if query.get("grant_type") != "authorization_code":
+            return _err(codes.INVALID_GRANT_TYPE, "invalid grant_type")
+        refused = self._credentials_error(query.get("appid"), query.get("secret", ""))
+        if refused is not None:
+            return refused
+        code = query.get("code", "")
+        if code in self._oauth_used:
+            return _err(CODE_USED, "code been used")
+        found = self._oauth_codes.pop(code, None)
+        if found is None or time.monotonic() >= found[1]:
+            return _err(INVALID_CODE, "invalid code")
+        self._oauth_used.add(code)
+        reply: dict[str, Any] = {"access_token": secrets.token_urlsafe(64), "expires_in": 7200,
+                                 "refresh_token": secrets.token_urlsafe(64), "openid": found[0],
+                                 "scope": "snsapi_base"}
+        if self.oauth_snapshot:
+            reply["is_snapshotuser"] = 1
+        return _json(reply)
 
     def _qrcode_create(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
         request = _load(body) or {}

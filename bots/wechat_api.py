@@ -47,6 +47,14 @@ class WeChatApi:
         self._call("/cgi-bin/message/custom/send",
                    body={"touser": openid, "msgtype": "text", "text": {"content": content}})
 
+    def send_image(self, openid: str, media_id: str) -> None:
+        """A customer-service image message of uploaded media (same window and quota as `send_text`).
+
+        https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html
+        """
+        self._call("/cgi-bin/message/custom/send",
+                   body={"touser": openid, "msgtype": "image", "image": {"media_id": media_id}})
+
     def send_template(self, openid: str, template_id: str, data: Mapping[str, Any], url: str | None = None,
                       client_msg_id: str | None = None) -> int:
         """A template message; returns its msgid (joined later with TEMPLATESENDJOBFINISH).

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from bots.alipay_api import AlipayApi
 from bots.desk import DeskConfig
 from bots.wechat import WeChatAdapter
+from tickets.petitions import SurgeRule
 from tickets.settings import Settings
 
 
@@ -35,7 +36,10 @@ class AppState:
                 max_body_bytes=settings.max_body_bytes,
             )
         desk = DeskConfig(tz=settings.tz, public_base_url=settings.public_base_url,
-                          draft_ttl_hours=settings.draft_ttl_hours)
+                          draft_ttl_hours=settings.draft_ttl_hours, secret_key=settings.secret_key,
+                          link_key_ids=tuple(settings.link_key_ids), petition_days=settings.petition_days,
+                          warning_thresholds=settings.warning_thresholds,
+                          surge=SurgeRule(settings.surge_block_per_hour, settings.surge_device_per_hour))
         http = httpx.Client(timeout=httpx.Timeout(5.0, connect=2.0))
         alipay = None
         if settings.alipay_app_id and settings.alipay_app_private_key and settings.alipay_public_key:

@@ -16,6 +16,7 @@ from workers.alerts import deliver_warning
 from workers.context import WorkerContext, current
 from workers.notify import deliver_notification
 from workers.notify import prefetch as prefetch_notifications
+from workers.petition_qr import send_card
 from workers.push import PermanentFailure, RetryLater, push_text
 from workers.webhooks import post_dispatch_event
 
@@ -28,6 +29,7 @@ HANDLERS: dict[str, Handler] = {
     "citizen.push_text": push_text,
     "notification.deliver": deliver_notification,
     "dispatch.event": post_dispatch_event,
+    "petition.qr_card": send_card,
     "warning.deliver": deliver_warning,
 }
 # Topics whose handler can take its batch's rows read at once: `prefetched=PREFETCH[topic](context, payloads)`.
