@@ -16,10 +16,10 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -65,6 +65,8 @@ class FakeAlipay(LoopbackFake):
         self.latency = 0.0  # seconds to wait before answering any request
         self.corrupt_signatures = False  # sign responses with a signature that does not verify
         self.auth_codes: dict[str, str] = {}  # my.getAuthCode code -> user id (2088...) or open_id
+        # Whom the web authorisation page (publicAppAuthorize.htm) signs in (None: not inside Alipay).
+        self.oauth_user: str | None = None
         self.sent: list[dict[str, Any]] = []  # accepted template messages: biz_content, data (parsed), at
         self.calls: Counter[str] = Counter()  # every request by method, refused ones included
         self._lock = threading.Lock()
@@ -84,6 +86,37 @@ class FakeAlipay(LoopbackFake):
     def entry_url(self) -> str:
         """`start()` returns the gateway URL."""
         return self.gateway_url
+
+    def respond(self, method: str, target: str, headers: Mapping[str, str],
+                body: bytes) -> tuple[int, str, bytes, dict[str, str]]:
+        """The web authorisation page (the openauth.alipay.com host) redirects; the rest is the gateway."""
+        url = urlsplit(target)
+        if method == "GET" and url.path == "/oauth2/publicAppAuthorize.htm":
+            with self._lock:
+                self.calls["publicAppAuthorize"] += 1
+                return self._authorize(dict(parse_qsl(url.query)))
+        return super().respond(method, target, headers, body)
+
+    def _authorize(self, query: dict[str, str]) -> tuple[int, str, bytes, dict[str, str]]:
+        """auth_base is silent: back to `redirect_uri` with a fresh `auth_code` registered in `auth_codes`."""
+        def page(text: str) -> tuple[int, str, bytes, dict[str, str]]:
+            return 200, "text/html; charset=utf-8", f"<p>{text}</p>".encode(), {}
+
+        if query.get("app_id") != self.app_id:
+            return page("app_id 无效")
+        if query.get("scope") not in {"auth_base", "auth_user"}:
+            return page("scope 无效")
+        redirect = query.get("redirect_uri", "")
+        if not redirect.startswith(("http://", "https://")):
+            return page("redirect_uri 无效")
+        if self.oauth_user is None:
+            return page("请在支付宝客户端打开")
+        code = secrets.token_hex(16)
+        self.auth_codes[code] = self.oauth_user
+        back = {"app_id": self.app_id, "source": "alipay_wallet", "scope": query["scope"], "auth_code": code,
+                "state": query.get("state", "")}
+        location = redirect + ("&" if "?" in redirect else "?") + urlencode(back)
+        return 302, "text/html; charset=utf-8", b"", {"Location": location}
 
     def fail_next(self, method: str, code: str, sub_code: str, sub_msg: str = "", times: int = 1) -> None:
         """Answer the next `times` calls of `method` with `code`/`sub_code` (signed, as Alipay would)."""

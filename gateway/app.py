@@ -12,7 +12,19 @@ from sqlalchemy.engine import Engine
 
 from bots.fake_wechat import FakeWeChat
 from gateway import errors
-from gateway.routes import api_events, api_petitions, api_tickets, api_warnings, dev_wechat, health, tracking, wechat
+from gateway.routes import (
+    alipay,
+    api_events,
+    api_petitions,
+    api_tickets,
+    api_warnings,
+    cosign,
+    dev_wechat,
+    health,
+    miniapp,
+    tracking,
+    wechat,
+)
 from gateway.state import AppState
 from tickets.db import create_db_engine
 from tickets.masking import mask_identifier
@@ -63,8 +75,9 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
     app.state.gateway = state
     app.state.fake_wechat = None
     errors.install(app)
-    for module in (health, wechat, api_tickets, api_events, api_petitions, api_warnings, tracking):
+    for module in (health, wechat, alipay, miniapp, api_tickets, api_events, api_petitions, api_warnings, tracking):
         app.include_router(module.router)
+    app.include_router(cosign.router)  # the co-sign pages of joint petitions (/j/{token})
     if settings.wechat_simulated:
         app.include_router(dev_wechat.router)
     return app

@@ -83,6 +83,8 @@ tickets = sa.Table(
     # Evaluation rounds: when the citizen was last asked, and how often (asked once more, then closed).
     sa.Column("evaluation_asked_at", UTCDateTime),
     sa.Column("evaluation_asks", sa.Integer, nullable=False, server_default="0"),
+    # Hot-topic zone the citizen named (housing_delivery, unpaid_wages ...), "" for none.
+    sa.Column("zone", sa.String(32), nullable=False, server_default=""),
     sa.Index(None, "status", "created_at"),
     sa.Index(None, "citizen_id", "created_at"),
     sa.Index(None, "channel", "created_at"),
@@ -124,7 +126,8 @@ inbound_messages = sa.Table(
     sa.Column("account", sa.String(64), nullable=False),
     # The platform's message id, or user + time + event + key for events: a retry collides here.
     sa.Column("dedupe_key", sa.String(255), nullable=False),
-    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id"), nullable=False, index=True),
+    # NULL for a platform notification that names no citizen (an Alipay msg_method about the app).
+    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id"), nullable=True, index=True),
     sa.Column("kind", sa.String(24), nullable=False),
     sa.Column("payload", JSONData, nullable=False),
     # The replies given, so a retry gets the same answer.

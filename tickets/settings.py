@@ -103,6 +103,21 @@ class Settings(BaseSettings):
     draft_ttl_hours: int = Field(default=72, ge=1)
     dev_wechat_simulator: bool = True
 
+    # Alipay mini-program (issue 5): session lifetime, uploaded photos (UPLOAD_DIR unset = VAR_DIR/uploads),
+    # the hot-topic zones a request may name, and the message-service msg_methods that carry subscription
+    # consent changes (confirm the names in the open-platform console; none are assumed).
+    miniapp_session_minutes: int = Field(default=120, ge=5, le=1440)
+    upload_dir: Path | None = None
+    upload_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    hot_topic_zones: list[str] = Field(default_factory=lambda: [
+        "housing_delivery", "unpaid_wages", "legal_services", "winter_heating"])
+    alipay_consent_methods: list[str] = Field(default_factory=list)
+
+    @property
+    def uploads_path(self) -> Path:
+        """Where uploaded photos are kept."""
+        return self.upload_dir or self.var_dir / "uploads"
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         if not self.database_url:

@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from bots.alipay_api import AlipayApi
+from bots.sms import SmsSender, build_sender
 from bots.wechat_api import WeChatApi
 from bots.wechat_token import AccessTokenProvider
 from tickets.db import create_db_engine
@@ -25,6 +26,7 @@ class WorkerContext:
     http: httpx.Client
     alipay: AlipayApi | None = None
     wechat_rate: SendRate | None = None
+    sms: SmsSender | None = None  # texts to co-signers who signed with a phone number
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> WorkerContext:
@@ -47,7 +49,8 @@ class WorkerContext:
 
             redis = Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
         rate = SendRate(f"wechat:{settings.wechat_app_id}", settings.wechat_sends_per_second, redis)
-        return cls(settings=settings, engine=engine, wechat=wechat, http=http, alipay=alipay, wechat_rate=rate)
+        return cls(settings=settings, engine=engine, wechat=wechat, http=http, alipay=alipay, wechat_rate=rate,
+                   sms=build_sender(settings, http))
 
     def close(self) -> None:
         """Close the HTTP and Redis connections (the engine belongs to whoever made it)."""

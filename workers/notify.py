@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from bots.alipay_api import AlipayApiError
 from bots.replies import say
+from bots.sms import SmsError
 from bots.texts import render
 from bots.wechat_api import WeChatApiError
 from bots.wechat_fields import build_data, local_time
@@ -72,6 +73,8 @@ def deliver_notification(context: WorkerContext, payload: dict[str, Any], *, fin
             method, msg_id = _wechat(context, note, key.external_id, values, last_message_at)
         elif key.channel == Channel.ALIPAY.value:
             method, msg_id = _alipay(context, key.external_id, values, ticket)
+        elif key.channel == Channel.SMS.value:
+            method, msg_id = _sms(context, key.external_id, values)
         else:
             raise PermanentFailure(f"no push for channel {key.channel}")
     except (RetryLater, PermanentFailure) as exc:
@@ -184,3 +187,16 @@ def _alipay(context: WorkerContext, user_id: str, values: dict[str, str], ticket
             raise RetryLater(f"alipay {exc.code} {exc.sub_code}") from exc
         raise PermanentFailure(f"alipay {exc.code} {exc.sub_code} {exc.sub_msg}"[:300]) from exc
     return "alipay_template", None
+
+
+def _sms(context: WorkerContext, phone: str, values: dict[str, str]) -> tuple[str, str | None]:
+    """A text to a co-signer who signed with their phone number and consented to hear of progress."""
+    if context.sms is None:
+        raise PermanentFailure("sms sender not configured")
+    try:
+        context.sms.send(phone, values["text"])
+    except SmsError as exc:
+        if exc.retryable:
+            raise RetryLater(exc.reason) from exc
+        raise PermanentFailure(exc.reason) from exc
+    return "sms", None
