@@ -95,7 +95,7 @@ def migrate(url: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
     with _migration_lock(url):
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")  # branches from parallel work meet in a merge revision
 
 
 @contextmanager
