@@ -63,9 +63,9 @@ class ConsoleSmsSender:
         """Log the text."""
         if self.reveal:
             log.info("sms to %s (console sender): %s", mask_phone(phone), text)
-        else:
-            log.warning("sms to %s not sent: SMS_SENDER=console outside dev (%d characters)", mask_phone(phone),
-                        len(text))
+        else:  # outside dev nobody reads the log: say so, rather than let a citizen wait for a code
+            log.error("sms to %s not sent: SMS_SENDER=console outside dev; set SMS_SENDER=http", mask_phone(phone))
+            raise SmsError("no SMS gateway configured (SMS_SENDER=console outside dev)", retryable=False)
 
 
 class HttpSmsSender:

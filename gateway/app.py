@@ -51,6 +51,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
                 settings.wechat_app_secret = secrets.token_hex(16)
                 fake = stack.enter_context(FakeWeChat(settings.wechat_app_id, settings.wechat_app_secret))
                 settings.wechat_api_base = fake.start()
+                settings.wechat_open_base = settings.wechat_api_base  # its web authorisation page too
                 app.state.fake_wechat = fake
             if run_jobs and not settings.redis_url:
                 context = WorkerContext.build(settings, engine)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from bots.draft import Draft
 from bots.replies import say
-from tickets import notifications, outbox, petitions, progress, repository, warnings
+from tickets import notifications, otp, outbox, petitions, progress, repository, warnings
 from tickets.inbound import Channel
 from tickets.lifecycle import Status
 from tickets.schema import citizens, tickets
@@ -78,4 +78,5 @@ def watch_petitions(conn: sa.Connection, now: datetime, *, velocity: list[int], 
     """Record expired petitions and raise velocity warnings; returns (expired, warnings raised)."""
     expired = petitions.expire_due(conn, now)
     raised = warnings.scan_velocity(conn, now, levels=velocity, factor=factor)
+    otp.purge(conn, now)  # one-time codes past use: nothing kept longer than it serves
     return expired, len(raised)

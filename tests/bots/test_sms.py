@@ -59,7 +59,9 @@ def test_gateway_failures_and_no_answer_are_retryable(gateway: FakeSmsGateway, h
 def test_console_sender_shows_the_text_only_in_dev(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     ConsoleSmsSender(reveal=True).send(PHONE, "验证码 654321")
-    ConsoleSmsSender(reveal=False).send(PHONE, "验证码 111222")
+    with pytest.raises(SmsError) as refused:  # outside dev: the citizen is told at once, not left waiting
+        ConsoleSmsSender(reveal=False).send(PHONE, "验证码 111222")
+    assert not refused.value.retryable
     assert "139****5678" in caplog.text and "654321" in caplog.text
     assert "111222" not in caplog.text and PHONE not in caplog.text
 
