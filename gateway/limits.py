@@ -118,14 +118,14 @@ class RedisLimiter:
             return 0
         keys = [self._prefix + name for name, _, _ in slots]
         try:
-            pipe = self._redis.pipeline()
+            pipe = self._redis.pipeline(transaction=False)  # one round trip; no MULTI/EXEC needed per counter
             for key, (_, _, end) in zip(keys, slots, strict=True):
                 pipe.incr(key)
                 pipe.expire(key, max(1, math.ceil(end - now)) + 1)
             replies = pipe.execute()
             wait = _wait(slots, [int(count) for count in replies[0::2]], now)
             if wait:
-                undo = self._redis.pipeline()
+                undo = self._redis.pipeline(transaction=False)
                 for key in keys:
                     undo.decr(key)
                 undo.execute()

@@ -22,6 +22,7 @@ def environment(timezone: str) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the code: no stat per render
     )
     tz = ZoneInfo(timezone)
 

@@ -208,12 +208,14 @@ def list_petitions(conn: sa.Connection, *, status: str | None = None, representa
 
 
 # The signing path runs through the driver (tickets/fastsql.py): it is the surge path of the co-sign form.
+# The surge counts stop at the rule's limit: a surge from one block must not make each of its own
+# signatures slower than the last (an uncapped count grows with it).
 _CHECK = fastsql.Sql(
     "SELECT p.status, p.expires_at, p.zone, p.signature_count, p.flagged_count,"
-    " (SELECT count(*) FROM signatures s WHERE s.petition_id = p.id AND ? <> '' AND s.source_block = ?"
-    "  AND s.created_at >= ?),"
-    " (SELECT count(*) FROM signatures s WHERE s.petition_id = p.id AND ? <> '' AND s.device = ?"
-    "  AND s.created_at >= ?)"
+    " (SELECT count(*) FROM (SELECT 1 FROM signatures s WHERE s.petition_id = ? AND ? <> '' AND s.source_block = ?"
+    "  AND s.created_at >= ? LIMIT ?) AS b),"
+    " (SELECT count(*) FROM (SELECT 1 FROM signatures s WHERE s.petition_id = ? AND ? <> '' AND s.device = ?"
+    "  AND s.created_at >= ? LIMIT ?) AS d)"
     " FROM petitions p WHERE p.id = ?")
 # A withdrawn signature signs again; a standing one is left as it is (no row returned).
 _INSERT = fastsql.Sql(
@@ -238,8 +240,9 @@ def sign(conn: sa.Connection, petition_id: int, signer: Signer, *, now: datetime
     pg = fastsql.is_pg(conn)
     stamp = fastsql.bind_time(pg, now)
     hour_ago = fastsql.bind_time(pg, now - timedelta(hours=1))
-    found = fastsql.fetch(conn, _CHECK, (signer.source_block, signer.source_block, hour_ago,
-                                         signer.device, signer.device, hour_ago, petition_id))
+    block, device = signer.source_block, signer.device
+    found = fastsql.fetch(conn, _CHECK, (petition_id, block, block, hour_ago, surge.per_block,
+                                         petition_id, device, device, hour_ago, surge.per_device, petition_id))
     if not found:
         raise NotFound(f"petition {petition_id}")
     status, expires_at, zone, count, flagged_count, from_block, from_device = found[0]

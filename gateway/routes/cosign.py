@@ -13,10 +13,8 @@ was received and will be checked, never that it counted.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
@@ -51,15 +49,7 @@ from tickets.petitions import OPEN
 log = logging.getLogger("gateway.cosign")
 
 
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield
-    kit: CosignKit | None = getattr(app.state, "cosign", None)
-    if kit is not None:
-        kit.close()
-
-
-router = APIRouter(tags=["co-sign"], lifespan=_lifespan)
+router = APIRouter(tags=["co-sign"])  # its routes are the app's own (gateway/app.py), which closes the kit
 router.include_router(cosign_auth.router)
 CARD_MAX_AGE = 3600
 
@@ -126,6 +116,9 @@ async def sign(token: str, request: Request, kit: Kit) -> Response:
             kit.limits.cosign_identity),
     ])
     if wait:
+        if cosign_signing.has_signed(kit, posted.petition_id, identity):  # a double tap: say so, not "wait"
+            return form_page(kit, request, posted.view, token, step="done", outcome="already",
+                             count=posted.view.petition.signature_count, who=_who(identity), kind=identity.kind)
         log.info("co-sign petition %d: signature refused, over the limit (retry in %d s)", posted.petition_id, wait)
         return limited(kit, wait)
     petition = posted.view.petition
