@@ -17,7 +17,13 @@ from bots.alipay_oauth import user_of
 from bots.alipay_sign import RESPONSE_SIGNATURE
 from gateway.deps import State
 from gateway.miniapp_session import Session, citizen_for, refusal, signer_of
-from gateway.routes import miniapp_attachments, miniapp_cosign, miniapp_requests, miniapp_tickets
+from gateway.routes import (
+    miniapp_attachments,
+    miniapp_cosign,
+    miniapp_petitions,
+    miniapp_requests,
+    miniapp_tickets,
+)
 from gateway.routes.miniapp_models import ConsentIn, ConsentOut, SessionOut, SignInIn
 from tickets import consents
 from tickets.citizens import CitizenKey, lock_citizen
@@ -71,6 +77,7 @@ def report_consent(body: ConsentIn, session: Session, state: State) -> ConsentOu
 api.include_router(miniapp_requests.router)
 api.include_router(miniapp_tickets.router)
 api.include_router(miniapp_cosign.router)
+api.include_router(miniapp_petitions.router)
 
 router = APIRouter()
 router.include_router(api)

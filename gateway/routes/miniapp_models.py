@@ -139,3 +139,23 @@ class CosignOut(BaseModel):
     signed: bool = Field(description="False: this citizen had signed already")
     signature_count: int
     message: str
+
+
+class PetitionStartIn(BaseModel):
+    """One's own ticket, to become a joint petition."""
+
+    ticket_id: int
+
+
+class PetitionStartOut(BaseModel):
+    """The petition and where neighbours sign it."""
+
+    petition_id: int
+    number: str
+    title: str
+    status: str
+    signature_count: int
+    expires_at: datetime
+    link: str = Field(description="The co-sign link: draw it as a QR code")
+    card_url: str = Field(description="The printable card (PNG) of the link")
+    message: str

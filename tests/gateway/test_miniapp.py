@@ -326,3 +326,30 @@ def test_openapi_documents_the_miniapp_api(alipay_client: TestClient) -> None:
     assert all(op["tags"] == ["miniapp"] for path in paths.values() for op in path.values())
     assert "RequestForm" in str(spec["paths"]["/api/v1/miniapp/requests"]["post"]["requestBody"])
     assert "/api/v1/attachments/{attachment_id}" in spec["paths"]
+
+
+def test_a_citizen_starts_a_petition_from_their_own_ticket(alipay_client: TestClient, fake_alipay: FakeAlipay,
+                                                           alipay_settings: Settings) -> None:
+    session = sign_in(alipay_client, fake_alipay)
+    filed = alipay_client.post("/api/v1/miniapp/requests", headers=session, data={
+        "description": "小区暖气一直不热，室温只有十三度", "address": "和平里小区5号楼"})
+    ticket_id = filed.json()["ticket"]["id"]
+    started = alipay_client.post("/api/v1/miniapp/petitions", headers=session, json={"ticket_id": ticket_id})
+    assert started.status_code == 201, started.text
+    body = started.json()
+    assert body["signature_count"] == 1 and body["status"] == "open" and "发起联名" in body["message"]
+    assert body["card_url"] == body["link"] + "/card.png"
+    token = body["link"].rsplit("/j/", 1)[1]
+    links = signer_for(alipay_settings.secret_key, alipay_settings.link_key_ids)
+    assert links.verify(token) == body["petition_id"]
+    again = alipay_client.post("/api/v1/miniapp/petitions", headers=session, json={"ticket_id": ticket_id})
+    assert again.status_code == 200 and again.json()["petition_id"] == body["petition_id"]
+    # The representative co-signing their own petition is told they have signed already.
+    signed = alipay_client.post("/api/v1/miniapp/cosign", headers=session, json={"link": body["link"]}).json()
+    assert (signed["signed"], signed["signature_count"]) == (False, 1)
+
+    other = sign_in(alipay_client, fake_alipay, OTHER_USER, "c9")
+    theirs = alipay_client.post("/api/v1/miniapp/petitions", headers=other, json={"ticket_id": ticket_id})
+    assert theirs.status_code == 404 and theirs.json()["detail"]["code"] == "not_found"
+    assert alipay_client.post("/api/v1/miniapp/petitions", json={"ticket_id": ticket_id}).status_code == 401
+    assert count(alipay_settings, signatures) == 1
