@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 TEMPLATE_DATA_MAX_CHARS = 2048
+USER_ID = re.compile(r"2088\d{12}")  # the old 16-digit user id; anything else is an OpenID
 CHARSET = "utf-8"
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # Alipay reads `timestamp` as Beijing time
 
@@ -57,6 +59,9 @@ class AlipayApi:
     def send_template(self, to_user_id: str, user_template_id: str, page: str, data: dict[str, Any]) -> None:
         """A mini-program template or subscription message to a user who consented to it.
 
+        `to_user_id` is the id sign-in gave: a `2088…` user id goes as `to_user_id`, an OpenID (apps on
+        Alipay's OpenID scheme since 2023) as `to_open_id`.
+
         `data` maps keywords to `{"value": ...}` or to a plain string; Alipay takes it as a JSON string.
         https://docs.open.alipay.com/api_5/alipay.open.app.mini.templatemessage.send
 
@@ -66,8 +71,9 @@ class AlipayApi:
         data_json = json.dumps(_values(data), ensure_ascii=False, separators=(",", ":"))
         if len(data_json) > TEMPLATE_DATA_MAX_CHARS:
             raise ValueError(f"template data of {len(data_json)} characters is over Alipay's {TEMPLATE_DATA_MAX_CHARS}")
+        recipient = "to_user_id" if USER_ID.fullmatch(to_user_id) else "to_open_id"
         self.call("alipay.open.app.mini.templatemessage.send", {
-            "to_user_id": to_user_id, "user_template_id": user_template_id, "page": page, "data": data_json,
+            recipient: to_user_id, "user_template_id": user_template_id, "page": page, "data": data_json,
         })
 
     def oauth_token(self, auth_code: str) -> dict[str, Any]:

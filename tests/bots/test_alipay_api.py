@@ -77,6 +77,9 @@ def test_send_template_posts_signed_biz_content_with_data_as_a_json_string(api: 
         "app_id": APP_ID, "method": TEMPLATE_SEND, "format": "JSON", "charset": "utf-8", "sign_type": "RSA2",
         "version": "1.0"}
     assert "\\u" not in params["biz_content"]
+    api.send_template("074a1Kx3k9S2-openid-of-the-app", "TPL_progress", "p", {"keyword1": "已受理"})
+    assert fake.sent[-1]["biz_content"]["to_open_id"] == "074a1Kx3k9S2-openid-of-the-app"  # OpenID scheme apps
+    assert "to_user_id" not in fake.sent[-1]["biz_content"]
     shanghai = ZoneInfo("Asia/Shanghai")
     sent_at = datetime.strptime(params["timestamp"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=shanghai)
     assert abs(sent_at - datetime.now(shanghai)) < timedelta(minutes=1)
