@@ -83,7 +83,7 @@ def test_send_template_posts_signed_biz_content_with_data_as_a_json_string(api: 
     shanghai = ZoneInfo("Asia/Shanghai")
     sent_at = datetime.strptime(params["timestamp"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=shanghai)
     assert abs(sent_at - datetime.now(shanghai)) < timedelta(minutes=1)
-    assert fake.calls[TEMPLATE_SEND] == 1
+    assert fake.calls[TEMPLATE_SEND] == 2
 
 
 def test_template_data_of_2048_characters_is_sent_and_2049_refused_before_any_call(
