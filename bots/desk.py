@@ -11,12 +11,16 @@ import sqlalchemy as sa
 
 from bots.draft import Draft
 from qr.links import LinkSigner, signer_for
-from tickets import outbox, petitions, progress, repository, warnings
+from tickets import clusters, deadlines, followers, outbox, petitions, progress, repository, routing_store, warnings
 from tickets.citizens import Citizen
+from tickets.clusters import ClusterRule, Match, Probe
+from tickets.deadlines import Policy
 from tickets.errors import ConfigurationError, NotFound
+from tickets.masking import mask_identifier
 from tickets.petitions import Petition, Signer, SignOutcome, SurgeRule
 from tickets.progress import Satisfaction
 from tickets.repository import Ticket, TicketFilter
+from tickets.routing_store import RoutingConfig
 
 CARD_TOPIC = "petition.qr_card"  # payload {"petition_id", "citizen_id"}: workers/petition_qr.py
 
@@ -34,6 +38,11 @@ class DeskConfig:
     petition_days: int = 30
     warning_thresholds: Mapping[str, Sequence[int]] = field(default_factory=lambda: {"default": (5, 20, 50)})
     surge: SurgeRule = SurgeRule()
+    routing: RoutingConfig = RoutingConfig()
+    # Deadlines given to new tickets, and the similar tickets the chat may offer to follow instead.
+    deadlines: Policy = field(default_factory=lambda: deadlines.default_policy())
+    clusters: ClusterRule = ClusterRule()
+    offer_similar: bool = True
     identity_key: bytes = field(init=False, default=b"", repr=False, compare=False)
     links: LinkSigner | None = field(init=False, default=None, repr=False, compare=False)
 
@@ -54,7 +63,30 @@ class Desk:
     def open_ticket(self, citizen: Citizen, draft: Draft) -> Ticket:
         """Turn a confirmed draft into a ticket."""
         new = draft.to_new_ticket(citizen.key.channel, citizen.id)
-        return repository.open_ticket(self.conn, new, self.now, self.config.tz)
+        ticket = repository.open_ticket(self.conn, new, self.now, self.config.tz)
+        # Classified, routed and handed to the dispatch system (issue 7), in this transaction.
+        routing_store.route_new_ticket(self.conn, ticket, self.now, self.config.routing,
+                                       citizen_ref=mask_identifier(citizen.key.external_id))
+        deadlines.assign(self.conn, ticket.id, self.config.deadlines, self.now)
+        return ticket
+
+    def out_of_scope(self, text: str) -> tuple[str, ...]:
+        """The emergencies and procedures elsewhere (court, arbitration ...) the text names: where to send them."""
+        return routing_store.out_of_scope(self.conn, text, self.config.routing)
+
+    def similar_nearby(self, citizen: Citizen, draft: Draft) -> Match | None:
+        """The best recent open ticket of someone else about the same problem nearby, if any."""
+        if not self.config.offer_similar:
+            return None
+        location = draft.location or {}
+        probe = Probe(draft.description, latitude=location.get("latitude"), longitude=location.get("longitude"),
+                      place=draft.address or str(location.get("label", "")))
+        found = clusters.find_similar(self.conn, probe, self.config.clusters, self.now, exclude_citizen=citizen.id)
+        return found[0] if found else None
+
+    def follow(self, citizen: Citizen, ticket_id: int) -> bool:
+        """Let the citizen hear of another's ticket's progress; False when they already follow it."""
+        return followers.follow(self.conn, ticket_id, citizen.id, self.now)
 
     def recent_tickets(self, citizen_id: int, limit: int = 5) -> list[Ticket]:
         """The citizen's latest tickets."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from bots import commands, cosign, evaluation
+from bots import commands, cosign, evaluation, similar
 from bots.commands import Command, Parsed
 from bots.desk import Desk
 from bots.draft import Draft
@@ -76,6 +76,9 @@ def step(msg: InboundMessage, citizen: Citizen, desk: Desk) -> Turn:
         rated = evaluation.answer(text, citizen, desk)
         if rated is not None:
             return Turn(rated)
+        followed = similar.answer(text, citizen, desk)  # "follow the similar ticket instead?"
+        if followed is not None:
+            return Turn(followed)
         petition = cosign.command(text, citizen, desk)
         if petition is not None:
             return Turn(petition)
@@ -83,7 +86,11 @@ def step(msg: InboundMessage, citizen: Citizen, desk: Desk) -> Turn:
     if parsed is not None:
         return _command(parsed, citizen, desk)
     stale = _stale_draft(citizen, desk)
-    return _content(msg, citizen, desk, stale=stale)
+    turn = _content(msg, citizen, desk, stale=stale)
+    kinds = desk.out_of_scope(text)  # an emergency or a case in court: where to go instead, before confirming
+    if kinds:
+        turn.replies.insert(0, say("out_of_scope", kinds=kinds))
+    return turn
 
 
 def _draft(citizen: Citizen) -> Draft:
@@ -128,6 +135,8 @@ def _content(msg: InboundMessage, citizen: Citizen, desk: Desk, *, stale: str | 
     else:
         _store(citizen, desk, State.CONFIRMING, draft)
         replies = [say("confirm", draft=draft, note="added" if before is State.CONFIRMING else "")]
+        offered = similar.offer(citizen, desk, draft, again=before is State.CONFIRMING)
+        replies += [offered] if offered is not None else []
     if not fits:
         replies.insert(0, say("too_long"))
     return Turn(replies)

@@ -14,14 +14,23 @@ from bots.fake_wechat import FakeWeChat
 from gateway import errors
 from gateway.routes import (
     alipay,
+    api_clusters,
+    api_deadlines,
     api_events,
     api_petitions,
+    api_routing,
     api_tickets,
     api_warnings,
+    console_actions,
+    console_dashboard,
+    console_login,
+    console_petitions,
+    console_tickets,
     cosign,
     dev_wechat,
     health,
     miniapp,
+    open311,
     tracking,
     wechat,
 )
@@ -84,8 +93,13 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
     # CPU when it was last of ten); the other routers are included after them.
     for module in (wechat, cosign):
         app.router.routes.extend(module.router.routes)
-    for module in (alipay, tracking, health, miniapp, api_tickets, api_events, api_petitions, api_warnings):
+    for module in (alipay, tracking, health, miniapp, api_tickets, api_events, api_petitions, api_warnings,
+                   api_routing):
         app.include_router(module.router)
+    for module in (api_deadlines, api_clusters, open311):  # deadlines, clusters, Open311 GeoReport v2
+        app.include_router(module.router)
+    for module in (console_login, console_tickets, console_actions, console_petitions, console_dashboard):
+        app.include_router(module.router)  # the officers' console (/console)
     if settings.wechat_simulated:
         app.include_router(dev_wechat.router)
     return app

@@ -1,8 +1,9 @@
-"""The `petition-gateway` command: serve, migrate, create-api-key."""
+"""The `petition-gateway` command: serve, migrate, create-api-key, create-user."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import sys
@@ -13,6 +14,7 @@ from tickets.clock import utcnow
 from tickets.db import create_db_engine, migrate
 from tickets.errors import ConfigurationError
 from tickets.settings import Settings
+from tickets.users import UserRole, create_user
 from workers.processes import run_relay, run_worker
 
 
@@ -30,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     key = sub.add_parser("create-api-key", help="create a bearer key for the JSON API (printed once)")
     key.add_argument("--name", required=True)
     key.add_argument("--role", required=True, choices=[r.value for r in Role])
+    user = sub.add_parser("create-user", help="create a console user (the password is asked for, or read from "
+                                              "CONSOLE_PASSWORD)")
+    user.add_argument("--username", required=True)
+    user.add_argument("--role", required=True, choices=[r.value for r in UserRole])
     revoke = sub.add_parser("revoke-api-key", help="revoke a key by name")
     revoke.add_argument("--name", required=True)
     sub.add_parser("worker", help="run an RQ worker for the gateway's jobs (needs REDIS_URL)")
@@ -62,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"configuration error: {exc}", file=sys.stderr)
             return 2
         return 0
+    if args.command == "create-user":
+        return _create_user(settings, args.username, UserRole(args.role))
     engine = create_db_engine(settings.database_url)
     with engine.begin() as conn:
         if args.command == "create-api-key":
@@ -72,6 +80,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
     print(f"no active key named {args.name}", file=sys.stderr)
     return 1
+
+
+def _create_user(settings: Settings, username: str, role: UserRole) -> int:
+    """Make a console user; the password comes from CONSOLE_PASSWORD or is typed twice (never an argument,
+    which would stay in the shell's history and the process list)."""
+    password = os.environ.get("CONSOLE_PASSWORD", "")
+    if not password:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("the two passwords differ", file=sys.stderr)
+            return 1
+    engine = create_db_engine(settings.database_url)
+    try:
+        with engine.begin() as conn:
+            user = create_user(conn, username, role, password, utcnow())
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"created {user.role.value} {user.username}")
+    return 0
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:

@@ -10,7 +10,9 @@ from sqlalchemy.engine import Engine
 from bots.alipay_api import AlipayApi
 from bots.desk import DeskConfig
 from bots.wechat import WeChatAdapter
+from tickets import clusters, deadlines
 from tickets.petitions import SurgeRule
+from tickets.routing_store import RoutingConfig
 from tickets.settings import Settings
 
 
@@ -39,7 +41,10 @@ class AppState:
                           draft_ttl_hours=settings.draft_ttl_hours, secret_key=settings.secret_key,
                           link_key_ids=tuple(settings.link_key_ids), petition_days=settings.petition_days,
                           warning_thresholds=settings.warning_thresholds,
-                          surge=SurgeRule(settings.surge_block_per_hour, settings.surge_device_per_hour))
+                          surge=SurgeRule(settings.surge_block_per_hour, settings.surge_device_per_hour),
+                          deadlines=deadlines.policy_for(settings), clusters=clusters.rule_for(settings),
+                          offer_similar=settings.cluster_offer_in_chat,
+                          routing=RoutingConfig(settings.routing_auto_dispatch_confidence, settings.routing_learn_from))
         http = httpx.Client(timeout=httpx.Timeout(5.0, connect=2.0))
         alipay = None
         if settings.alipay_app_id and settings.alipay_app_private_key and settings.alipay_public_key:

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickets import notifications, outbox, petitions, repository
+from tickets import followers, notifications, outbox, petitions, repository, routing_store
 from tickets.errors import InvalidTransition
 from tickets.lifecycle import Status
 from tickets.repository import Ticket
@@ -67,6 +67,8 @@ def apply_update(conn: sa.Connection, ticket_id: int, update: StatusUpdate, now:
         expected_at=update.expected_at, external_id=update.external_id,
     )
     ticket = change.ticket
+    if update.unit:  # the unit the ticket went to: a lesson for the recommender when it differs
+        routing_store.record_unit(conn, ticket_id, update.unit, actor=update.actor, now=now)
     moved = change.previous is not ticket.status
     if (moved and ticket.status in TOLD) or (not moved and update.note):
         _tell(conn, ticket, change.event_id, update, now)
@@ -75,9 +77,11 @@ def apply_update(conn: sa.Connection, ticket_id: int, update: StatusUpdate, now:
 
 def audience(conn: sa.Connection, ticket: Ticket) -> list[int]:
     """The citizens to tell about a ticket: whoever filed it, then the co-signers of its joint petition who
-    consented to hear of its progress and have not withdrawn (each once)."""
-    filer = [ticket.citizen_id] if ticket.citizen_id is not None else []
-    return filer + [c for c in petitions.consenting_signers(conn, ticket.id) if c != ticket.citizen_id]
+    consented to hear of its progress and have not withdrawn, then its followers and the reporters of tickets
+    merged into it (each once). An Open311 client is no citizen to push to: it polls."""
+    filer = [ticket.citizen_id] if ticket.citizen_id is not None and ticket.channel != "open311" else []
+    told = filer + [c for c in petitions.consenting_signers(conn, ticket.id) if c != ticket.citizen_id]
+    return told + [c for c in followers.linked_citizens(conn, ticket.id) if c not in told]
 
 
 def _tell(conn: sa.Connection, ticket: Ticket, event_id: int, update: StatusUpdate, now: datetime) -> None:

@@ -316,3 +316,130 @@ one_time_codes = sa.Table(
     sa.Column("used_at", UTCDateTime),
     sa.Index(None, "phone_hash", "created_at"),
 )
+
+# --- Officers' console (issue 6): users with roles, and their server-side sessions. ---
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),  # admin / operator / viewer
+    sa.Column("password_hash", sa.String(255), nullable=False),  # argon2id, with its parameters and salt
+    sa.Column("failed_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", UTCDateTime),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_login_at", UTCDateTime),
+)
+
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    # SHA-256 of the random token the cookie carries: a database leak gives no usable session.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Routing (issue 7): the catalogue's versions, each ticket's classification, and officers' corrections.
+routing_catalogues = sa.Table(
+    "routing_catalogues",
+    metadata,
+    # Versions of the routing catalogue (派单目录) saved by admins; the newest row is in force, the file
+    # in the repository (catalogue/routing.toml) until there is none.
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.String(64), nullable=False, index=True),
+    sa.Column("body", JSONData, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+ticket_routing = sa.Table(
+    "ticket_routing",
+    metadata,
+    # One row per ticket: what the classifier said when it was opened, and the unit it ended with.
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), primary_key=True),
+    sa.Column("catalogue_version", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # consultation / help / complaint / report / suggestion
+    sa.Column("zone", sa.String(32), nullable=False, server_default=""),
+    sa.Column("category", sa.String(32), nullable=False, server_default=""),
+    sa.Column("urgency", sa.String(16), nullable=False),
+    sa.Column("district", sa.String(32), nullable=False, server_default=""),
+    sa.Column("out_of_scope", JSONData, nullable=False),  # ["fire", "litigation" ...]
+    sa.Column("recommendations", JSONData, nullable=False),  # [{"unit", "name", "score", "reasons"}], best first
+    sa.Column("top_unit", sa.String(64), nullable=False, server_default=""),
+    sa.Column("confidence", sa.Float, nullable=False, server_default="0"),
+    sa.Column("auto_dispatch", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("final_unit", sa.String(128), nullable=False, server_default=""),
+    sa.Column("final_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "created_at"),
+)
+
+routing_corrections = sa.Table(
+    "routing_corrections",
+    metadata,
+    # Every unit an officer or the dispatch system gave a ticket: what the recommender learns from.
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), nullable=False, index=True),
+    sa.Column("unit", sa.String(128), nullable=False),
+    sa.Column("previous_unit", sa.String(128), nullable=False, server_default=""),
+    sa.Column("text", sa.Text, nullable=False),  # the ticket's text, personal data masked
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Deadlines and similar-complaint clusters (issue 7, second half).
+ticket_deadlines = sa.Table(
+    "ticket_deadlines",
+    metadata,
+    # One row per ticket: when an answer is due (tickets/deadlines.py), and when the reminder and the
+    # escalation went out (each once per due time; a new due time starts afresh).
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), primary_key=True),
+    sa.Column("rule", sa.String(80), nullable=False),  # "zone/type" of the rule that matched ("" = any)
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("remind_at", UTCDateTime, nullable=False),
+    sa.Column("reminded_at", UTCDateTime),
+    sa.Column("escalated_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "remind_at"),
+    sa.Index(None, "due_at"),
+)
+
+clusters = sa.Table(
+    "clusters",
+    metadata,
+    # Similar independent tickets (same topic, place and time) that nobody organised (tickets/clusters.py).
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("zone", sa.String(32), nullable=False, server_default=""),
+    sa.Column("size", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),  # open / merged
+    sa.Column("primary_ticket_id", sa.Integer, sa.ForeignKey("tickets.id")),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+cluster_members = sa.Table(
+    "cluster_members",
+    metadata,
+    # A ticket belongs to at most one cluster; `checked_at` rows without a cluster were compared and matched
+    # nothing (so the sweep looks at each ticket once).
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), primary_key=True),
+    sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id"), index=True),
+    sa.Column("score", sa.Float, nullable=False, server_default="0"),
+    # Set when an officer merged this ticket into another: its citizens hear that ticket's progress.
+    sa.Column("merged_into", sa.Integer, sa.ForeignKey("tickets.id"), index=True),
+    sa.Column("checked_at", UTCDateTime, nullable=False),
+)
+
+ticket_followers = sa.Table(
+    "ticket_followers",
+    metadata,
+    # Citizens who chose to follow an existing ticket instead of filing the same problem again.
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), nullable=False),
+    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id"), nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("ticket_id", "citizen_id"),
+)

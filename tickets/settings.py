@@ -112,6 +112,23 @@ class Settings(BaseSettings):
     hot_topic_zones: list[str] = Field(default_factory=lambda: [
         "housing_delivery", "unpaid_wages", "legal_services", "winter_heating"])
     alipay_consent_methods: list[str] = Field(default_factory=list)
+    # Routing (issue 7): a ticket whose best recommended unit is at least this sure goes to it without an
+    # officer; the recommender learns from the units of this many recent tickets.
+    routing_auto_dispatch_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
+    routing_learn_from: int = Field(default=1000, ge=0, le=20000)
+
+    # Deadlines (issue 7): rules per zone and type, and the holidays files (catalogue/ when unset).
+    deadline_rules_file: Path | None = None
+    holidays_dir: Path | None = None
+    # Similar-complaint clusters: Jaccard index of character bigrams, radius, time window, how many recent
+    # open tickets are compared, and the cluster sizes of the warning levels.
+    cluster_similarity: float = Field(default=0.3, gt=0, le=1)
+    cluster_radius_m: float = Field(default=500.0, gt=0)
+    cluster_window_hours: int = Field(default=72, ge=1, le=24 * 90)
+    cluster_recent_limit: int = Field(default=300, ge=1, le=5000)
+    cluster_warning_sizes: list[int] = Field(default_factory=lambda: [3, 5, 10])
+    # The chat offers to follow a similar ticket nearby before a new one is confirmed.
+    cluster_offer_in_chat: bool = True
 
     @property
     def uploads_path(self) -> Path:
@@ -133,6 +150,9 @@ class Settings(BaseSettings):
                 raise ConfigurationError(f"warning thresholds of {zone!r} must be increasing positive counts")
         if not self.warning_velocity or self.warning_velocity != sorted(set(self.warning_velocity)):
             raise ConfigurationError("WARNING_VELOCITY must be increasing positive counts")
+        if not self.cluster_warning_sizes or self.cluster_warning_sizes != sorted(set(self.cluster_warning_sizes)) \
+                or self.cluster_warning_sizes[0] < 2:
+            raise ConfigurationError("CLUSTER_WARNING_SIZES must be increasing counts of 2 or more")
         if self.sms_sender == "http" and not self.sms_http_url:
             raise ConfigurationError("SMS_SENDER=http needs SMS_HTTP_URL")
         if self.wechat_aes_key and len(self.wechat_aes_key) != 43:

@@ -14,6 +14,7 @@ from tickets import outbox
 from tickets.clock import utcnow
 from workers.alerts import deliver_warning
 from workers.context import WorkerContext, current
+from workers.deadline_events import post_deadline_event
 from workers.notify import deliver_notification
 from workers.notify import prefetch as prefetch_notifications
 from workers.petition_qr import send_card
@@ -31,6 +32,7 @@ HANDLERS: dict[str, Handler] = {
     "dispatch.event": post_dispatch_event,
     "petition.qr_card": send_card,
     "warning.deliver": deliver_warning,
+    "deadline.event": post_deadline_event,
 }
 # Topics whose handler can take its batch's rows read at once: `prefetched=PREFETCH[topic](context, payloads)`.
 PREFETCH: dict[str, Callable[[WorkerContext, list[dict[str, Any]]], Mapping[int, Any]]] = {

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from tickets import clusters, deadlines
 from tickets.clock import utcnow
 from tickets.outbox import OutboxRow
 from workers import jobs, relay, sweeps
@@ -46,6 +47,10 @@ class Loop:
             with self.context.engine.begin() as conn:
                 sweeps.watch_petitions(conn, utcnow(), velocity=settings.warning_velocity,
                                        factor=settings.warning_velocity_factor)
+            with self.context.engine.begin() as conn:
+                sweeps.watch_deadlines(conn, utcnow(), deadlines.policy_for(settings))
+            with self.context.engine.begin() as conn:
+                sweeps.gather_clusters(conn, utcnow(), clusters.rule_for(settings))
         return relay.relay_once(self.context.engine, self.sink,
                                 stale_after_s=self.context.settings.outbox_stale_seconds)
 

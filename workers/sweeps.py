@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from bots.draft import Draft
 from bots.replies import say
-from tickets import notifications, otp, outbox, petitions, progress, repository, warnings
+from tickets import clusters, deadlines, notifications, otp, outbox, petitions, progress, repository, warnings
 from tickets.inbound import Channel
 from tickets.lifecycle import Status
 from tickets.schema import citizens, tickets
@@ -80,3 +80,14 @@ def watch_petitions(conn: sa.Connection, now: datetime, *, velocity: list[int], 
     raised = warnings.scan_velocity(conn, now, levels=velocity, factor=factor)
     otp.purge(conn, now)  # one-time codes past use: nothing kept longer than it serves
     return expired, len(raised)
+
+
+def watch_deadlines(conn: sa.Connection, now: datetime, policy: deadlines.Policy) -> tuple[int, int]:
+    """Give open tickets without a deadline one, then write due reminders and escalations (each once)."""
+    deadlines.assign_missing(conn, policy, now)
+    return deadlines.sweep(conn, now)
+
+
+def gather_clusters(conn: sa.Connection, now: datetime, rule: clusters.ClusterRule) -> int:
+    """Compare new tickets with recent open ones; clusters that grow raise warnings. Returns tickets compared."""
+    return clusters.sweep(conn, rule, now)

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from gateway.deps import Caller, State
-from tickets import repository
+from gateway.routes.api_routing import RoutingOut, routing_out
+from tickets import repository, routing_store
 from tickets.apikeys import Role
 from tickets.citizens import get_citizen_key
 from tickets.lifecycle import Status
@@ -79,6 +80,7 @@ class TicketDetail(TicketOut):
     citizen: CitizenOut | None
     timeline: list[EventOut]
     attachments: list[AttachmentOut]
+    routing: RoutingOut | None = None  # type, zone, urgency, recommended units (None: opened without routing)
 
 
 class TicketPage(BaseModel):
@@ -131,6 +133,7 @@ def get_ticket(ticket_id: int, state: State, caller: Caller) -> TicketDetail:
         events = repository.timeline(conn, ticket_id)
         media = repository.ticket_attachments(conn, ticket_id)
         key = get_citizen_key(conn, ticket.citizen_id) if ticket.citizen_id else None
+        routed = routing_store.routing_of(conn, ticket_id)
     citizen = CitizenOut(channel=key.channel, account=key.account, user=mask_identifier(key.external_id)) \
         if key else None
     return TicketDetail(
@@ -139,4 +142,5 @@ def get_ticket(ticket_id: int, state: State, caller: Caller) -> TicketDetail:
         timeline=[EventOut(status_from=e.status_from, status_to=e.status_to, actor=e.actor, note=e.note,
                            unit=e.unit, expected_at=e.expected_at, created_at=e.created_at) for e in events],
         attachments=[AttachmentOut(kind=a.kind, media_id=a.media_id, url=a.url, note=a.note) for a in media],
+        routing=routing_out(routed),
     )

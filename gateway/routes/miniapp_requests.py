@@ -31,7 +31,7 @@ from gateway.miniapp_session import MiniappSession, Session, citizen_for, refusa
 from gateway.routes.miniapp_models import RequestForm, SubmittedOut
 from gateway.routes.miniapp_tickets import brief
 from gateway.state import AppState
-from tickets import inbox, repository, stored_media, zones
+from tickets import deadlines, inbox, repository, stored_media, zones
 from tickets.clock import utcnow
 from tickets.db import reader
 from tickets.inbound import Channel, InboundMessage, Kind, Location
@@ -138,6 +138,7 @@ def _open(state: AppState, session: MiniappSession, submission: Submission, zone
             ticket = miniapp.submit(Desk(conn, state.desk, now), citizen, submission)
             if zone:
                 zones.set_zone(conn, ticket.id, zone)
+                deadlines.assign(conn, ticket.id, state.desk.deadlines, now)  # the zone's deadline
             stored_media.publish_links(conn, ticket.id, settings.public_base_url)
             if dedupe:
                 record = InboundMessage(Channel.ALIPAY, settings.alipay_app_id, citizen.key.external_id, Kind.TEXT,

@@ -1,0 +1,96 @@
+"""What a ticket's console page shows besides the ticket: messages, photos, notifications, co-signers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from tickets import petitions, stored_media
+from tickets.masking import mask_name, mask_text
+from tickets.schema import attachments, inbound_messages, notifications
+
+# The conversation that built a ticket comes just before it; its messages carry no ticket id.
+CONVERSATION_WINDOW = timedelta(hours=2)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    """A citizen's message, reduced to what an officer reads (autoescaped by the page)."""
+
+    received_at: datetime
+    kind: str
+    text: str
+    location: str
+    link: str
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoView:
+    """An attachment: `served` when the gateway keeps the file itself (shown inline)."""
+
+    id: int
+    kind: str
+    served: bool
+    note: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CosignerView:
+    """A co-signer of the ticket's petition, named only for admins."""
+
+    name: str
+    channel: str
+    status: str
+    flagged: bool
+    created_at: datetime
+
+
+def _message(row: Any, mask: bool) -> MessageView:
+    payload = row.payload if isinstance(row.payload, dict) else {}
+    text = str(payload.get("text", ""))
+    place = payload.get("location") or {}
+    link = payload.get("link") or {}
+    location = ""
+    if isinstance(place, dict) and "latitude" in place:
+        location = f"{place.get('label') or ''} ({place['latitude']:.5f}, {place['longitude']:.5f})".strip()
+    return MessageView(received_at=row.received_at, kind=str(row.kind), text=mask_text(text) if mask else text,
+                       location=location, link=str(link.get("title", "")) if isinstance(link, dict) else "")
+
+
+def messages(conn: sa.Connection, ticket_id: int, citizen_id: int | None, created_at: datetime,
+             *, mask: bool) -> list[MessageView]:
+    """The messages that opened the ticket and those recorded against it, oldest first."""
+    belongs = inbound_messages.c.ticket_id == ticket_id
+    if citizen_id is not None:
+        belongs = sa.or_(belongs, sa.and_(inbound_messages.c.citizen_id == citizen_id,
+                                          inbound_messages.c.received_at >= created_at - CONVERSATION_WINDOW,
+                                          inbound_messages.c.received_at <= created_at))
+    rows = conn.execute(sa.select(inbound_messages.c.received_at, inbound_messages.c.kind, inbound_messages.c.payload)
+                        .where(belongs).order_by(inbound_messages.c.received_at, inbound_messages.c.id).limit(100))
+    return [_message(r, mask) for r in rows]
+
+
+def photos(conn: sa.Connection, ticket_id: int) -> list[PhotoView]:
+    """The ticket's attachments."""
+    rows = conn.execute(sa.select(attachments).where(attachments.c.ticket_id == ticket_id).order_by(attachments.c.id))
+    return [PhotoView(id=r.id, kind=r.kind, served=r.media_id.startswith(stored_media.PREFIX), note=r.note,
+                      created_at=r.created_at) for r in rows]
+
+
+def sent_notifications(conn: sa.Connection, ticket_id: int) -> list[Any]:
+    """Notifications written for the ticket's citizens (what, and whether it went out)."""
+    return list(conn.execute(
+        sa.select(notifications.c.purpose, notifications.c.status, notifications.c.method,
+                  notifications.c.created_at, notifications.c.sent_at, notifications.c.payload)
+        .where(notifications.c.ticket_id == ticket_id).order_by(notifications.c.id)).all())
+
+
+def cosigners(conn: sa.Connection, petition_id: int, *, show_names: bool, limit: int = 200) -> list[CosignerView]:
+    """The petition's signatures; names masked unless `show_names`."""
+    return [CosignerView(name=s.name if show_names else mask_name(s.name), channel=s.channel, status=s.status,
+                         flagged=s.flagged, created_at=s.created_at)
+            for s in petitions.list_signatures(conn, petition_id, limit=limit)]

@@ -1,0 +1,155 @@
+"""`/api/v1/catalogue`, `/api/v1/tickets/{id}/assignment`, `/api/v1/stats/routing`: the routing catalogue
+(派单目录), officers' reassignments the recommender learns from, and how well it recommends."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from gateway.deps import Caller, State, read_capped
+from tickets import catalogue, progress, repository, routing_store
+from tickets.apikeys import Role
+from tickets.catalogue import CatalogueError
+from tickets.clock import utcnow
+from tickets.db import reader
+from tickets.errors import MalformedPayload
+from tickets.progress import StatusUpdate
+
+router = APIRouter(prefix="/api/v1", tags=["routing"])
+MAX_CATALOGUE_BYTES = 512 * 1024
+
+
+class RecommendationOut(BaseModel):
+    """A recommended unit and why."""
+
+    unit: str
+    name: str
+    score: float
+    reasons: list[dict[str, Any]] = Field(description="rule (category, words), similar (tickets), district (word)")
+
+
+class RoutingOut(BaseModel):
+    """How a ticket was classified when it was opened, and the unit it ended with."""
+
+    type: str = Field(description="consultation / help / complaint / report / suggestion")
+    zone: str
+    category: str
+    urgency: str = Field(description="urgent / high / normal")
+    district: str
+    out_of_scope: list[str]
+    recommendations: list[RecommendationOut]
+    confidence: float
+    auto_dispatch: bool
+    final_unit: str
+    catalogue_version: str
+
+
+class CatalogueOut(BaseModel):
+    """The catalogue in force."""
+
+    version: str
+    source: str = Field(description="file (the repository's) or saved (by an admin)")
+    catalogue: dict[str, Any]
+    history: list[dict[str, Any]]
+
+
+class AssignmentIn(BaseModel):
+    """An officer's choice of unit for a ticket."""
+
+    unit: str = Field(min_length=1, max_length=128, description="A unit of the catalogue, by id or name")
+    note: str = Field(default="", max_length=2000, description="What the citizen is told (optional)")
+
+
+class AssignmentOut(BaseModel):
+    """The ticket after the assignment."""
+
+    ticket_id: int
+    unit: str
+    unit_name: str
+    learned: bool = Field(description="True when this changed the ticket's final unit")
+
+
+class RoutingStatsOut(BaseModel):
+    """Recommendation accuracy against the final units, and automatic dispatch."""
+
+    classified: int
+    with_final_unit: int
+    top1: int
+    top3: int
+    top1_accuracy: float | None
+    top3_accuracy: float | None
+    auto_dispatched: int
+    auto_dispatched_and_kept: int
+    auto_dispatch_rate: float | None = Field(description="Share of decided tickets dispatched without an officer "
+                                             "and kept with that unit")
+    auto_dispatch_share: float | None = Field(description="Share of classified tickets confident enough")
+    threshold: float
+
+
+def routing_out(data: dict[str, Any] | None) -> RoutingOut | None:
+    """The API form of a stored classification."""
+    return RoutingOut.model_validate(data) if data is not None else None
+
+
+@router.get("/catalogue")
+def get_catalogue(state: State, caller: Caller) -> CatalogueOut:
+    """The routing catalogue in force, with the versions admins saved."""
+    caller.require(Role.READER)
+    with reader(state.engine).connect() as conn:
+        book = catalogue.current(conn)
+        saved = catalogue.history(conn)
+    return CatalogueOut(version=book.version, source="saved" if saved else "file", catalogue=dict(book.body),
+                        history=[{"version": v, "saved_by": who, "saved_at": at.isoformat()} for v, who, at in saved])
+
+
+@router.put("/catalogue", responses={400: {"description": "The catalogue is refused; `problems` lists why"}})
+async def put_catalogue(request: Request, state: State, caller: Caller) -> JSONResponse:
+    """Replace the routing catalogue (admins): validated, then kept as a new version in force."""
+    caller.require(Role.ADMIN)
+    body = await read_capped(request, MAX_CATALOGUE_BYTES)
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise MalformedPayload("catalogue is not JSON") from None
+    try:
+        with state.engine.begin() as conn:
+            book = catalogue.save(conn, data, actor=f"api:{caller.name}", now=utcnow())
+    except CatalogueError as exc:
+        return JSONResponse({"detail": "catalogue refused", "problems": exc.problems}, status_code=400)
+    return JSONResponse({"version": book.version, "units": len(book.units), "categories": len(book.categories)})
+
+
+@router.post("/tickets/{ticket_id}/assignment", responses={400: {"description": "Unknown unit"}})
+async def assign(ticket_id: int, request: Request, state: State, caller: Caller) -> AssignmentOut:
+    """Give a ticket to a unit of the catalogue; a unit other than the recommended one teaches the recommender."""
+    caller.require(Role.DISPATCHER)
+    try:
+        body = AssignmentIn.model_validate_json(await read_capped(request, state.settings.max_body_bytes))
+    except ValidationError as exc:
+        raise MalformedPayload(f"invalid assignment: {exc.error_count()} error(s)") from None
+    with state.engine.begin() as conn:
+        book = catalogue.current(conn)
+        unit = book.units.get(book.unit_id(body.unit))
+        if unit is None:
+            raise MalformedPayload("unit is not in the routing catalogue")
+        current = repository.get_ticket(conn, ticket_id).status
+        before = routing_store.final_unit(conn, ticket_id)
+        update = StatusUpdate(current, actor=f"dispatch:{caller.name}", note=body.note, unit=unit.name)
+        progress.apply_update(conn, ticket_id, update, utcnow())
+    return AssignmentOut(ticket_id=ticket_id, unit=unit.id, unit_name=unit.name, learned=before != unit.id)
+
+
+@router.get("/stats/routing", tags=["tickets"])
+def routing_stats(state: State, caller: Caller,
+                  since: Annotated[datetime | None, Query(description="Only tickets opened since")] = None
+                  ) -> RoutingStatsOut:
+    """Top-1 and top-3 accuracy of the recommended units against the final ones, and the auto-dispatch rate."""
+    caller.require(Role.READER)
+    with reader(state.engine).connect() as conn:
+        figures = routing_store.figures(conn, since)
+    return RoutingStatsOut(**figures, threshold=state.desk.routing.auto_dispatch_confidence)

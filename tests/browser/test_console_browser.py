@@ -1,0 +1,125 @@
+"""End to end in headless Chromium: a citizen files through WeChat, an officer handles it in the console,
+the citizen sees the progress page and rates the result. Screenshots go to test-artifacts/browser/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy.engine import Engine
+
+from tests.browser.accessibility import contrast, tabs_to, text_contrast, unlabelled_fields
+from tests.gateway.conftest import WeChatSide
+from tests.gateway.console_support import PASSWORD, make_user
+from tickets.schema import evaluations, notifications, tickets
+from tickets.users import UserRole
+
+OPENID = "oBrowserCitizen0001"
+DESCRIPTION = "幸福路口的红绿灯不亮，过马路很危险"
+
+
+def file_through_wechat(server: str, wechat: WeChatSide) -> str:
+    """The citizen's side: describe, give the place, confirm; returns the tracking code from the reply."""
+    with httpx.Client(base_url=server, timeout=10) as http:
+        reply = ""
+        for text in (DESCRIPTION, "幸福路与文化路交叉口", "1"):
+            query, body = wechat.seal(wechat.text(OPENID, text), OPENID)
+            response = http.post("/webhooks/wechat", params=query, content=body)
+            assert response.status_code == 200
+            reply = wechat.open(response.content)["Content"]
+    assert "/t/" in reply, reply
+    return reply.split("/t/")[1].split()[0]
+
+
+def check_page_basics(page: Page, title_part: str) -> None:
+    assert title_part in page.title()
+    assert unlabelled_fields(page) == [], f"unlabelled fields on {page.url}"
+    ratio, _ = text_contrast(page, "body")
+    assert ratio >= 7, f"body text contrast {ratio:.2f} on {page.url}"  # WCAG AAA for normal text
+
+
+def test_officer_handles_a_wechat_ticket_and_the_citizen_rates_it(
+        browser: Browser, live_server: str, wechat: WeChatSide, engine: Engine, artifacts: Path) -> None:
+    make_user(engine, "operator1", UserRole.OPERATOR)
+    code = file_through_wechat(live_server, wechat)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+
+    # Sign in by keyboard: Tab reaches the button, the form is labelled.
+    page.goto(f"{live_server}/console/tickets")
+    expect(page).to_have_url(f"{live_server}/console/login")
+    check_page_basics(page, "登录")
+    assert tabs_to(page, "button[type=submit]") <= 4  # skip link, user name, password, button
+    page.screenshot(path=artifacts / "01-login.png", full_page=True)
+    page.get_by_label("用户名").fill("operator1")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{live_server}/console/tickets")
+
+    # Find the ticket by its description.
+    page.get_by_label("搜索问题描述或工单号").fill("红绿灯")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.locator("tbody tr")).to_have_count(1)
+    check_page_basics(page, "工单列表")
+    page.screenshot(path=artifacts / "02-ticket-list.png", full_page=True)
+    page.locator("tbody tr a").first.click()
+    expect(page.locator("h1")).to_contain_text("工单")
+    expect(page.get_by_text(DESCRIPTION).first).to_be_visible()
+    check_page_basics(page, "工单")
+
+    # Dispatch it, then report it resolved: each change goes to the citizen.
+    for status, note in (("dispatched", "已转交交警大队处理"), ("resolved", "信号灯已修复")):
+        page.get_by_label("新状态", exact=True).select_option(status)
+        page.get_by_label("给市民的说明", exact=True).fill(note)
+        page.get_by_role("button", name="保存并通知市民").click()
+        expect(page.get_by_role("status")).to_contain_text("已通知市民")
+    notices = page.locator("table.notifications tbody tr")
+    expect(notices).to_have_count(2)
+    expect(notices.nth(1)).to_contain_text("请求评价")
+    page.screenshot(path=artifacts / "03-ticket.png", full_page=True)
+    with engine.connect() as conn:
+        told = conn.execute(sa.select(notifications.c.purpose).order_by(notifications.c.id)).scalars().all()
+    assert told == ["progress", "evaluation"]
+
+    for path, title, shot in (("/console/dashboard", "统计", "04-dashboard.png"),
+                              ("/console/petitions", "联名与预警", "05-petitions.png")):
+        page.goto(live_server + path)
+        check_page_basics(page, title)
+        page.screenshot(path=artifacts / shot, full_page=True)
+
+    # The citizen, on a phone, without the console's cookies.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True,
+                                java_script_enabled=False)
+    citizen = phone.new_page()
+    citizen.goto(f"{live_server}/t/{code}")
+    check_page_basics(citizen, "办理进度")
+    assert OPENID not in citizen.content()
+    _, size = text_contrast(citizen, "body")
+    assert size >= 18, "citizens' text must be large"
+    expect(citizen.get_by_text("信号灯已修复")).to_be_visible()
+    citizen.screenshot(path=artifacts / "06-tracking.png", full_page=True)
+    citizen.get_by_label("满意", exact=True).check()
+    citizen.get_by_label("已解决").check()
+    citizen.get_by_role("button", name="提交评价").click()
+    expect(citizen.get_by_role("status")).to_contain_text("感谢您的评价")
+    citizen.screenshot(path=artifacts / "07-rated.png", full_page=True)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(tickets.c.status)).scalar_one() == "closed"
+        assert conn.execute(sa.select(evaluations.c.satisfaction)).scalar_one() == "satisfied"
+    phone.close()
+    context.close()
+    assert sorted(p.name for p in artifacts.glob("*.png")) == [
+        "01-login.png", "02-ticket-list.png", "03-ticket.png", "04-dashboard.png", "05-petitions.png",
+        "06-tracking.png", "07-rated.png"]
+
+
+def test_main_colours_meet_wcag_contrast() -> None:
+    """The palette of base.html and the console, computed: text at least 4.5:1 (AA), the body text 7:1."""
+    white = "rgb(255, 255, 255)"
+    assert contrast("rgb(17, 17, 17)", white) >= 7  # --fg
+    assert contrast("rgb(68, 68, 68)", white) >= 7  # --muted
+    assert contrast("rgb(11, 83, 148)", white) >= 4.5  # --accent: links, status, buttons (white on it)
+    assert contrast("rgb(153, 0, 0)", white) >= 4.5  # overdue
+    assert contrast("rgb(153, 0, 0)", "rgb(251, 234, 234)") >= 4.5  # error notices

@@ -1,0 +1,79 @@
+"""`/api/v1/catalogue`, `/api/v1/tickets/{id}/assignment`, `/api/v1/stats/routing` and the routing shown with
+a ticket."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bots.desk import Desk, DeskConfig
+from bots.draft import Draft
+from tickets import catalogue
+from tickets.apikeys import Role, create_api_key
+from tickets.citizens import CitizenKey, lock_citizen
+from tickets.db import create_db_engine
+from tickets.settings import Settings
+
+NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def world(settings: Settings) -> dict[str, str]:
+    engine = create_db_engine(settings.database_url)
+    with engine.begin() as conn:
+        citizen = lock_citizen(conn, CitizenKey("wechat", "gh_x", "oCitizen9"), NOW)
+        desk = Desk(conn, DeskConfig(ZoneInfo("Asia/Shanghai"), settings.public_base_url), NOW)
+        ticket = desk.open_ticket(citizen, Draft(description="小区电梯经常坏，困人好几次", address="幸福路阳光小区"))
+        keys = {role.value: create_api_key(conn, role.value, role, NOW) for role in Role}
+    engine.dispose()
+    return keys | {"id": str(ticket.id)}
+
+
+def auth(world: dict[str, str], role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world[role]}"}
+
+
+def test_catalogue_is_read_and_replaced_by_admins_only(client: TestClient, world: dict[str, str]) -> None:
+    shown = client.get("/api/v1/catalogue", headers=auth(world, "reader")).json()
+    assert shown["source"] == "file" and shown["version"] == catalogue.load_file().version
+    data = tomllib.loads(catalogue.DEFAULT_PATH.read_text(encoding="utf-8"))
+    data["categories"].append({"id": "elevator", "name": "电梯安全", "zone": "market", "keywords": ["电梯"]})
+    text = json.dumps(data, ensure_ascii=False)
+    assert client.put("/api/v1/catalogue", content=text, headers=auth(world, "dispatcher")).status_code == 403
+    bad = dict(data, units=[])
+    refused = client.put("/api/v1/catalogue", content=json.dumps(bad), headers=auth(world, "admin"))
+    assert refused.status_code == 400 and "units: a non-empty list is required" in refused.json()["problems"]
+    assert client.put("/api/v1/catalogue", content=b"{not json", headers=auth(world, "admin")).status_code == 400
+    saved = client.put("/api/v1/catalogue", content=text, headers=auth(world, "admin"))
+    assert saved.status_code == 200 and saved.json()["version"] != shown["version"]
+    now = client.get("/api/v1/catalogue", headers=auth(world, "reader")).json()
+    assert now["source"] == "saved" and now["version"] == saved.json()["version"]
+    assert now["history"][0]["saved_by"] == "api:admin"
+
+
+def test_ticket_shows_its_routing_and_an_assignment_teaches(client: TestClient, world: dict[str, str]) -> None:
+    url = f"/api/v1/tickets/{world['id']}"
+    routing = client.get(url, headers=auth(world, "reader")).json()["routing"]
+    assert routing["type"] == "complaint" and routing["district"] == "dongcheng" and routing["final_unit"] == ""
+    assert routing["catalogue_version"] == catalogue.load_file().version
+    unknown = client.post(f"{url}/assignment", json={"unit": "月球管理局"}, headers=auth(world, "dispatcher"))
+    assert unknown.status_code == 400
+    assert client.post(f"{url}/assignment", json={"unit": "dongcheng_market"},
+                       headers=auth(world, "reader")).status_code == 403
+    given = client.post(f"{url}/assignment", json={"unit": "dongcheng_market", "note": "已转市场监管部门"},
+                        headers=auth(world, "dispatcher"))
+    assert given.status_code == 200 and given.json() == {
+        "ticket_id": int(world["id"]), "unit": "dongcheng_market", "unit_name": "东城区市场监督管理局", "learned": True}
+    again = client.post(f"{url}/assignment", json={"unit": "东城区市场监督管理局"}, headers=auth(world, "dispatcher"))
+    assert again.json()["learned"] is False
+    detail = client.get(url, headers=auth(world, "reader")).json()
+    assert detail["unit"] == "东城区市场监督管理局" and detail["routing"]["final_unit"] == "dongcheng_market"
+    assert detail["timeline"][-1]["note"] == "" and detail["timeline"][-2]["note"] == "已转市场监管部门"
+    stats = client.get("/api/v1/stats/routing", headers=auth(world, "reader")).json()
+    assert stats["classified"] == 1 and stats["with_final_unit"] == 1 and stats["threshold"] == 0.6
+    assert stats["top1_accuracy"] == 0.0 and stats["auto_dispatch_rate"] == 0.0

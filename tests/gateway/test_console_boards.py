@@ -1,0 +1,98 @@
+"""The console's petitions board (signatures over time, review of flagged ones, warnings) and dashboard."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from tests.gateway.console_support import csrf_of, make_user, open_ticket, sign_in
+from tickets import petitions, progress, warnings
+from tickets.clock import utcnow
+from tickets.lifecycle import Status
+from tickets.petitions import Signer, SurgeRule
+from tickets.progress import Satisfaction, StatusUpdate
+from tickets.schema import signatures
+from tickets.schema import warnings as warnings_table
+from tickets.settings import Settings
+from tickets.users import UserRole
+
+
+def _petition(engine: Engine, settings: Settings) -> tuple[int, int]:
+    """A petition signed over five days, with one flagged signature and one warning; returns their ids."""
+    ticket = open_ticket(engine, settings, "小区暖气不热")
+    start = utcnow() - timedelta(days=5)
+    with engine.begin() as conn:
+        petition, _ = petitions.start(conn, ticket.id, now=start, days=30, title="暖气不热", zone="winter_heating")
+        for i in range(5):
+            petitions.sign(conn, petition.id, Signer(identity=f"wechat:{i}", channel="wechat", name=f"张三{i}"),
+                           now=start + timedelta(days=i), surge=SurgeRule(), thresholds=[])
+        petitions.sign(conn, petition.id, Signer(identity="sms:x", channel="sms", name="李四", device="d1"),
+                       now=utcnow(), surge=SurgeRule(per_block=10, per_device=0), thresholds=[])
+        flagged_id = conn.execute(sa.select(signatures.c.id).where(signatures.c.flagged.is_(True))).scalar_one()
+        warnings.raise_warning(conn, subject=warnings.subject_of(petition.id), petition_id=petition.id,
+                               kind="threshold", level=1, zone="winter_heating", figures={"signers": 5}, now=utcnow())
+    return petition.id, int(flagged_id)
+
+
+def test_petition_chart_review_and_masked_names(client: TestClient, engine: Engine, settings: Settings) -> None:
+    make_user(engine, "op", UserRole.OPERATOR)
+    make_user(engine, "boss", UserRole.ADMIN)
+    petition_id, flagged_id = _petition(engine, settings)
+    sign_in(client, "op")
+    page = client.get(f"/console/petitions/{petition_id}")
+    assert page.status_code == 200 and "<svg" in page.text and "<polyline" in page.text
+    assert "每日累计联名人数" in page.text and "张*" in page.text and "张三0" not in page.text
+    assert '<strong class="count">5</strong>' in page.text
+    done = client.post(f"/console/petitions/{petition_id}/signatures/{flagged_id}/review",
+                       data={"decision": "accept", "csrf": csrf_of(page.text)}, follow_redirects=False)
+    assert done.headers["location"].endswith("done=accept")
+    again = client.post(f"/console/petitions/{petition_id}/signatures/{flagged_id}/review",
+                        data={"decision": "reject", "csrf": csrf_of(page.text)})
+    assert "已审核过" in again.text and '<strong class="count">6</strong>' in again.text
+    client.cookies.clear()
+    sign_in(client, "boss")
+    assert "张三0" in client.get(f"/console/petitions/{petition_id}").text
+
+
+def test_warnings_are_acknowledged_by_operators_only(client: TestClient, engine: Engine, settings: Settings) -> None:
+    make_user(engine, "ro", UserRole.VIEWER)
+    make_user(engine, "op", UserRole.OPERATOR)
+    _petition(engine, settings)
+    with engine.connect() as conn:
+        warning_id = conn.execute(sa.select(warnings_table.c.id)).scalar_one()
+    sign_in(client, "ro")
+    board = client.get("/console/petitions")
+    assert "待确认的预警（1）" in board.text and "暖气不热" in board.text
+    assert client.post(f"/console/warnings/{warning_id}/acknowledge",
+                       data={"csrf": csrf_of(board.text), "note": "x"}).status_code == 403
+    client.cookies.clear()
+    sign_in(client, "op")
+    board = client.get("/console/petitions")
+    done = client.post(f"/console/warnings/{warning_id}/acknowledge",
+                       data={"csrf": csrf_of(board.text), "note": "已联系供热公司"})
+    assert done.status_code == 200 and "待确认的预警（0）" in done.text and "已联系供热公司" in done.text
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(warnings_table.c.acknowledged_by)).scalar_one() == "console:op"
+
+
+def test_dashboard_draws_the_figures(client: TestClient, engine: Engine, settings: Settings) -> None:
+    make_user(engine, "ro", UserRole.VIEWER)
+    late = open_ticket(engine, settings, "路灯不亮")
+    done = open_ticket(engine, settings, "井盖松动", channel="alipay", openid="2088000000000002")
+    now = utcnow()
+    with engine.begin() as conn:
+        progress.apply_update(conn, late.id, StatusUpdate(Status.DISPATCHED, "t", expected_at=now - timedelta(1)), now)
+        progress.apply_update(conn, done.id, StatusUpdate(Status.DISPATCHED, "t", expected_at=now + timedelta(1)), now)
+        progress.apply_update(conn, done.id, StatusUpdate(Status.RESOLVED, "t"), now)
+        progress.evaluate(conn, done.id, channel="web", satisfaction=Satisfaction.SATISFIED, solved=True, reason="",
+                          now=now)
+    sign_in(client, "ro")
+    page = client.get("/console/dashboard")
+    assert page.status_code == 200 and page.text.count("<svg") == 4
+    assert "每日诉求量（按渠道）" in page.text and "逾期" in page.text
+    assert "100.0%" in page.text  # satisfied, and resolved before its expected date
+    assert '<a href="/console/tickets?overdue=1">1</a>' in page.text
+    assert '<rect' in page.text and "<title>" in page.text

@@ -1,0 +1,121 @@
+"""Similar tickets nearby form a cluster; a growing cluster raises warnings; merging tells every reporter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bots.desk import Desk, DeskConfig
+from bots.draft import Draft
+from tickets import clusters, followers, progress, repository, warnings, zones
+from tickets.citizens import CitizenKey, lock_citizen
+from tickets.clusters import ClusterRule
+from tickets.lifecycle import Status
+from tickets.progress import StatusUpdate
+from tickets.schema import notifications, outbox
+
+CONFIG = DeskConfig(tz=ZoneInfo("Asia/Shanghai"), public_base_url="https://gw.example.cn")
+RULE = ClusterRule(similarity=0.3, radius_m=500, window_hours=72, recent_limit=100, warning_sizes=(2, 3, 5))
+T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
+HERE = (34.7500, 113.6200)
+NEAR = (34.7520, 113.6210)  # about 240 m away
+FAR = (34.8000, 113.7000)  # about 9 km away
+LAMP = ["幸福小区3号楼门口的路灯坏了，晚上很黑", "幸福小区3号楼路灯坏了好几天了，晚上太黑",
+        "3号楼门口路灯不亮了，晚上很黑", "幸福小区3号楼门口路灯坏了，晚上黑得看不见路",
+        "小区3号楼门口的路灯坏了，晚上很黑很危险"]
+
+
+def file(engine: Engine, text: str, where: tuple[float, float] | None = HERE, *, user: str,
+         at: datetime = T0, zone: str = "") -> int:
+    with engine.begin() as conn:
+        citizen = lock_citizen(conn, CitizenKey("wechat", "gh", user), at)
+        draft = Draft(description=text, address="" if where else "幸福路12号",
+                      location={"latitude": where[0], "longitude": where[1], "label": ""} if where else None)
+        ticket_id = Desk(conn, CONFIG, at).open_ticket(citizen, draft).id
+        if zone:
+            zones.set_zone(conn, ticket_id, zone)
+        return ticket_id
+
+
+def sweep(engine: Engine, now: datetime = T0 + timedelta(minutes=1)) -> int:
+    with engine.begin() as conn:
+        return clusters.sweep(conn, RULE, now)
+
+
+def cluster_of(engine: Engine, ticket_id: int) -> int | None:
+    with engine.connect() as conn:
+        found, _ = clusters.list_clusters(conn)
+    return next((c.id for c in found if ticket_id in {m.ticket_id for m in c.members}), None)
+
+
+def test_helpers() -> None:
+    assert clusters.jaccard(clusters.shingles("路灯坏了！"), clusters.shingles("路灯 坏了")) == 1.0
+    assert clusters.shingles("") == frozenset() and clusters.shingles("灯") == {"灯"}
+    assert 230 < clusters.haversine_m(*HERE, *NEAR) < 260
+    assert 8000 < clusters.haversine_m(*HERE, *FAR) < 10000
+
+
+def test_similar_texts_nearby_cluster_and_others_do_not(engine: Engine) -> None:
+    first = file(engine, LAMP[0], user="o1", zone="housing_delivery")
+    second = file(engine, LAMP[1], NEAR, user="o2", at=T0 + timedelta(minutes=1), zone="housing_delivery")
+    far = file(engine, LAMP[2], FAR, user="o3")
+    other_topic = file(engine, "小区门口垃圾没人清理，很臭", user="o4")
+    other_zone = file(engine, LAMP[3], user="o5", zone="winter_heating")
+    late = file(engine, LAMP[4], user="o6", at=T0 + timedelta(hours=80))
+    assert sweep(engine) == 6
+    assert sweep(engine) == 0  # each ticket is compared once
+    assert cluster_of(engine, first) is not None and cluster_of(engine, first) == cluster_of(engine, second)
+    for alone in (far, other_topic, other_zone, late):  # `late`: its matches are older than the time window
+        assert cluster_of(engine, alone) is None
+
+
+def test_typed_addresses_stand_in_for_coordinates(engine: Engine) -> None:
+    first = file(engine, LAMP[0], None, user="o1")
+    second = file(engine, LAMP[1], None, user="o2")
+    sweep(engine)
+    assert cluster_of(engine, first) == cluster_of(engine, second) is not None
+
+
+def test_cluster_warning_raised_once_per_level(engine: Engine) -> None:
+    ids = [file(engine, LAMP[0], user="o0")]
+    sweep(engine)
+    for n, text in enumerate(LAMP[1:3], start=1):
+        ids.append(file(engine, text, user=f"o{n}"))
+        sweep(engine)
+    sweep(engine)
+    with engine.connect() as conn:
+        raised, total = warnings.list_warnings(conn)
+        queued = conn.execute(sa.select(sa.func.count()).select_from(outbox)
+                              .where(outbox.c.topic == warnings.TOPIC)).scalar_one()
+    cluster_id = cluster_of(engine, ids[0])
+    assert total == 2 and queued == 2
+    assert sorted((w.subject, w.kind, w.level) for w in raised) == [
+        (f"cluster:{cluster_id}", "cluster", 1), (f"cluster:{cluster_id}", "cluster", 2)]
+    assert max(raised, key=lambda w: w.level).figures["tickets"] == 3
+
+
+def test_merge_tells_every_reporter_of_the_primary_progress(engine: Engine) -> None:
+    ids = [file(engine, text, user=f"o{n}") for n, text in enumerate(LAMP[:3])]
+    sweep(engine)
+    cluster_id = cluster_of(engine, ids[0])
+    assert cluster_id is not None
+    with engine.begin() as conn:
+        follower = lock_citizen(conn, CitizenKey("wechat", "gh", "oFollower"), T0)
+        followers.follow(conn, ids[2], follower.id, T0)  # follows a ticket that gets merged
+        merged = clusters.merge(conn, cluster_id, actor="api:officer", note=lambda n: f"并入 {n}", now=T0)
+    assert merged.status == clusters.MERGED and merged.primary_ticket_id == ids[0]
+    assert [m.status for m in merged.members] == [Status.RECEIVED, Status.MERGED, Status.MERGED]
+    with engine.begin() as conn:
+        primary = repository.get_ticket(conn, ids[0])
+        reporters = [repository.get_ticket(conn, i).citizen_id for i in ids]
+        assert progress.audience(conn, primary) == [*reporters, follower.id]
+        progress.apply_update(conn, ids[0], StatusUpdate(Status.ACCEPTED, actor="unit", note="已派人维修"), T0)
+        told = conn.execute(sa.select(notifications.c.citizen_id, notifications.c.ticket_id, notifications.c.payload)
+                            .order_by(notifications.c.id)).all()
+    merged_notes = [(r.citizen_id, r.payload["status"]) for r in told if r.ticket_id != ids[0]]
+    assert merged_notes == [(reporters[1], "merged"), (reporters[2], "merged"), (follower.id, "merged")]
+    assert all(r.payload["note"] == f"并入 {primary.number}" for r in told if r.ticket_id != ids[0])
+    assert sorted(r.citizen_id for r in told if r.ticket_id == ids[0]) == sorted([*reporters, follower.id])

@@ -1,0 +1,292 @@
+"""Similar-complaint clusters (未诉先办): independent tickets about the same thing, place and time.
+
+Two tickets are similar when the Jaccard index of their texts' character bigrams reaches a threshold,
+their zones agree (when both have one), they lie within a radius (haversine, when both have coordinates;
+otherwise their typed places must be as similar as their texts, when both have one) and the newer was
+opened within a time window of the older. Only a bounded window of recent open tickets is compared.
+
+A periodic sweep puts each new ticket into the cluster of its best match (starting one when that match
+has none) and raises an early warning per size level, like a petition's. Officers merge a cluster into
+one primary ticket; every reporter of a merged ticket then hears the primary's progress.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from tickets import progress, repository, warnings
+from tickets.errors import InvalidTransition, NotFound
+from tickets.lifecycle import OPEN_STATUSES, Status, can_move
+from tickets.progress import StatusUpdate
+from tickets.schema import cluster_members, clusters, tickets
+from tickets.settings import Settings
+
+WARNING_KIND = "cluster"
+OPEN, MERGED = "open", "merged"
+EARTH_RADIUS_M = 6_371_000.0
+_OPEN = [s.value for s in OPEN_STATUSES]
+_LONG_NUMBER = re.compile(r"\d{5,}")
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterRule:
+    """The thresholds, all configurable (CLUSTER_* settings)."""
+
+    similarity: float = 0.3  # Jaccard index of character bigrams
+    radius_m: float = 500.0
+    window_hours: int = 72
+    recent_limit: int = 300  # open tickets compared at most
+    warning_sizes: tuple[int, ...] = (3, 5, 10)  # tickets in a cluster per warning level
+
+
+def rule_for(settings: Settings) -> ClusterRule:
+    """The thresholds the settings give (CLUSTER_SIMILARITY, CLUSTER_RADIUS_M ...)."""
+    return ClusterRule(settings.cluster_similarity, settings.cluster_radius_m, settings.cluster_window_hours,
+                       settings.cluster_recent_limit, tuple(settings.cluster_warning_sizes))
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What is compared of a ticket (or of a draft not filed yet)."""
+
+    description: str
+    zone: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    place: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A recent open ticket similar to a probe."""
+
+    ticket_id: int
+    number: str
+    description: str
+    status: Status
+    place: str
+    score: float
+    distance_m: float | None
+    citizen_id: int | None
+    cluster_id: int | None = None
+
+
+def shingles(text: str) -> frozenset[str]:
+    """Character bigrams of the text's letters and digits (punctuation, spaces, case and long numbers such
+    as phone numbers dropped: they tell who wrote, not what about)."""
+    text = _LONG_NUMBER.sub("", unicodedata.normalize("NFKC", text).lower())
+    kept = "".join(c for c in text if c.isalnum())
+    if len(kept) < 2:
+        return frozenset({kept}) if kept else frozenset()
+    return frozenset(kept[i:i + 2] for i in range(len(kept) - 1))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """|a ∩ b| / |a ∪ b| (0 for two empty sets)."""
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _place(row: Any) -> str:
+    return str(row.address or row.location_label or "")
+
+
+def _compare(probe: Probe, words: frozenset[str], row: Any, rule: ClusterRule) -> tuple[float, float | None] | None:
+    """(score, distance) when the row is similar to the probe, else None."""
+    if probe.zone and row.zone and probe.zone != row.zone:
+        return None
+    distance = None
+    if None not in (probe.latitude, probe.longitude, row.latitude, row.longitude):
+        distance = haversine_m(probe.latitude, probe.longitude, row.latitude, row.longitude)  # type: ignore[arg-type]
+        if distance > rule.radius_m:
+            return None
+    elif probe.place and _place(row) and jaccard(shingles(probe.place), shingles(_place(row))) < rule.similarity:
+        return None
+    score = jaccard(words, shingles(row.description))
+    return (score, distance) if score >= rule.similarity else None
+
+
+def find_similar(conn: sa.Connection, probe: Probe, rule: ClusterRule, now: datetime, *,
+                 before_id: int | None = None, exclude_citizen: int | None = None) -> list[Match]:
+    """Recent open tickets similar to the probe, best first (tickets of `exclude_citizen` left out)."""
+    query = (sa.select(tickets.c.id, tickets.c.number, tickets.c.description, tickets.c.status, tickets.c.zone,
+                       tickets.c.latitude, tickets.c.longitude, tickets.c.address, tickets.c.location_label,
+                       tickets.c.citizen_id, cluster_members.c.cluster_id)
+             .outerjoin(cluster_members, cluster_members.c.ticket_id == tickets.c.id)
+             .where(tickets.c.status.in_(_OPEN), tickets.c.created_at >= now - timedelta(hours=rule.window_hours),
+                    tickets.c.created_at <= now)
+             .order_by(tickets.c.id.desc()).limit(rule.recent_limit))
+    if before_id is not None:
+        query = query.where(tickets.c.id < before_id)
+    if exclude_citizen is not None:
+        query = query.where(sa.or_(tickets.c.citizen_id.is_(None), tickets.c.citizen_id != exclude_citizen))
+    words = shingles(probe.description)
+    found: list[Match] = []
+    for row in conn.execute(query):
+        compared = _compare(probe, words, row, rule)
+        if compared is not None:
+            found.append(Match(row.id, row.number, row.description, Status(row.status), _place(row), compared[0],
+                               compared[1], row.citizen_id, row.cluster_id))
+    found.sort(key=lambda m: (-m.score, m.distance_m if m.distance_m is not None else math.inf, -m.ticket_id))
+    return found
+
+
+def assign(conn: sa.Connection, ticket_id: int, rule: ClusterRule, now: datetime) -> int | None:
+    """Put the ticket into the cluster of its best match (once); returns the cluster id, or None."""
+    if conn.execute(sa.select(cluster_members.c.ticket_id).where(cluster_members.c.ticket_id == ticket_id)).first():
+        return None
+    row = conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id)).one()
+    probe = Probe(row.description, row.zone, row.latitude, row.longitude, _place(row))
+    matches = find_similar(conn, probe, rule, row.created_at, before_id=ticket_id)
+    if not matches:
+        conn.execute(sa.insert(cluster_members).values(ticket_id=ticket_id, checked_at=now))
+        return None
+    best = matches[0]
+    cluster_id = best.cluster_id
+    if cluster_id is None:
+        cluster_id = int(conn.execute(sa.insert(clusters).values(
+            zone=row.zone or "", size=0, status=OPEN, created_at=now, updated_at=now).returning(clusters.c.id)
+        ).scalar_one())
+        moved = conn.execute(sa.update(cluster_members).where(cluster_members.c.ticket_id == best.ticket_id)
+                             .values(cluster_id=cluster_id, score=1.0))
+        if not moved.rowcount:
+            conn.execute(sa.insert(cluster_members).values(ticket_id=best.ticket_id, cluster_id=cluster_id,
+                                                           score=1.0, checked_at=now))
+    conn.execute(sa.insert(cluster_members).values(ticket_id=ticket_id, cluster_id=cluster_id,
+                                                   score=round(best.score, 4), checked_at=now))
+    _grown(conn, cluster_id, rule, now)
+    return cluster_id
+
+
+def _grown(conn: sa.Connection, cluster_id: int, rule: ClusterRule, now: datetime) -> None:
+    """Recount the cluster and raise the warning levels its size reaches (each level once)."""
+    members = conn.execute(sa.select(cluster_members.c.ticket_id).where(cluster_members.c.cluster_id == cluster_id)
+                           .order_by(cluster_members.c.ticket_id)).scalars().all()
+    size = len(members)
+    zone = conn.execute(sa.update(clusters).where(clusters.c.id == cluster_id)
+                        .values(size=size, updated_at=now).returning(clusters.c.zone)).scalar_one()
+    for level in range(1, warnings.level_for(size, rule.warning_sizes) + 1):
+        figures = {"tickets": size, "threshold": rule.warning_sizes[level - 1], "ticket_ids": list(members)}
+        warnings.raise_warning(conn, subject=f"cluster:{cluster_id}", petition_id=None, kind=WARNING_KIND,
+                               level=level, zone=zone, figures=figures, now=now)
+
+
+def sweep(conn: sa.Connection, rule: ClusterRule, now: datetime, *, limit: int = 200) -> int:
+    """Compare the open tickets of the window not compared yet, oldest first; returns how many."""
+    pending = conn.execute(
+        sa.select(tickets.c.id).outerjoin(cluster_members, cluster_members.c.ticket_id == tickets.c.id)
+        .where(cluster_members.c.ticket_id.is_(None), tickets.c.status.in_(_OPEN),
+               tickets.c.created_at >= now - timedelta(hours=rule.window_hours))
+        .order_by(tickets.c.id).limit(limit)
+    ).scalars().all()
+    for ticket_id in pending:
+        assign(conn, ticket_id, rule, now)
+    return len(pending)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A ticket of a cluster."""
+
+    ticket_id: int
+    number: str
+    status: Status
+    description: str
+    score: float
+    merged_into: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """A cluster with its tickets, oldest first."""
+
+    id: int
+    zone: str
+    size: int
+    status: str
+    primary_ticket_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    members: list[Member] = field(default_factory=list)
+
+
+def _members(conn: sa.Connection, cluster_ids: Sequence[int]) -> dict[int, list[Member]]:
+    found: dict[int, list[Member]] = {i: [] for i in cluster_ids}
+    rows = conn.execute(
+        sa.select(cluster_members.c.cluster_id, cluster_members.c.score, cluster_members.c.merged_into, tickets.c.id,
+                  tickets.c.number, tickets.c.status, tickets.c.description, tickets.c.created_at)
+        .join(tickets, tickets.c.id == cluster_members.c.ticket_id)
+        .where(cluster_members.c.cluster_id.in_(list(cluster_ids))).order_by(tickets.c.id))
+    for r in rows:
+        found[r.cluster_id].append(Member(r.id, r.number, Status(r.status), r.description, r.score, r.merged_into,
+                                          r.created_at))
+    return found
+
+
+def list_clusters(conn: sa.Connection, *, status: str | None = None, min_size: int = 2, limit: int = 50,
+                  offset: int = 0) -> tuple[list[Cluster], int]:
+    """Clusters, the most recently grown first, with the total count of the filter."""
+    where = [clusters.c.size >= min_size] + ([clusters.c.status == status] if status else [])
+    rows = conn.execute(sa.select(clusters).where(*where).order_by(clusters.c.updated_at.desc(), clusters.c.id.desc())
+                        .limit(limit).offset(offset)).all()
+    total = conn.execute(sa.select(sa.func.count()).select_from(clusters).where(*where)).scalar_one()
+    members = _members(conn, [r.id for r in rows])
+    return [Cluster(r.id, r.zone, r.size, r.status, r.primary_ticket_id, r.created_at, r.updated_at, members[r.id])
+            for r in rows], int(total)
+
+
+def get(conn: sa.Connection, cluster_id: int) -> Cluster:
+    """A cluster by id; raises NotFound."""
+    r = conn.execute(sa.select(clusters).where(clusters.c.id == cluster_id)).one_or_none()
+    if r is None:
+        raise NotFound(f"cluster {cluster_id}")
+    return Cluster(r.id, r.zone, r.size, r.status, r.primary_ticket_id, r.created_at, r.updated_at,
+                   _members(conn, [r.id])[r.id])
+
+
+def merge(conn: sa.Connection, cluster_id: int, *, actor: str, note: Callable[[str], str], now: datetime,
+          primary_ticket_id: int | None = None) -> Cluster:
+    """Merge the cluster's open tickets into one primary ticket (the given one, else the oldest open one).
+
+    The others become `merged` through the progress path (their reporters are told `note(primary number)`),
+    and their reporters and followers hear the primary's progress from then on. Merging again takes in
+    tickets that joined since. Raises NotFound, or InvalidTransition when the primary cannot lead.
+    """
+    conn.execute(sa.select(clusters.c.id).where(clusters.c.id == cluster_id).with_for_update())
+    cluster = get(conn, cluster_id)
+    primary_id = primary_ticket_id or cluster.primary_ticket_id or next(
+        (m.ticket_id for m in cluster.members if m.status in OPEN_STATUSES), None)
+    if primary_id is None or primary_id not in {m.ticket_id for m in cluster.members}:
+        raise InvalidTransition("primary ticket is not an open member of the cluster", "merged")
+    if cluster.primary_ticket_id not in (None, primary_id):
+        raise InvalidTransition(f"cluster already merged into ticket {cluster.primary_ticket_id}", "merged")
+    primary = repository.get_ticket(conn, primary_id)
+    if primary.status not in OPEN_STATUSES:
+        raise InvalidTransition(primary.status.value, "primary of a merge")
+    told = note(primary.number)
+    for member in cluster.members:
+        if member.ticket_id == primary_id or not can_move(member.status, Status.MERGED):
+            continue
+        progress.apply_update(conn, member.ticket_id, StatusUpdate(Status.MERGED, actor=actor[:64], note=told), now)
+        conn.execute(sa.update(cluster_members).where(cluster_members.c.ticket_id == member.ticket_id)
+                     .values(merged_into=primary_id))
+    conn.execute(sa.update(clusters).where(clusters.c.id == cluster_id)
+                 .values(status=MERGED, primary_ticket_id=primary_id, updated_at=now))
+    return get(conn, cluster_id)

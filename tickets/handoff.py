@@ -1,0 +1,46 @@
+"""Handing a new ticket to the city's dispatch system: a `ticket.created` event on the outbox.
+
+The event carries what dispatch needs to act (the request, the place, the classification and the
+recommended units) and nothing more of the citizen than the channel and a masked reference:
+workers/webhooks.py posts it, HMAC-signed, to DISPATCH_WEBHOOK_URL and retries until it is taken.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from tickets import outbox
+from tickets.masking import mask_text
+from tickets.repository import Ticket
+from tickets.routing import Classification
+
+DISPATCH_TOPIC = "dispatch.event"  # the topic of tickets.progress: one webhook for every dispatch event
+
+
+def created_payload(ticket: Ticket, result: Classification, *, auto_dispatch: bool, citizen_ref: str) -> dict[str, Any]:
+    """The `ticket.created` event of a ticket (personal data in the text masked)."""
+    return {
+        "event": "ticket.created", "ticket_id": ticket.id, "number": ticket.number, "channel": ticket.channel,
+        "created_at": ticket.created_at.isoformat(), "status": ticket.status.value,
+        "description": mask_text(ticket.description),
+        "location": {"address": mask_text(ticket.address), "latitude": ticket.latitude,
+                     "longitude": ticket.longitude, "label": mask_text(ticket.location_label)},
+        "citizen": {"channel": ticket.channel, "ref": citizen_ref},
+        "classification": {"type": result.kind, "zone": result.zone, "category": result.category,
+                           "urgency": result.urgency, "district": result.district,
+                           "out_of_scope": list(result.out_of_scope), "confidence": result.confidence,
+                           "catalogue_version": result.catalogue_version},
+        "recommendations": [r.to_data() for r in result.recommendations],
+        # Confident enough to dispatch without an officer: the unit to send it to ("" = an officer decides).
+        "auto_dispatch": auto_dispatch, "unit": result.top_unit if auto_dispatch else "",
+    }
+
+
+def ticket_created(conn: sa.Connection, ticket: Ticket, result: Classification, *, auto_dispatch: bool,
+                   citizen_ref: str, now: datetime) -> int:
+    """Write the event for the dispatch system in the ticket's transaction; returns the outbox row id."""
+    payload = created_payload(ticket, result, auto_dispatch=auto_dispatch, citizen_ref=citizen_ref)
+    return outbox.put(conn, DISPATCH_TOPIC, payload, now)
