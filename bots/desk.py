@@ -22,6 +22,10 @@ from tickets.progress import Satisfaction
 from tickets.repository import Ticket, TicketFilter
 from tickets.routing_store import RoutingConfig
 
+# The chat's "a similar problem nearby is being handled" looks at this many of the newest open tickets: it
+# runs while the citizen waits for the reply (the cluster sweep, off that path, compares more).
+OFFER_CANDIDATES = 60
+OFFER_FRESH_S = 2.0  # and reuses what it read that recently (a surge confirms many drafts a second)
 CARD_TOPIC = "petition.qr_card"  # payload {"petition_id", "citizen_id"}: workers/petition_qr.py
 
 
@@ -81,7 +85,8 @@ class Desk:
         location = draft.location or {}
         probe = Probe(draft.description, latitude=location.get("latitude"), longitude=location.get("longitude"),
                       place=draft.address or str(location.get("label", "")))
-        found = clusters.find_similar(self.conn, probe, self.config.clusters, self.now, exclude_citizen=citizen.id)
+        found = clusters.find_similar(self.conn, probe, self.config.clusters, self.now, exclude_citizen=citizen.id,
+                                      limit=OFFER_CANDIDATES, fresh_within_s=OFFER_FRESH_S)
         return found[0] if found else None
 
     def follow(self, citizen: Citizen, ticket_id: int) -> bool:

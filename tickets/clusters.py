@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import unicodedata
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -89,6 +92,12 @@ def shingles(text: str) -> frozenset[str]:
     return frozenset(kept[i:i + 2] for i in range(len(kept) - 1))
 
 
+@lru_cache(maxsize=8192)
+def _cached_shingles(text: str) -> frozenset[str]:
+    # A ticket's description never changes: its shingles are made once per process, not on every comparison.
+    return shingles(text)
+
+
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     """|a ∩ b| / |a ∪ b| (0 for two empty sets)."""
     union = len(a | b)
@@ -116,35 +125,64 @@ def _compare(probe: Probe, words: frozenset[str], row: Any, rule: ClusterRule) -
         distance = haversine_m(probe.latitude, probe.longitude, row.latitude, row.longitude)  # type: ignore[arg-type]
         if distance > rule.radius_m:
             return None
-    elif probe.place and _place(row) and jaccard(shingles(probe.place), shingles(_place(row))) < rule.similarity:
+    elif probe.place and _place(row) and \
+            jaccard(_cached_shingles(probe.place), _cached_shingles(_place(row))) < rule.similarity:
         return None
-    score = jaccard(words, shingles(row.description))
+    score = jaccard(words, _cached_shingles(row.description))
     return (score, distance) if score >= rule.similarity else None
 
 
 def find_similar(conn: sa.Connection, probe: Probe, rule: ClusterRule, now: datetime, *,
-                 before_id: int | None = None, exclude_citizen: int | None = None) -> list[Match]:
-    """Recent open tickets similar to the probe, best first (tickets of `exclude_citizen` left out)."""
-    query = (sa.select(tickets.c.id, tickets.c.number, tickets.c.description, tickets.c.status, tickets.c.zone,
-                       tickets.c.latitude, tickets.c.longitude, tickets.c.address, tickets.c.location_label,
-                       tickets.c.citizen_id, cluster_members.c.cluster_id)
-             .outerjoin(cluster_members, cluster_members.c.ticket_id == tickets.c.id)
-             .where(tickets.c.status.in_(_OPEN), tickets.c.created_at >= now - timedelta(hours=rule.window_hours),
-                    tickets.c.created_at <= now)
-             .order_by(tickets.c.id.desc()).limit(rule.recent_limit))
-    if before_id is not None:
-        query = query.where(tickets.c.id < before_id)
-    if exclude_citizen is not None:
-        query = query.where(sa.or_(tickets.c.citizen_id.is_(None), tickets.c.citizen_id != exclude_citizen))
+                 before_id: int | None = None, exclude_citizen: int | None = None,
+                 limit: int | None = None, fresh_within_s: float = 0.0) -> list[Match]:
+    """Recent open tickets similar to the probe, best first (tickets of `exclude_citizen` left out); at most
+    `limit` (default the rule's `recent_limit`) of the newest are compared.
+
+    `fresh_within_s` > 0 lets this process reuse the candidate rows it read that recently (the chat's offer
+    runs while a citizen waits: a ticket opened in the last seconds is not offered, which is fine for a hint).
+    """
+    rows = _candidates(conn, rule, now, before_id, limit or rule.recent_limit, fresh_within_s)
     words = shingles(probe.description)
     found: list[Match] = []
-    for row in conn.execute(query):
+    for row in rows:
+        if exclude_citizen is not None and row.citizen_id == exclude_citizen:
+            continue
         compared = _compare(probe, words, row, rule)
         if compared is not None:
             found.append(Match(row.id, row.number, row.description, Status(row.status), _place(row), compared[0],
                                compared[1], row.citizen_id, row.cluster_id))
     found.sort(key=lambda m: (-m.score, m.distance_m if m.distance_m is not None else math.inf, -m.ticket_id))
     return found
+
+
+_RECENT: weakref.WeakKeyDictionary[sa.Engine, tuple[float, tuple[Any, ...], list[Any]]] = weakref.WeakKeyDictionary()
+
+
+def _candidates(conn: sa.Connection, rule: ClusterRule, now: datetime, before_id: int | None, limit: int,
+                fresh_within_s: float) -> list[Any]:
+    key = (rule.window_hours, before_id, limit)
+    cached = _RECENT.get(conn.engine) if fresh_within_s > 0 else None
+    if cached is not None and cached[1] == key and time.monotonic() - cached[0] < fresh_within_s and cached[2]:
+        # Only the tickets opened since: the rest was read at most `fresh_within_s` ago.
+        newer = list(conn.execute(_recent_query(rule, now, before_id, limit).where(tickets.c.id > cached[2][0].id)))
+        rows = (newer + cached[2])[:limit]
+        _RECENT[conn.engine] = (cached[0], key, rows)
+        return rows
+    rows = list(conn.execute(_recent_query(rule, now, before_id, limit)))
+    if fresh_within_s > 0:
+        _RECENT[conn.engine] = (time.monotonic(), key, rows)
+    return rows
+
+
+def _recent_query(rule: ClusterRule, now: datetime, before_id: int | None, limit: int) -> sa.Select[Any]:
+    query = (sa.select(tickets.c.id, tickets.c.number, tickets.c.description, tickets.c.status, tickets.c.zone,
+                       tickets.c.latitude, tickets.c.longitude, tickets.c.address, tickets.c.location_label,
+                       tickets.c.citizen_id, cluster_members.c.cluster_id)
+             .outerjoin(cluster_members, cluster_members.c.ticket_id == tickets.c.id)
+             .where(tickets.c.status.in_(_OPEN), tickets.c.created_at >= now - timedelta(hours=rule.window_hours),
+                    tickets.c.created_at <= now)
+             .order_by(tickets.c.id.desc()).limit(limit))
+    return query.where(tickets.c.id < before_id) if before_id is not None else query
 
 
 def assign(conn: sa.Connection, ticket_id: int, rule: ClusterRule, now: datetime) -> int | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tickets.catalogue_model import Catalogue, Category, District, Unit
-from tickets.routing_similar import Neighbour, Precedent, nearest
+from tickets.routing_similar import Neighbour, Precedent, PrecedentIndex, nearest
 
 LEARNED_WEIGHT = 1.0  # a neighbour at similarity 1.0 weighs as a fully matched rule
 FULL_MATCH = 4  # characters of matched keywords that make a category certain
@@ -71,7 +71,7 @@ class _Candidate:
 
 
 def classify(catalogue: Catalogue, description: str, place: str = "",
-             precedents: Sequence[Precedent] = ()) -> Classification:
+             precedents: Sequence[Precedent] | PrecedentIndex = ()) -> Classification:
     """Classify a request (its description and its address or location label) and recommend units."""
     text = description.strip()
     matched = _categories(catalogue, text)

@@ -50,36 +50,68 @@ class Neighbour:
     similarity: float
 
 
-def nearest(text: str, precedents: Sequence[Precedent], *, k: int = 5, floor: float = 0.2) -> list[Neighbour]:
+@dataclass(frozen=True, slots=True)
+class PrecedentIndex:
+    """Precedents ready to be searched: document frequencies, each one's weight, and which hold each bigram.
+
+    Built once per set of precedents (tickets/routing_store.py keeps it for a while), so a new ticket costs
+    its own bigrams and the precedents sharing them, not a pass over all of them.
+    """
+
+    precedents: tuple[Precedent, ...]
+    df: dict[str, int]
+    recurring: int
+    own: tuple[float, ...]
+    postings: dict[str, tuple[int, ...]]
+
+    def idf(self, gram: str) -> float:
+        """The weight of a bigram among these precedents."""
+        n = len(self.precedents)
+        return math.log((n + 1) / self.df[gram]) + (0.0 if self.recurring == 2 else 1.0)
+
+
+def index(precedents: Sequence[Precedent]) -> PrecedentIndex:
+    """The searchable form of `precedents` (only bigrams that recur count once there are 20 or more)."""
+    sets = [bigrams(p.text) for p in precedents]
+    df: Counter[str] = Counter()
+    for grams in sets:
+        df.update(grams)
+    recurring = 2 if len(precedents) >= RECURRING_FROM else 1  # with a handful, every bigram is evidence
+    kept = {g: n for g, n in df.items() if n >= recurring}
+    built = PrecedentIndex(tuple(precedents), kept, recurring, (), {})
+    postings: dict[str, list[int]] = {}
+    own: list[float] = []
+    for i, grams in enumerate(sets):
+        counted = [g for g in grams if g in kept]
+        own.append(sum(built.idf(g) ** 2 for g in counted))
+        for g in counted:
+            postings.setdefault(g, []).append(i)
+    return PrecedentIndex(built.precedents, kept, recurring, tuple(own), {g: tuple(v) for g, v in postings.items()})
+
+
+def nearest(text: str, precedents: Sequence[Precedent] | PrecedentIndex, *, k: int = 5,
+            floor: float = 0.2) -> list[Neighbour]:
     """The `k` precedents most similar to `text` at or above `floor`, most similar first.
 
     Only bigrams that recur among the precedents count (a one-off bigram says nothing about where a matter
     goes), weighted by IDF; similarity is the cosine of the two weighted bigram sets.
     """
-    if not precedents:
+    found_in = precedents if isinstance(precedents, PrecedentIndex) else index(precedents)
+    if not found_in.precedents:
         return []
-    sets = [bigrams(p.text) for p in precedents]
-    df: Counter[str] = Counter()
-    for grams in sets:
-        df.update(grams)
-    n = len(precedents)
-    recurring = 2 if n >= RECURRING_FROM else 1  # with a handful of precedents, every bigram is evidence
-    query = {g for g in bigrams(text) if df[g] >= recurring}
+    query = {g for g in bigrams(text) if g in found_in.df}
     if not query:
         return []
-
-    def idf(gram: str) -> float:
-        return math.log((n + 1) / df[gram]) + (0.0 if recurring == 2 else 1.0)
-
-    query_weight = sum(idf(g) ** 2 for g in query)
+    weights = {g: found_in.idf(g) ** 2 for g in query}
+    query_weight = sum(weights.values())
+    shared: dict[int, float] = {}
+    for gram, weight in weights.items():
+        for i in found_in.postings.get(gram, ()):
+            shared[i] = shared.get(i, 0.0) + weight
     found: list[Neighbour] = []
-    for precedent, grams in zip(precedents, sets, strict=True):
-        shared = grams & query
-        if not shared:
-            continue
-        own = sum(idf(g) ** 2 for g in grams if df[g] >= recurring)
-        similarity = sum(idf(g) ** 2 for g in shared) / math.sqrt(query_weight * own)
+    for i, weight in shared.items():
+        similarity = weight / math.sqrt(query_weight * found_in.own[i])
         if similarity >= floor:
-            found.append(Neighbour(precedent, round(similarity, 4)))
+            found.append(Neighbour(found_in.precedents[i], round(similarity, 4)))
     found.sort(key=lambda nb: (-nb.similarity, -nb.precedent.ticket_id))
     return found[:k]

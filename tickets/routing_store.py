@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from tickets import catalogue, handoff
+from tickets import catalogue, handoff, routing_similar
 from tickets.masking import mask_text
 from tickets.repository import Ticket
 from tickets.routing import Classification, classify
 from tickets.routing import out_of_scope as referrals_in
-from tickets.routing_similar import Precedent
+from tickets.routing_similar import Precedent, PrecedentIndex
 from tickets.schema import routing_corrections, ticket_routing, tickets
 
 
@@ -29,6 +31,21 @@ class RoutingConfig:
 def ticket_text(ticket: Ticket) -> tuple[str, str]:
     """(description, place) of a ticket as the classifier reads them."""
     return ticket.description, f"{ticket.address} {ticket.location_label}".strip()
+
+
+_PRECEDENTS_S = 30.0  # how long a process searches the precedents it last read (see `learned`)
+_LEARNED: weakref.WeakKeyDictionary[sa.Engine, tuple[float, int, PrecedentIndex]] = weakref.WeakKeyDictionary()
+
+
+def learned(conn: sa.Connection, limit: int) -> PrecedentIndex:
+    """The recent precedents, indexed, as this process last read them (at most 30 s ago; a unit recorded by
+    this process is in at once): a new ticket is classified without reading and indexing a thousand rows."""
+    cached = _LEARNED.get(conn.engine)
+    if cached is not None and cached[1] == limit and time.monotonic() - cached[0] < _PRECEDENTS_S:
+        return cached[2]
+    built = routing_similar.index(precedents(conn, limit))
+    _LEARNED[conn.engine] = (time.monotonic(), limit, built)
+    return built
 
 
 def precedents(conn: sa.Connection, limit: int) -> list[Precedent]:
@@ -51,7 +68,7 @@ def route_new_ticket(conn: sa.Connection, ticket: Ticket, now: datetime, config:
     the dispatch system (an outbox row in the same transaction)."""
     book = catalogue.current(conn)
     description, place = ticket_text(ticket)
-    result = classify(book, description, place, precedents(conn, config.learn_from))
+    result = classify(book, description, place, learned(conn, config.learn_from))
     auto = bool(result.recommendations) and result.confidence >= config.auto_dispatch_confidence
     conn.execute(sa.insert(ticket_routing).values(
         ticket_id=ticket.id, catalogue_version=result.catalogue_version, kind=result.kind, zone=result.zone,
@@ -100,6 +117,7 @@ def record_unit(conn: sa.Connection, ticket_id: int, unit: str, *, actor: str, n
                                                        text=text, actor=actor[:64], created_at=now))
     conn.execute(sa.update(ticket_routing).where(ticket_routing.c.ticket_id == ticket_id)
                  .values(final_unit=unit_id, final_at=now))
+    _LEARNED.pop(conn.engine, None)  # the lesson counts in this process from the next ticket on
     return True
 
 
