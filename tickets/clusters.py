@@ -21,11 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from tickets import progress, repository, warnings
+from tickets import fastsql, progress, repository, warnings
 from tickets.errors import InvalidTransition, NotFound
 from tickets.lifecycle import OPEN_STATUSES, Status, can_move
 from tickets.progress import StatusUpdate
@@ -155,34 +155,49 @@ def find_similar(conn: sa.Connection, probe: Probe, rule: ClusterRule, now: date
     return found
 
 
-_RECENT: weakref.WeakKeyDictionary[sa.Engine, tuple[float, tuple[Any, ...], list[Any]]] = weakref.WeakKeyDictionary()
+_Cached = tuple[float, tuple[Any, ...], list["_Candidate"]]  # when read in full, for which query, the rows
+_RECENT: weakref.WeakKeyDictionary[sa.Engine, _Cached] = weakref.WeakKeyDictionary()
+
+
+class _Candidate(NamedTuple):
+    id: int
+    number: str
+    description: str
+    status: str
+    zone: str
+    latitude: float | None
+    longitude: float | None
+    address: str
+    location_label: str
+    citizen_id: int | None
+    cluster_id: int | None
+
+
+# The chat's offer runs on the webhook's path: its statement goes through the driver (tickets/fastsql.py).
+_OPEN_LIST = ", ".join(f"'{s}'" for s in _OPEN)  # constants of tickets/lifecycle.py
+_NEWER_SQL = (
+    "SELECT t.id, t.number, t.description, t.status, t.zone, t.latitude, t.longitude, t.address, t.location_label,"  # noqa: S608
+    " t.citizen_id, m.cluster_id FROM tickets t LEFT JOIN cluster_members m ON m.ticket_id = t.id"
+    f" WHERE t.status IN ({_OPEN_LIST}) AND t.created_at >= ? AND t.created_at <= ?"
+    " AND t.id > ? AND t.id < ? ORDER BY t.id DESC LIMIT ?")
+_NEWER = fastsql.Sql(_NEWER_SQL)
 
 
 def _candidates(conn: sa.Connection, rule: ClusterRule, now: datetime, before_id: int | None, limit: int,
-                fresh_within_s: float) -> list[Any]:
+                fresh_within_s: float) -> list[_Candidate]:
     key = (rule.window_hours, before_id, limit)
     cached = _RECENT.get(conn.engine) if fresh_within_s > 0 else None
-    if cached is not None and cached[1] == key and time.monotonic() - cached[0] < fresh_within_s and cached[2]:
-        # Only the tickets opened since: the rest was read at most `fresh_within_s` ago.
-        newer = list(conn.execute(_recent_query(rule, now, before_id, limit).where(tickets.c.id > cached[2][0].id)))
-        rows = (newer + cached[2])[:limit]
-        _RECENT[conn.engine] = (cached[0], key, rows)
-        return rows
-    rows = list(conn.execute(_recent_query(rule, now, before_id, limit)))
+    fresh = cached is not None and cached[1] == key and time.monotonic() - cached[0] < fresh_within_s
+    known = cached[2] if cached is not None and fresh else []
+    pg = fastsql.is_pg(conn)
+    since = fastsql.bind_time(pg, now - timedelta(hours=rule.window_hours))
+    rows = [_Candidate(*r) for r in fastsql.fetch(conn, _NEWER, (
+        since, fastsql.bind_time(pg, now), known[0].id if known else 0,
+        before_id if before_id is not None else 2**62, limit))]
+    rows = (rows + known)[:limit]  # the tickets opened since the last full read, then that read
     if fresh_within_s > 0:
-        _RECENT[conn.engine] = (time.monotonic(), key, rows)
+        _RECENT[conn.engine] = (cached[0] if cached is not None and fresh else time.monotonic(), key, rows)
     return rows
-
-
-def _recent_query(rule: ClusterRule, now: datetime, before_id: int | None, limit: int) -> sa.Select[Any]:
-    query = (sa.select(tickets.c.id, tickets.c.number, tickets.c.description, tickets.c.status, tickets.c.zone,
-                       tickets.c.latitude, tickets.c.longitude, tickets.c.address, tickets.c.location_label,
-                       tickets.c.citizen_id, cluster_members.c.cluster_id)
-             .outerjoin(cluster_members, cluster_members.c.ticket_id == tickets.c.id)
-             .where(tickets.c.status.in_(_OPEN), tickets.c.created_at >= now - timedelta(hours=rule.window_hours),
-                    tickets.c.created_at <= now)
-             .order_by(tickets.c.id.desc()).limit(limit))
-    return query.where(tickets.c.id < before_id) if before_id is not None else query
 
 
 def assign(conn: sa.Connection, ticket_id: int, rule: ClusterRule, now: datetime) -> int | None:
