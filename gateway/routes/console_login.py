@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 from typing import Annotated
@@ -10,7 +11,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.console_auth import SECURITY_HEADERS, SESSION_COOKIE, SignedIn, console_page, csrf_token, refused
+from gateway.cosign_identity import derive
 from gateway.deps import State
+from gateway.limits import Hit, Limiter, build_limiter
 from gateway.state import AppState
 from tickets.clock import utcnow
 from tickets.console_sessions import SESSION_HOURS, close_session, open_session, purge_expired
@@ -21,6 +24,21 @@ from tickets.users import AccountLocked, authenticate
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 log = logging.getLogger("gateway.console")
 LOGIN_COOKIE = "console_login"
+
+
+_LOGIN_WINDOWS = ((10, 60), (30, 3600))  # sign-in attempts per address: a burst, and an hour
+
+
+def _limiter(request: Request, state: AppState) -> Limiter:
+    limiter: Limiter | None = getattr(request.app.state, "console_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.console_limiter = build_limiter(state.settings.redis_url)
+    return limiter
+
+
+def _address_key(state: AppState, request: Request) -> str:
+    address = request.client.host if request.client else ""
+    return hmac.new(derive(state.settings.secret_key, "console-login/v1"), address.encode(), "sha256").hexdigest()
 
 
 def _login_form(state: AppState, request: Request, *, error: str = "", status_code: int = 200,
@@ -51,6 +69,12 @@ def login(
     nonce = request.cookies.get(LOGIN_COOKIE, "")
     if not nonce or not secrets.compare_digest(csrf.encode(), csrf_token(state, f"login:{nonce}").encode()):
         return _login_form(state, request, error="expired", status_code=403, username=username)
+    wait = _limiter(request, state).take([Hit("console-login", _address_key(state, request), _LOGIN_WINDOWS)])
+    if wait:  # guessing from one address, or locking officers out by guessing wrong: slowed, never counted
+        log.warning("console sign-in from one address over the limit (retry in %d s)", wait)
+        slowed = _login_form(state, request, error="slow", status_code=429, username=username)
+        slowed.headers["Retry-After"] = str(wait)
+        return slowed
     now = utcnow()
     error = ""
     with state.engine.begin() as conn:

@@ -60,6 +60,16 @@ def test_wrong_passwords_lock_the_account(client: TestClient, engine: Engine) ->
     assert sign_in(client, "nobody", PASSWORD).status_code == 401
 
 
+def test_one_address_guessing_is_slowed_before_it_can_lock_everyone_out(client: TestClient, engine: Engine) -> None:
+    for name in ("liu", "chen", "yang"):
+        make_user(engine, name, UserRole.OPERATOR)
+    answers = [sign_in(client, name, "guess").status_code for name in ("liu", "chen", "yang") for _ in range(4)]
+    assert answers[:10] == [401] * 10 and set(answers[10:]) == {429}  # ten a minute from one address
+    slowed = sign_in(client, "yang", PASSWORD)
+    assert slowed.status_code == 429 and "太频繁" in slowed.text and int(slowed.headers["retry-after"]) > 0
+    assert "console_session" not in client.cookies
+
+
 def test_sign_in_needs_the_form_csrf_token(client: TestClient, engine: Engine) -> None:
     make_user(engine, "zhao", UserRole.VIEWER)
     client.get("/console/login")
