@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -14,11 +15,14 @@ import uvicorn
 import xmltodict
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 from werobot.crypto import MessageCrypt
 from werobot.utils import get_signature
 
+from bots.fake_sms import FakeSmsGateway
 from gateway.app import create_app
 from tests.conftest import TEST_ACCOUNT, TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
+from tests.gateway.cosign_support import SMS_SECRET, StartSite, site_starter
 from tickets.settings import Settings
 
 
@@ -89,9 +93,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def live_server(app: FastAPI) -> Iterator[str]:
-    """The app on a real uvicorn server on loopback, for concurrency tests."""
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """The app on a real uvicorn server on loopback; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -101,6 +105,30 @@ def live_server(app: FastAPI) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("server did not start")
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[str]:
+    """The app on a real uvicorn server on loopback, for concurrency tests."""
+    with serve(app) as url:
+        yield url
+
+
+@pytest.fixture
+def sms() -> Iterator[FakeSmsGateway]:
+    """An SMS gateway on loopback that the co-sign pages text their codes to."""
+    with FakeSmsGateway(SMS_SECRET) as fake:
+        fake.start()
+        yield fake
+
+
+@pytest.fixture
+def start_site(settings: Settings, engine: Engine, sms: FakeSmsGateway) -> Iterator[StartSite]:
+    """Starts the co-sign site with settings overridden per test (tests/gateway/cosign_support.py)."""
+    with site_starter(settings, engine, sms) as start:
+        yield start

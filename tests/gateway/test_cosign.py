@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -13,37 +12,20 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy.engine import Engine
 
-from bots.fake_sms import FakeSmsGateway
 from qr.links import signer_for
 from tests.gateway.cosign_support import (
-    SMS_SECRET,
     StartSite,
     counts,
     csrf_of,
     expired_token,
-    site_starter,
     text_of,
 )
 from tickets import petitions
 from tickets.clock import utcnow
 from tickets.schema import citizens, one_time_codes, signatures
 from tickets.schema import petitions as petitions_table
-from tickets.settings import Settings
 
 PHONE, OTHER = "13912345678", "13698765432"
-
-
-@pytest.fixture
-def sms() -> Iterator[FakeSmsGateway]:
-    with FakeSmsGateway(SMS_SECRET) as fake:
-        fake.start()
-        yield fake
-
-
-@pytest.fixture
-def start_site(settings: Settings, engine: Engine, sms: FakeSmsGateway) -> Iterator[StartSite]:
-    with site_starter(settings, engine, sms) as start:
-        yield start
 
 
 def test_page_shows_the_petition_masked_its_count_and_the_phone_form(start_site: StartSite) -> None:

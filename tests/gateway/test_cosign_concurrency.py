@@ -8,50 +8,19 @@ not by one event loop taking requests in turn.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from bots.fake_sms import FakeSmsGateway
 from gateway.app import create_app
-from tests.gateway.conftest import free_port
+from tests.gateway.conftest import serve
 from tests.gateway.cosign_support import PHONE_UA, SMS_SECRET, Browser, counts, csrf_of, make_petition
 from tickets.settings import Settings
 
 CLIENTS = 64
 TWICE = 7  # 10% of 64, rounded up
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """The app on a real uvicorn server on loopback (as the live_server fixture does)."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-@pytest.fixture
-def sms() -> Iterator[FakeSmsGateway]:
-    with FakeSmsGateway(SMS_SECRET) as fake:
-        fake.start()
-        yield fake
 
 
 @pytest.mark.timeout(300)

@@ -11,21 +11,17 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy.engine import Engine
 
 from bots.fake_alipay import FakeAlipay
-from bots.fake_sms import FakeSmsGateway
 from bots.fake_wechat import FakeWeChat
 from tests.conftest import TEST_APP_ID
 from tests.gateway.cosign_support import (
     ALIPAY_UA,
-    SMS_SECRET,
     WECHAT_UA,
     Browser,
     Site,
     StartSite,
     counts,
-    site_starter,
     text_of,
 )
 from tickets.schema import citizens, signatures
@@ -35,19 +31,6 @@ SECRET = "wechat-app-secret"
 ALIPAY_APP = "2021000000000042"
 OPENID = "oNeighbour-4711-abcdefghijklmn"
 ALIPAY_USER = "2088102146225135"
-
-
-@pytest.fixture
-def sms() -> Iterator[FakeSmsGateway]:
-    with FakeSmsGateway(SMS_SECRET) as fake:
-        fake.start()
-        yield fake
-
-
-@pytest.fixture
-def start_site(settings: Settings, engine: Engine, sms: FakeSmsGateway) -> Iterator[StartSite]:
-    with site_starter(settings, engine, sms) as start:
-        yield start
 
 
 @pytest.fixture
