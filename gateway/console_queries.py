@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from tickets.lifecycle import Status
 from tickets.masking import mask_text
-from tickets.schema import tickets
+from tickets.schema import ticket_deadlines, tickets
 
 PER_PAGE = 25
 CSV_MAX_ROWS = 50_000
@@ -75,9 +75,12 @@ class ListFilter:
 
 
 def overdue_condition(now: datetime) -> sa.ColumnElement[bool]:
-    """Tickets past their expected date and not finished."""
-    return sa.and_(tickets.c.expected_at.is_not(None), tickets.c.expected_at < now,
-                   tickets.c.status.not_in(FINISHED))
+    """Tickets not finished and past their deadline (tickets/deadlines.py) or the date the handling unit
+    expected to finish by."""
+    past_due = sa.select(ticket_deadlines.c.ticket_id).where(ticket_deadlines.c.ticket_id == tickets.c.id,
+                                                             ticket_deadlines.c.due_at < now).exists()
+    late = sa.and_(tickets.c.expected_at.is_not(None), tickets.c.expected_at < now)
+    return sa.and_(sa.or_(late, past_due), tickets.c.status.not_in(FINISHED))
 
 
 def _conditions(flt: ListFilter, now: datetime, tz: ZoneInfo) -> list[sa.ColumnElement[bool]]:

@@ -15,7 +15,7 @@ from gateway import console_ticket_data as data
 from gateway.console_auth import SECURITY_HEADERS, SignedIn, console_page
 from gateway.console_queries import PER_PAGE, ListFilter, csv_lines, distinct_values, list_page
 from gateway.deps import State
-from tickets import petitions, repository, stored_media, zones
+from tickets import deadlines, petitions, repository, stored_media, zones
 from tickets.clock import utcnow
 from tickets.db import reader
 from tickets.errors import NotFound
@@ -74,6 +74,7 @@ def ticket_page(ticket_id: int, request: Request, state: State, officer: SignedI
                 "photos": data.photos(conn, ticket_id),
                 "notifications": data.sent_notifications(conn, ticket_id),
                 "cosigners": data.cosigners(conn, petition.id, show_names=admin) if petition else [],
+                "due_at": deadlines.due_of(conn, [ticket_id]).get(ticket_id),
             }
     except NotFound:
         return console_page(state, "missing.html", officer, status_code=404)

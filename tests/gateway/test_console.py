@@ -214,3 +214,24 @@ def test_actions_need_the_session_csrf_token(client: TestClient, engine: Engine,
         assert response.status_code == 403 and "安全校验" in response.text
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(ticket_events)).scalar_one() == 1
+
+
+def test_a_ticket_past_its_deadline_is_overdue_and_its_page_shows_the_deadline(
+        client: TestClient, engine: Engine, settings: Settings) -> None:
+    from datetime import timedelta
+
+    from tickets.schema import ticket_deadlines
+
+    make_user(engine, "viewer", UserRole.VIEWER)
+    late = open_ticket(engine, settings, "楼道灯不亮")
+    fine = open_ticket(engine, settings, "井盖松动")
+    with engine.begin() as conn:
+        for ticket, hours in ((late, -2), (fine, 20)):
+            due = utcnow() + timedelta(hours=hours)
+            conn.execute(sa.insert(ticket_deadlines).values(ticket_id=ticket.id, rule="test", due_at=due,
+                                                            remind_at=due - timedelta(hours=1), created_at=utcnow()))
+    sign_in(client, "viewer")
+    listed = client.get("/console/tickets?overdue=1").text
+    assert late.number in listed and fine.number not in listed
+    page = client.get(f"/console/tickets/{late.id}").text
+    assert "办理时限" in page
