@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -30,3 +34,36 @@ def context(settings: Settings, engine: Engine, fake: FakeWeChat) -> Iterator[Wo
     install(ctx)
     yield ctx
     ctx.close()
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint on loopback: what it received (path, headers, body), and the status it answers."""
+
+    url: str = ""
+    status: int = 200
+    received: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """The dispatch system's (or any) webhook endpoint, as a real HTTP server."""
+    got = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.received.append((self.path, dict(self.headers), body))
+            self.send_response(got.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    got.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield got
+    server.shutdown()
+    server.server_close()

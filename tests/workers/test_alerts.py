@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tests.workers.conftest import Receiver
 from tickets import petitions, repository
 from tickets.clock import utcnow
 from tickets.petitions import Signer, SurgeRule
@@ -23,31 +20,6 @@ from tickets.settings import Settings
 from workers import jobs, sweeps
 from workers.context import WorkerContext
 from workers.webhooks import sign
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    received: list[tuple[str, dict[str, str], bytes]] = []
-    status = 200
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((self.path, dict(self.headers), body))
-        self.send_response(type(self).status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Receiver.received, _Receiver.status = [], 200
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def petition_with(engine: Engine, signers: int, *, thresholds: list[int], now: Any = None) -> int:
@@ -69,12 +41,12 @@ def run_due(engine: Engine) -> dict[int, str]:
 
 
 def test_warning_is_posted_signed_with_its_numbers(context: WorkerContext, engine: Engine, settings: Settings,
-                                                   receiver: str) -> None:
-    settings.warning_webhook_url = f"{receiver}/warnings"
+                                                   receiver: Receiver) -> None:
+    settings.warning_webhook_url = f"{receiver.url}/warnings"
     settings.warning_webhook_secret = "warning-secret"
     petition_id = petition_with(engine, 5, thresholds=[5, 20])
     assert list(run_due(engine).values()) == ["done"]
-    [(path, headers, body)] = _Receiver.received
+    [(path, headers, body)] = receiver.received
     sent = json.loads(body)
     assert path == "/warnings" and headers["X-Gateway-Signature"] == sign("warning-secret", body)
     assert headers["X-Gateway-Event"] == "warning.raised"
@@ -84,18 +56,18 @@ def test_warning_is_posted_signed_with_its_numbers(context: WorkerContext, engin
 
 
 def test_without_its_own_url_a_warning_goes_to_dispatch_and_a_failure_is_retried(
-        context: WorkerContext, engine: Engine, settings: Settings, receiver: str) -> None:
-    settings.dispatch_webhook_url = f"{receiver}/dispatch"
+        context: WorkerContext, engine: Engine, settings: Settings, receiver: Receiver) -> None:
+    settings.dispatch_webhook_url = f"{receiver.url}/dispatch"
     settings.dispatch_webhook_secret = "dispatch-secret"
     petition_with(engine, 2, thresholds=[2])
-    _Receiver.status = 503
+    receiver.status = 503
     assert list(run_due(engine).values())[0].startswith("retry")
     with engine.begin() as conn:
         conn.execute(sa.update(outbox).values(available_at=utcnow()))
-    _Receiver.status = 200
+    receiver.status = 200
     assert list(run_due(engine).values()) == ["done"]
-    assert [p for p, _, _ in _Receiver.received] == ["/dispatch", "/dispatch"]
-    _, headers, body = _Receiver.received[-1]
+    assert [p for p, _, _ in receiver.received] == ["/dispatch", "/dispatch"]
+    _, headers, body = receiver.received[-1]
     assert headers["X-Gateway-Signature"] == sign("dispatch-secret", body)
 
 

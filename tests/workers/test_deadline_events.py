@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tests.workers.conftest import Receiver
 from tickets import deadlines, repository
 from tickets.clock import utcnow
 from tickets.repository import NewTicket
@@ -24,32 +20,9 @@ from workers.context import WorkerContext
 from workers.webhooks import sign
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list[tuple[dict[str, str], bytes]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((dict(self.headers), body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Receiver.received = []
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_overdue_ticket_escalated_once_as_signed_webhook(settings: Settings, engine: Engine, receiver: str,
+def test_overdue_ticket_escalated_once_as_signed_webhook(settings: Settings, engine: Engine, receiver: Receiver,
                                                          context: WorkerContext) -> None:
-    settings.dispatch_webhook_url, settings.dispatch_webhook_secret = receiver + "/events", "s3cret"
+    settings.dispatch_webhook_url, settings.dispatch_webhook_secret = receiver.url + "/events", "s3cret"
     now = utcnow()
     policy = deadlines.policy_for(settings)
     with engine.begin() as conn:
@@ -60,7 +33,7 @@ def test_overdue_ticket_escalated_once_as_signed_webhook(settings: Settings, eng
         assert sweeps.watch_deadlines(conn, now + timedelta(minutes=1), policy) == (0, 0)
         [row_id] = conn.execute(sa.select(outbox.c.id).where(outbox.c.topic == deadlines.TOPIC)).scalars()
     assert jobs.run_outbox_rows([row_id]) == {row_id: "done"}
-    [(headers, body)] = _Receiver.received
+    [(_, headers, body)] = receiver.received
     assert headers["X-Gateway-Signature"] == sign("s3cret", body)
     event = json.loads(body)
     assert event["event"] == "deadline.overdue" and event["ticket_id"] == ticket.id

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from bots.fake_alipay import FakeAlipay
 from bots.fake_wechat import FakeWeChat
+from tests.workers.conftest import Receiver
 from tickets import consents, progress, repository
 from tickets.citizens import CitizenKey, lock_citizen, save_citizen
 from tickets.clock import utcnow
@@ -195,27 +194,11 @@ def test_alipay_citizens_get_the_mini_program_message(context: WorkerContext, en
     assert outcomes(engine) == [("progress", "sent", "alipay_template")]
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list[tuple[dict[str, str], bytes]] = []
-    status = 200
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((dict(self.headers), body))
-        self.send_response(type(self).status)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def test_reopening_is_posted_to_dispatch_signed(context: WorkerContext, engine: Engine,
-                                                settings: Settings) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.dispatch_webhook_url = f"http://127.0.0.1:{server.server_address[1]}/gateway-events"
+def test_reopening_is_posted_to_dispatch_signed(context: WorkerContext, engine: Engine, settings: Settings,
+                                                receiver: Receiver) -> None:
+    settings.dispatch_webhook_url = f"{receiver.url}/gateway-events"
     settings.dispatch_webhook_secret = "dispatch-secret"
-    _Receiver.received, _Receiver.status = [], 503
+    receiver.status = 503
     _, ticket_id = citizen_with_ticket(engine, "oG")
     update(engine, ticket_id, Status.ACCEPTED)
     update(engine, ticket_id, Status.RESOLVED)
@@ -225,11 +208,9 @@ def test_reopening_is_posted_to_dispatch_signed(context: WorkerContext, engine: 
     run(context)  # 503: kept for a retry
     with engine.begin() as conn:
         conn.execute(sa.update(outbox_table).values(available_at=utcnow()))
-    _Receiver.status = 204
+    receiver.status = 204
     run(context)
-    server.shutdown()
-    server.server_close()
-    headers, body = _Receiver.received[-1]
+    _, headers, body = receiver.received[-1]
     assert json.loads(body)["event"] == "ticket.reopened" and json.loads(body)["reason"] == "没修好"
     assert headers["X-Gateway-Signature"] == sign("dispatch-secret", body)
     with engine.connect() as conn:
