@@ -152,11 +152,15 @@ async def accept_post(kit: CosignKit, request: Request, token: str) -> Posted | 
     if not csrf_ok(kit.csrf_key, petition_id, request.cookies.get(CSRF_COOKIE), form.get("csrf")):
         log.warning("co-sign petition %d: CSRF token missing or wrong on %s", petition_id, request.url.path)
         return notice(kit, "csrf", 403, token=token)
+    view = open_view(kit, petition_id)
+    return view if isinstance(view, HTMLResponse) else Posted(petition_id, view, form)
+
+
+def open_view(kit: CosignKit, petition_id: int) -> PetitionView | HTMLResponse:
+    """The petition while it takes signatures; else the page saying it is gone or has ended."""
     try:
         view = kit.views.get(petition_id)
     except NotFound:
         return notice(kit, "invalid", 404)
     status = view.petition.state_at(utcnow())
-    if status != OPEN:
-        return ended(kit, status)
-    return Posted(petition_id, view, form)
+    return ended(kit, status) if status != OPEN else view

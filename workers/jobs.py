@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bots.desk import CARD_TOPIC
 from tickets import outbox
 from tickets.clock import utcnow
 from workers.alerts import deliver_warning
@@ -30,7 +31,7 @@ HANDLERS: dict[str, Handler] = {
     "citizen.push_text": push_text,
     "notification.deliver": deliver_notification,
     "dispatch.event": post_dispatch_event,
-    "petition.qr_card": send_card,
+    CARD_TOPIC: send_card,
     "warning.deliver": deliver_warning,
     "deadline.event": post_deadline_event,
 }

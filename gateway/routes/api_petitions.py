@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from bots.desk import CARD_TOPIC
 from gateway.deps import Caller, State
 from gateway.state import AppState
 from qr import images
@@ -24,7 +25,6 @@ from tickets.masking import mask_name
 from tickets.petitions import Petition, Signer
 
 router = APIRouter(prefix="/api/v1", tags=["petitions"])
-QR_CARD_TOPIC = "petition.qr_card"
 # Channels whose citizens sign with the same identity in the chat and on the co-sign page.
 SIGNING_CHANNELS = frozenset({"wechat", "alipay", "sms"})
 
@@ -117,7 +117,7 @@ def start_petition(body: PetitionIn, state: State, caller: Caller) -> JSONRespon
         petition, created = petitions.start(conn, body.ticket_id, now=now, days=body.days or settings.petition_days,
                                             title=body.title, zone=body.zone, representative=representative)
         if created and key is not None and key.channel == "wechat":
-            outbox.put(conn, QR_CARD_TOPIC, {"petition_id": petition.id, "citizen_id": ticket_citizen}, now)
+            outbox.put(conn, CARD_TOPIC, {"petition_id": petition.id, "citizen_id": ticket_citizen}, now)
     return JSONResponse(_out(state, petition).model_dump(mode="json"), status_code=201 if created else 200)
 
 

@@ -36,6 +36,7 @@ from gateway.cosign_pages import (
     form_page,
     limited,
     notice,
+    open_view,
     resolve,
 )
 from gateway.limits import Hit
@@ -164,13 +165,9 @@ async def card(token: str, kit: Kit) -> Response:
     petition_id = resolve(kit, token)
     if isinstance(petition_id, HTMLResponse):
         return petition_id
-    try:
-        view = kit.views.get(petition_id)
-    except NotFound:
-        return notice(kit, "invalid", 404)
-    status = view.petition.state_at(utcnow())
-    if status != OPEN:
-        return ended(kit, status)
+    view = open_view(kit, petition_id)
+    if isinstance(view, HTMLResponse):
+        return view
     link = f"{kit.settings.public_base_url}/j/{token}"
     petition = view.petition
 
