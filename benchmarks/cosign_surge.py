@@ -118,8 +118,8 @@ def make_petition(url: str, secret_key: str) -> tuple[int, str]:
     from qr.links import signer_for
     from tickets import petitions, repository
     from tickets.clock import utcnow
-    from tickets.db import create_db_engine
     from tickets.repository import NewTicket
+    from tickets.storage.db import create_db_engine
 
     engine = create_db_engine(url)
     now = utcnow()
@@ -135,8 +135,8 @@ def final_counts(url: str, petition_id: int) -> tuple[int, int, int]:
     """(the petition's counter, standing trusted signatures, flagged ones) from the database."""
     import sqlalchemy as sa
 
-    from tickets.db import create_db_engine
-    from tickets.schema import petitions, signatures
+    from tickets.storage.db import create_db_engine
+    from tickets.storage.schema import petitions, signatures
 
     engine = create_db_engine(url)
     try:

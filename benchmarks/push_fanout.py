@@ -73,12 +73,12 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from tickets import notifications, outbox, progress, repository  # noqa: E402
 from tickets.clock import utcnow  # noqa: E402
-from tickets.db import create_db_engine, migrate, reader  # noqa: E402
 from tickets.lifecycle import Status  # noqa: E402
 from tickets.progress import StatusUpdate  # noqa: E402
 from tickets.repository import NewTicket  # noqa: E402
-from tickets.schema import citizens  # noqa: E402
-from tickets.schema import notifications as notifications_table  # noqa: E402
+from tickets.storage.db import create_db_engine, migrate, reader  # noqa: E402
+from tickets.storage.schema import citizens  # noqa: E402
+from tickets.storage.schema import notifications as notifications_table  # noqa: E402
 
 HOST = "127.0.0.1"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

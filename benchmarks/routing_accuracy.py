@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from tickets import routing_store
-from tickets.db import create_db_engine, migrate
 from tickets.repository import NewTicket, open_ticket
 from tickets.routing_store import RoutingConfig
+from tickets.storage.db import create_db_engine, migrate
 
 SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "routing_sample.jsonl"
 TZ = ZoneInfo("Asia/Shanghai")

@@ -177,7 +177,7 @@ def _healthy(port: int) -> bool:
 
 def prepare_database(backend: str, work: Path) -> str:
     """A fresh, migrated database; returns its URL."""
-    from tickets.db import migrate
+    from tickets.storage.db import migrate
 
     if backend == "sqlite":
         url = f"sqlite:///{work / 'bench.db'}"
@@ -198,7 +198,7 @@ def prepare_database(backend: str, work: Path) -> str:
 def count_rows(url: str) -> dict[str, int]:
     import sqlalchemy as sa
 
-    from tickets.db import create_db_engine
+    from tickets.storage.db import create_db_engine
 
     engine = create_db_engine(url)
     try:

@@ -24,9 +24,9 @@ from sqlalchemy.engine import Engine
 
 from bots.wechat_errors import TOKEN_ROW_BUSY, TRANSPORT, WeChatApiError, exchange
 from tickets.clock import utcnow
-from tickets.db import dialect_insert, reader
 from tickets.masking import mask_identifier
-from tickets.schema import access_tokens
+from tickets.storage.db import dialect_insert, reader
+from tickets.storage.schema import access_tokens
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ from gateway.routes import (
     wechat,
 )
 from gateway.state import AppState
-from tickets.db import create_db_engine
 from tickets.masking import mask_identifier
 from tickets.settings import Settings
+from tickets.storage.db import create_db_engine
 from workers.context import WorkerContext
 from workers.runner import Loop
 

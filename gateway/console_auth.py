@@ -15,7 +15,7 @@ from gateway.pages import page
 from gateway.state import AppState
 from tickets.clock import utcnow
 from tickets.console_sessions import session_user
-from tickets.db import reader
+from tickets.storage.db import reader
 from tickets.users import User, UserRole
 
 SESSION_COOKIE = "console_session"

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from tickets.lifecycle import Status
 from tickets.masking import mask_text
-from tickets.schema import ticket_deadlines, tickets
+from tickets.storage.schema import ticket_deadlines, tickets
 
 PER_PAGE = 25
 CSV_MAX_ROWS = 50_000

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from gateway.console_queries import overdue_condition
 from tickets import progress
 from tickets.lifecycle import OPEN_STATUSES
-from tickets.schema import signatures, tickets
+from tickets.storage.schema import signatures, tickets
 
 MAX_SIGNATURE_ROWS = 200_000
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tickets import petitions, stored_media
 from tickets.masking import mask_name, mask_text
-from tickets.schema import attachments, inbound_messages, notifications
+from tickets.storage.schema import attachments, inbound_messages, notifications
 
 # The conversation that built a ticket comes just before it; its messages carry no ticket id.
 CONVERSATION_WINDOW = timedelta(hours=2)

@@ -23,10 +23,10 @@ from gateway.limits import Limiter, Windows, build_limiter
 from gateway.state import AppState
 from qr.links import LinkSigner, signer_for
 from tickets import otp, petitions, repository
-from tickets.db import reader
 from tickets.masking import mask_text
 from tickets.petitions import Petition, SurgeRule
 from tickets.settings import Settings, parse_limits
+from tickets.storage.db import reader
 
 PETITION_SECONDS = 5.0
 CARDS_KEPT = 256

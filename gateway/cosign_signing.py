@@ -20,10 +20,10 @@ from gateway.cosign_identity import Identity
 from gateway.cosign_kit import CosignKit
 from tickets import petitions, warnings
 from tickets.citizens import CitizenKey, lock_citizen
-from tickets.db import reader
 from tickets.petitions import Signer, SignOutcome
-from tickets.schema import citizens
 from tickets.settings import Settings
+from tickets.storage.db import reader
+from tickets.storage.schema import citizens
 
 
 def stored_identity(kit: CosignKit, identity: Identity) -> str:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from tickets.errors import ConfigurationError
 from tickets.lifecycle import Status
 from tickets.masking import mask_text
-from tickets.schema import attachments, ticket_events
+from tickets.storage.schema import attachments, ticket_events
 
 SERVICES_FILE = Path(__file__).resolve().parent.parent / "catalogue" / "services.toml"
 CLOSED = frozenset({Status.RESOLVED, Status.CLOSED, Status.REJECTED, Status.MERGED})

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tickets.db import create_db_engine, migrate
-from tickets.schema import metadata
 from tickets.settings import Settings
+from tickets.storage.db import create_db_engine, migrate
+from tickets.storage.schema import metadata
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -11,7 +11,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 
 from tickets.errors import AuthError
-from tickets.schema import api_keys
+from tickets.storage.schema import api_keys
 
 KEY_PREFIX = "pgk_"
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from tickets.catalogue_check import parse_body
 from tickets.catalogue_model import Catalogue, CatalogueError
-from tickets.schema import routing_catalogues
+from tickets.storage.schema import routing_catalogues
 
 __all__ = ["DEFAULT_PATH", "Catalogue", "CatalogueError", "current", "history", "load_file", "parse", "save",
            "version_of"]

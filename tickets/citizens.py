@@ -2,7 +2,7 @@
 
 `lock_citizen` is the per-user lock of the intake path: on PostgreSQL the upsert holds the
 citizen's row lock until the transaction ends; on SQLite every write transaction is already
-serialised by BEGIN IMMEDIATE (tickets/db.py).
+serialised by BEGIN IMMEDIATE (tickets/storage/db.py).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickets import fastsql
-from tickets.schema import citizens
+from tickets.storage import fastsql
+from tickets.storage.schema import citizens
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class Citizen:
     last_message_at: datetime | None = None
 
 
-# The hot path's statements (tickets/fastsql.py): the upsert takes the lock (PostgreSQL: the row lock,
+# The hot path's statements (tickets/storage/fastsql.py): the upsert takes the lock (PostgreSQL: the row lock,
 # held to the end of the transaction) and returns the conversation state; `following` keeps its
 # server default on insert.
 LOCK_SQL = (

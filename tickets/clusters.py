@@ -25,12 +25,13 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from tickets import fastsql, progress, repository, warnings
+from tickets import progress, repository, warnings
 from tickets.errors import InvalidTransition, NotFound
 from tickets.lifecycle import OPEN_STATUSES, Status, can_move
 from tickets.progress import StatusUpdate
-from tickets.schema import cluster_members, clusters, tickets
 from tickets.settings import Settings
+from tickets.storage import fastsql
+from tickets.storage.schema import cluster_members, clusters, tickets
 
 WARNING_KIND = "cluster"
 OPEN, MERGED = "open", "merged"
@@ -173,7 +174,7 @@ class _Candidate(NamedTuple):
     cluster_id: int | None
 
 
-# The chat's offer runs on the webhook's path: its statement goes through the driver (tickets/fastsql.py).
+# The chat's offer runs on the webhook's path: its statement goes through the driver (tickets/storage/fastsql.py).
 _OPEN_LIST = ", ".join(f"'{s}'" for s in _OPEN)  # constants of tickets/lifecycle.py
 _NEWER_SQL = (
     "SELECT t.id, t.number, t.description, t.status, t.zone, t.latitude, t.longitude, t.address, t.location_label,"  # noqa: S608

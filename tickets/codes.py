@@ -8,7 +8,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from tickets import fastsql
+from tickets.storage import fastsql
 
 # No 0/O, 1/I/L: codes are read aloud and typed by elderly citizens.
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from tickets.db import dialect_insert
-from tickets.schema import consents
+from tickets.storage.db import dialect_insert
+from tickets.storage.schema import consents
 
 ACCEPT, REJECT = "accept", "reject"
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from tickets.schema import console_sessions
+from tickets.storage.schema import console_sessions
 from tickets.users import User, get_user
 
 SESSION_HOURS = 8  # one working shift; signing in again starts a new session

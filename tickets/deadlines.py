@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from tickets import outbox
-from tickets.db import dialect_insert
 from tickets.errors import ConfigurationError
 from tickets.lifecycle import OPEN_STATUSES
-from tickets.schema import metadata, ticket_deadlines, tickets
 from tickets.settings import Settings
+from tickets.storage.db import dialect_insert
+from tickets.storage.schema import metadata, ticket_deadlines, tickets
 from tickets.workcalendar import WorkCalendar, load_calendar
 
 TOPIC = "deadline.event"

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from tickets.db import dialect_insert
-from tickets.schema import cluster_members, ticket_followers, tickets
+from tickets.storage.db import dialect_insert
+from tickets.storage.schema import cluster_members, ticket_followers, tickets
 
 
 def follow(conn: sa.Connection, ticket_id: int, citizen_id: int, now: datetime) -> bool:

@@ -12,9 +12,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from tickets.db import dialect_insert
 from tickets.inbound import InboundMessage
-from tickets.schema import inbound_messages
+from tickets.storage.db import dialect_insert
+from tickets.storage.schema import inbound_messages
 
 
 def record_notice(conn: sa.Connection, msg: InboundMessage, now: datetime) -> bool:

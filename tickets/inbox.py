@@ -7,7 +7,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickets import fastsql
 from tickets.citizens import (
     LOCK_SQL,
     SAVE_SQL,
@@ -19,7 +18,8 @@ from tickets.citizens import (
     save_params,
 )
 from tickets.inbound import InboundMessage
-from tickets.schema import inbound_messages
+from tickets.storage import fastsql
+from tickets.storage.schema import inbound_messages
 
 _FIND = "SELECT replies FROM inbound_messages WHERE channel = ? AND account = ? AND dedupe_key = ?"
 _RECORD_SQL = (

@@ -14,11 +14,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickets import fastsql
 from tickets.citizens import CitizenKey
 from tickets.lifecycle import Status
 from tickets.repository import Ticket
-from tickets.schema import notifications
+from tickets.storage import fastsql
+from tickets.storage.schema import notifications
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 TOPIC = "notification.deliver"
@@ -48,7 +48,7 @@ class Delivery:
     ticket: Ticket | None
 
 
-# The fan-out and delivery statements run through the driver (tickets/fastsql.py): a petition's update
+# The fan-out and delivery statements run through the driver (tickets/storage/fastsql.py): a petition's update
 # writes one notification per co-signer, and each is read and marked once by a worker.
 # Status 'pending' is PENDING here and outbox.PENDING in the outbox.
 _INSERT = ("INSERT INTO notifications (ticket_id, citizen_id, purpose, event_id, payload, status, created_at,"

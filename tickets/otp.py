@@ -18,7 +18,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
-from tickets.schema import one_time_codes
+from tickets.storage.schema import one_time_codes
 
 CODE_DIGITS = 6
 LIFETIME = timedelta(minutes=5)

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickets.schema import outbox
+from tickets.storage.schema import outbox
 
 PENDING, QUEUED, RUNNING, DONE, FAILED = "pending", "queued", "running", "done", "failed"
 

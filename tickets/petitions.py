@@ -20,9 +20,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickets import fastsql, warnings
+from tickets import warnings
 from tickets.errors import NotFound, PetitionClosed
-from tickets.schema import petitions, signatures, tickets
+from tickets.storage import fastsql
+from tickets.storage.schema import petitions, signatures, tickets
 
 OPEN, CLOSED, EXPIRED = "open", "closed", "expired"
 SIGNED, WITHDRAWN = "signed", "withdrawn"
@@ -207,7 +208,7 @@ def list_petitions(conn: sa.Connection, *, status: str | None = None, representa
     return [_from_row(r) for r in rows], int(total)
 
 
-# The signing path runs through the driver (tickets/fastsql.py): it is the surge path of the co-sign form.
+# The signing path runs through the driver (tickets/storage/fastsql.py): it is the surge path of the co-sign form.
 # The surge counts stop at the rule's limit: a surge from one block must not make each of its own
 # signatures slower than the last (an uncapped count grows with it).
 _CHECK = fastsql.Sql(

@@ -17,7 +17,7 @@ from tickets import followers, notifications, outbox, petitions, repository, rou
 from tickets.errors import InvalidTransition
 from tickets.lifecycle import Status
 from tickets.repository import Ticket
-from tickets.schema import citizens, evaluations, tickets
+from tickets.storage.schema import citizens, evaluations, tickets
 
 # Changes the citizen is told about (received was answered in the chat already).
 TOLD = frozenset({Status.ACCEPTED, Status.DISPATCHED, Status.IN_PROGRESS, Status.RESOLVED, Status.REJECTED,

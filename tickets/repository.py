@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from tickets import fastsql
 from tickets.codes import new_tracking_code, next_ticket_number
 from tickets.errors import NotFound
 from tickets.lifecycle import Status, check_move
-from tickets.schema import attachments, ticket_events, tickets
+from tickets.storage import fastsql
+from tickets.storage.schema import attachments, ticket_events, tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +106,7 @@ def _ticket(row: sa.Row[Any]) -> Ticket:
     )
 
 
-# open_ticket's statements, run through the driver (tickets/fastsql.py): it is on the webhook's path.
+# open_ticket's statements, run through the driver (tickets/storage/fastsql.py): it is on the webhook's path.
 _INSERT_TICKET = (
     "INSERT INTO tickets (number, tracking_code, channel, citizen_id, status, description, address, latitude,"
     " longitude, location_label, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"

@@ -17,7 +17,7 @@ from tickets.repository import Ticket
 from tickets.routing import Classification, classify
 from tickets.routing import out_of_scope as referrals_in
 from tickets.routing_similar import Precedent, PrecedentIndex
-from tickets.schema import routing_corrections, ticket_routing, tickets
+from tickets.storage.schema import routing_corrections, ticket_routing, tickets
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tickets.schema import attachments
+from tickets.storage.schema import attachments
 
 PREFIX = "store:"
 

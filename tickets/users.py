@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from tickets.errors import AuthError, NotFound
-from tickets.schema import users
+from tickets.storage.schema import users
 
 MAX_FAILURES = 5  # consecutive wrong passwords before the account is locked
 LOCK_MINUTES = 15

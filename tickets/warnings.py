@@ -20,9 +20,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from tickets import outbox
-from tickets.db import dialect_insert
 from tickets.errors import NotFound
-from tickets.schema import petitions, signatures, warnings
+from tickets.storage.db import dialect_insert
+from tickets.storage.schema import petitions, signatures, warnings
 
 TOPIC = "warning.deliver"
 THRESHOLD, VELOCITY = "threshold", "velocity"

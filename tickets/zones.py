@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from tickets.schema import tickets
+from tickets.storage.schema import tickets
 
 ZONE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 

@@ -11,8 +11,8 @@ from bots.alipay_api import AlipayApi
 from bots.sms import SmsSender, build_sender
 from bots.wechat_api import WeChatApi
 from bots.wechat_token import AccessTokenProvider
-from tickets.db import create_db_engine
 from tickets.settings import Settings
+from tickets.storage.db import create_db_engine
 from workers.ratelimit import SendRate
 
 

@@ -30,10 +30,10 @@ from bots.wechat_api import WeChatApiError
 from bots.wechat_fields import build_data, local_time
 from tickets import consents, notifications
 from tickets.clock import utcnow
-from tickets.db import reader
 from tickets.inbound import Channel
 from tickets.notifications import Delivery, Notification
 from tickets.repository import Ticket
+from tickets.storage.db import reader
 from workers.context import WorkerContext
 from workers.push import PermanentFailure, RetryLater
 

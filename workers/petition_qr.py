@@ -27,10 +27,10 @@ from qr.links import signer_for
 from tickets import petitions
 from tickets.citizens import get_citizen_key
 from tickets.clock import utcnow
-from tickets.db import reader
 from tickets.errors import NotFound
 from tickets.inbound import Channel
 from tickets.petitions import Petition
+from tickets.storage.db import reader
 from workers.context import WorkerContext
 from workers.push import PermanentFailure, RetryLater
 

@@ -11,7 +11,7 @@ from bots.replies import say
 from tickets import clusters, deadlines, notifications, otp, outbox, petitions, progress, repository, warnings
 from tickets.inbound import Channel
 from tickets.lifecycle import Status
-from tickets.schema import citizens, tickets
+from tickets.storage.schema import citizens, tickets
 
 # WeChat allows customer-service messages for 48 hours after the citizen last wrote.
 SERVICE_WINDOW = timedelta(hours=47)

@@ -14,9 +14,9 @@ from tickets import clusters
 from tickets.apikeys import Role
 from tickets.clock import utcnow
 from tickets.clusters import Cluster
-from tickets.db import reader
 from tickets.lifecycle import Status
 from tickets.masking import mask_text
+from tickets.storage.db import reader
 
 router = APIRouter(prefix="/api/v1", tags=["clusters"])
 

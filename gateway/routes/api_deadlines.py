@@ -13,8 +13,8 @@ from gateway.deps import Caller, State
 from tickets import deadlines
 from tickets.apikeys import Role
 from tickets.clock import utcnow
-from tickets.db import reader
 from tickets.deadlines import Deadline
+from tickets.storage.db import reader
 
 router = APIRouter(prefix="/api/v1", tags=["deadlines"])
 

@@ -15,10 +15,10 @@ from gateway.deps import Caller, State, read_capped
 from tickets import progress
 from tickets.apikeys import Role
 from tickets.clock import utcnow
-from tickets.db import reader
 from tickets.errors import AuthError, MalformedPayload
 from tickets.lifecycle import Status
 from tickets.progress import StatusUpdate
+from tickets.storage.db import reader
 
 router = APIRouter(prefix="/api/v1", tags=["dispatch"])
 SIGNATURE_HEADER = "x-gateway-signature"

@@ -19,10 +19,10 @@ from tickets import outbox, petitions, warnings
 from tickets.apikeys import Role
 from tickets.citizens import get_citizen_key
 from tickets.clock import utcnow
-from tickets.db import reader
 from tickets.errors import NotFound
 from tickets.masking import mask_name
 from tickets.petitions import Petition, Signer
+from tickets.storage.db import reader
 
 router = APIRouter(prefix="/api/v1", tags=["petitions"])
 # Channels whose citizens sign with the same identity in the chat and on the co-sign page.

@@ -16,9 +16,9 @@ from tickets import catalogue, progress, repository, routing_store
 from tickets.apikeys import Role
 from tickets.catalogue import CatalogueError
 from tickets.clock import utcnow
-from tickets.db import reader
 from tickets.errors import MalformedPayload
 from tickets.progress import StatusUpdate
+from tickets.storage.db import reader
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
 MAX_CATALOGUE_BYTES = 512 * 1024

@@ -12,7 +12,7 @@ from gateway.deps import Caller, State
 from tickets import warnings
 from tickets.apikeys import Role
 from tickets.clock import utcnow
-from tickets.db import reader
+from tickets.storage.db import reader
 from tickets.warnings import Warning
 
 router = APIRouter(prefix="/api/v1", tags=["warnings"])

@@ -10,7 +10,7 @@ from gateway.console_charts import bars, stacked_bars
 from gateway.console_stats import dashboard
 from gateway.deps import State
 from tickets.clock import utcnow
-from tickets.db import reader
+from tickets.storage.db import reader
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 DAYS = 14

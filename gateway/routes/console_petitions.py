@@ -16,8 +16,8 @@ from gateway.deps import State
 from gateway.state import AppState
 from tickets import petitions, warnings
 from tickets.clock import utcnow
-from tickets.db import reader
 from tickets.errors import NotFound
+from tickets.storage.db import reader
 from tickets.users import UserRole
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)

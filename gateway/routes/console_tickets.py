@@ -17,11 +17,11 @@ from gateway.console_queries import PER_PAGE, ListFilter, csv_lines, distinct_va
 from gateway.deps import State
 from tickets import deadlines, petitions, repository, stored_media, zones
 from tickets.clock import utcnow
-from tickets.db import reader
 from tickets.errors import NotFound
 from tickets.lifecycle import Status, can_move
 from tickets.masking import mask_text
-from tickets.schema import tickets
+from tickets.storage.db import reader
+from tickets.storage.schema import tickets
 from tickets.users import UserRole
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)

@@ -19,9 +19,9 @@ from gateway.pages import page
 from gateway.state import AppState
 from tickets import inbox
 from tickets.citizens import CitizenKey, find_citizen_id
-from tickets.db import reader
 from tickets.inbound import Channel
 from tickets.masking import mask_identifier
+from tickets.storage.db import reader
 
 router = APIRouter(prefix="/dev", tags=["dev"], include_in_schema=False)
 COOKIE = "dev_openid"

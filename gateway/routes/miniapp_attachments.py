@@ -12,8 +12,8 @@ from bots.storage import LocalFolderStore
 from gateway.deps import Caller, State
 from tickets import stored_media
 from tickets.apikeys import Role
-from tickets.db import reader
 from tickets.errors import NotFound
+from tickets.storage.db import reader
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
 

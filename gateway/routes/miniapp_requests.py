@@ -33,10 +33,10 @@ from gateway.routes.miniapp_tickets import brief
 from gateway.state import AppState
 from tickets import deadlines, inbox, repository, stored_media, zones
 from tickets.clock import utcnow
-from tickets.db import reader
 from tickets.inbound import Channel, InboundMessage, Kind, Location
 from tickets.inbound_log import earlier_ticket
 from tickets.masking import mask_identifier
+from tickets.storage.db import reader
 
 log = logging.getLogger(__name__)
 FORM_OVERHEAD = 64 * 1024  # the text fields and multipart framing around the photos

@@ -21,11 +21,11 @@ from gateway.routes.miniapp_models import (
 from gateway.state import AppState
 from tickets import progress, repository, zones
 from tickets.clock import utcnow
-from tickets.db import reader
 from tickets.errors import InvalidTransition, NotFound
 from tickets.inbound import Channel
 from tickets.lifecycle import Status
 from tickets.repository import Ticket, TicketFilter
+from tickets.storage.db import reader
 
 router = APIRouter()
 

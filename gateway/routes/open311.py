@@ -29,9 +29,9 @@ from tickets import deadlines, zones
 from tickets.apikeys import authenticate
 from tickets.citizens import CitizenKey, lock_citizen
 from tickets.clock import utcnow
-from tickets.db import reader
 from tickets.errors import AuthError
-from tickets.schema import attachments, tickets
+from tickets.storage.db import reader
+from tickets.storage.schema import attachments, tickets
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/open311/v2", tags=["open311"])

@@ -16,11 +16,11 @@ from gateway.state import AppState
 from tickets import progress, repository
 from tickets.clock import utcnow
 from tickets.codes import looks_like_tracking_code
-from tickets.db import reader
 from tickets.errors import InvalidTransition, NotFound
 from tickets.lifecycle import Status
 from tickets.masking import mask_text
 from tickets.progress import Satisfaction
+from tickets.storage.db import reader
 
 router = APIRouter(tags=["citizens"])
 CSRF_COOKIE = "t_csrf"

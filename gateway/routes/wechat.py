@@ -50,7 +50,7 @@ def handle(state: AppState, message: InboundMessage) -> list[Reply]:
     collision means a concurrent retry won the race; the second attempt reads its answer.
     On SQLite the transaction holds the database's write lock (BEGIN IMMEDIATE): everything that can
     happen outside it does (parsing and decryption before, the reply's rendering and encryption after),
-    and the statements inside run through the driver (tickets/fastsql.py).
+    and the statements inside run through the driver (tickets/storage/fastsql.py).
     """
     engine = state.engine
     try:

@@ -18,8 +18,8 @@ from tickets import petitions, warnings
 from tickets.citizens import CitizenKey, find_citizen_id
 from tickets.inbound import InboundMessage, Kind
 from tickets.petitions import Petition, Signer, SurgeRule
-from tickets.schema import citizens, outbox, signatures, tickets
-from tickets.schema import petitions as petition_rows
+from tickets.storage.schema import citizens, outbox, signatures, tickets
+from tickets.storage.schema import petitions as petition_rows
 
 SECRET = "s" * 40
 BASE = "https://gw.example.cn"

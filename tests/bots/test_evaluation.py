@@ -11,7 +11,7 @@ from tests.bots.test_intake import T0, message, say
 from tickets import progress, repository
 from tickets.lifecycle import Status
 from tickets.progress import StatusUpdate
-from tickets.schema import evaluations, notifications, outbox
+from tickets.storage.schema import evaluations, notifications, outbox
 
 
 def file_and_resolve(engine: Engine, user: str = "oUser123") -> int:

@@ -15,7 +15,7 @@ from bots.intake import receive
 from tickets import repository
 from tickets.inbound import Channel, InboundMessage, Kind, Location, Media
 from tickets.lifecycle import Status
-from tickets.schema import attachments, citizens, inbound_messages, tickets
+from tickets.storage.schema import attachments, citizens, inbound_messages, tickets
 
 CONFIG = DeskConfig(tz=ZoneInfo("Asia/Shanghai"), public_base_url="https://gw.example.cn", draft_ttl_hours=72)
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

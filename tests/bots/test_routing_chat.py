@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from tests.bots.test_intake import message, say
 from tickets import repository, routing_store
-from tickets.schema import outbox, ticket_routing
+from tickets.storage.schema import outbox, ticket_routing
 
 
 def test_an_emergency_is_referred_at_once_and_the_draft_goes_on(engine: Engine) -> None:

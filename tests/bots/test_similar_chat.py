@@ -15,7 +15,7 @@ from tickets import progress, repository
 from tickets.inbound import Channel, InboundMessage, Kind, Location
 from tickets.lifecycle import Status
 from tickets.progress import StatusUpdate
-from tickets.schema import notifications, ticket_followers, tickets
+from tickets.storage.schema import notifications, ticket_followers, tickets
 
 CONFIG = DeskConfig(tz=ZoneInfo("Asia/Shanghai"), public_base_url="https://gw.example.cn")
 T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)

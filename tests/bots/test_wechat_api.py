@@ -27,7 +27,7 @@ from bots.wechat_errors import (
     SYSTEM_BUSY,
 )
 from bots.wechat_token import AccessTokenProvider
-from tickets.db import create_db_engine
+from tickets.storage.db import create_db_engine
 
 APP_ID = "wx1234567890abcdef"
 SECRET = "s3cr3t-0123456789abcdef0123456789"

@@ -19,8 +19,8 @@ from bots.fake_wechat import FakeWeChat
 from bots.wechat_errors import INVALID_APPID, INVALID_APPSECRET, WeChatApiError
 from bots.wechat_token import AccessTokenProvider
 from tickets.clock import utcnow
-from tickets.db import create_db_engine
-from tickets.schema import access_tokens
+from tickets.storage.db import create_db_engine
+from tickets.storage.schema import access_tokens
 
 APP_ID = "wx1234567890abcdef"
 SECRET = "s3cr3t-0123456789abcdef0123456789"

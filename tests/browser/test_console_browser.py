@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from tests.browser.accessibility import contrast, tabs_to, text_contrast, unlabelled_fields
 from tests.gateway.conftest import WeChatSide
 from tests.gateway.console_support import PASSWORD, make_user
-from tickets.schema import evaluations, notifications, tickets
+from tickets.storage.schema import evaluations, notifications, tickets
 from tickets.users import UserRole
 
 OPENID = "oBrowserCitizen0001"

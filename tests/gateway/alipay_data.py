@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from PIL import Image
 from sqlalchemy.engine import make_url
 
-from tickets.db import create_db_engine, normalise_url
+from tickets.storage.db import create_db_engine, normalise_url
 
 APP_ID = "2021000000000001"
 CONSENT_METHOD = "alipay.open.mini.subscription.changed"

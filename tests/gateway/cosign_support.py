@@ -24,8 +24,8 @@ from tickets.citizens import CitizenKey, lock_citizen
 from tickets.clock import utcnow
 from tickets.petitions import Signer
 from tickets.repository import NewTicket
-from tickets.schema import signatures
 from tickets.settings import Settings
+from tickets.storage.schema import signatures
 
 TZ = ZoneInfo("Asia/Shanghai")
 SMS_SECRET = "sms-shared-secret"

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from bots.fake_alipay import FakeAlipay
 from tests.gateway.alipay_data import APP_ID, CONSENT_METHOD, FORM, database_held, form_body
 from tickets.clock import utcnow
-from tickets.db import create_db_engine
-from tickets.schema import citizens, consents, inbound_messages
 from tickets.settings import Settings
+from tickets.storage.db import create_db_engine
+from tickets.storage.schema import citizens, consents, inbound_messages
 
 pytest_plugins = ["tests.gateway.alipay_world"]
 USER_ID = "2088102150477652"

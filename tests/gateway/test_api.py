@@ -12,10 +12,10 @@ from gateway.app import create_app
 from tickets import repository
 from tickets.apikeys import Role, create_api_key
 from tickets.citizens import CitizenKey, lock_citizen
-from tickets.db import create_db_engine
 from tickets.lifecycle import Status
 from tickets.repository import NewTicket
 from tickets.settings import Settings
+from tickets.storage.db import create_db_engine
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Shanghai")

@@ -18,9 +18,9 @@ from tickets.apikeys import Role, create_api_key
 from tickets.citizens import CitizenKey, lock_citizen
 from tickets.clock import utcnow
 from tickets.clusters import ClusterRule
-from tickets.db import create_db_engine
-from tickets.schema import notifications, ticket_deadlines
 from tickets.settings import Settings
+from tickets.storage.db import create_db_engine
+from tickets.storage.schema import notifications, ticket_deadlines
 
 CONFIG = DeskConfig(tz=ZoneInfo("Asia/Shanghai"), public_base_url="https://gw.example.cn")
 TEXTS = ["幸福小区3号楼门口的路灯坏了，晚上很黑", "幸福小区3号楼路灯坏了好几天了，晚上太黑",

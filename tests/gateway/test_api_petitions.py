@@ -16,11 +16,11 @@ from tickets import petitions, repository
 from tickets.apikeys import Role, create_api_key
 from tickets.citizens import CitizenKey, lock_citizen
 from tickets.clock import utcnow
-from tickets.db import create_db_engine
 from tickets.petitions import Signer, SurgeRule
 from tickets.repository import NewTicket
-from tickets.schema import outbox
 from tickets.settings import Settings
+from tickets.storage.db import create_db_engine
+from tickets.storage.schema import outbox
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 

@@ -16,8 +16,8 @@ from bots.draft import Draft
 from tickets import catalogue
 from tickets.apikeys import Role, create_api_key
 from tickets.citizens import CitizenKey, lock_citizen
-from tickets.db import create_db_engine
 from tickets.settings import Settings
+from tickets.storage.db import create_db_engine
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.cli import main
 from tickets.apikeys import authenticate
-from tickets.db import create_db_engine
+from tickets.storage.db import create_db_engine
 
 
 def test_create_api_key_prints_a_working_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

@@ -11,8 +11,8 @@ from tests.gateway.console_support import PASSWORD, csrf_of, make_user, open_tic
 from tickets import stored_media, users
 from tickets.clock import utcnow
 from tickets.repository import NewAttachment
-from tickets.schema import console_sessions, inbound_messages, notifications, ticket_events, tickets
 from tickets.settings import Settings
+from tickets.storage.schema import console_sessions, inbound_messages, notifications, ticket_events, tickets
 from tickets.users import UserRole
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -220,7 +220,7 @@ def test_a_ticket_past_its_deadline_is_overdue_and_its_page_shows_the_deadline(
         client: TestClient, engine: Engine, settings: Settings) -> None:
     from datetime import timedelta
 
-    from tickets.schema import ticket_deadlines
+    from tickets.storage.schema import ticket_deadlines
 
     make_user(engine, "viewer", UserRole.VIEWER)
     late = open_ticket(engine, settings, "楼道灯不亮")

@@ -14,9 +14,9 @@ from tickets.clock import utcnow
 from tickets.lifecycle import Status
 from tickets.petitions import Signer, SurgeRule
 from tickets.progress import Satisfaction, StatusUpdate
-from tickets.schema import signatures
-from tickets.schema import warnings as warnings_table
 from tickets.settings import Settings
+from tickets.storage.schema import signatures
+from tickets.storage.schema import warnings as warnings_table
 from tickets.users import UserRole
 
 

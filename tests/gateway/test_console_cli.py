@@ -8,7 +8,7 @@ import pytest
 
 from gateway.cli import main
 from tickets.clock import utcnow
-from tickets.db import create_db_engine
+from tickets.storage.db import create_db_engine
 from tickets.users import UserRole, authenticate
 
 

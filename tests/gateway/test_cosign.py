@@ -22,8 +22,8 @@ from tests.gateway.cosign_support import (
 )
 from tickets import petitions
 from tickets.clock import utcnow
-from tickets.schema import citizens, one_time_codes, signatures
-from tickets.schema import petitions as petitions_table
+from tickets.storage.schema import citizens, one_time_codes, signatures
+from tickets.storage.schema import petitions as petitions_table
 
 PHONE, OTHER = "13912345678", "13698765432"
 

@@ -24,8 +24,8 @@ from tests.gateway.cosign_support import (
     counts,
     text_of,
 )
-from tickets.schema import citizens, signatures
 from tickets.settings import Settings
+from tickets.storage.schema import citizens, signatures
 
 SECRET = "wechat-app-secret"
 ALIPAY_APP = "2021000000000042"

@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from tickets import repository
 from tickets.apikeys import Role, create_api_key
 from tickets.citizens import CitizenKey, lock_citizen
-from tickets.db import create_db_engine
 from tickets.repository import NewTicket
-from tickets.schema import notifications, outbox, ticket_events
 from tickets.settings import Settings
+from tickets.storage.db import create_db_engine
+from tickets.storage.schema import notifications, outbox, ticket_events
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 

@@ -17,10 +17,10 @@ from tests.gateway.alipay_data import APP_ID, database_held, jpeg, png
 from tickets import petitions, repository
 from tickets.apikeys import Role, create_api_key
 from tickets.citizens import CitizenKey, lock_citizen
-from tickets.db import create_db_engine
 from tickets.repository import NewTicket
-from tickets.schema import attachments, consents, signatures, tickets
 from tickets.settings import Settings
+from tickets.storage.db import create_db_engine
+from tickets.storage.schema import attachments, consents, signatures, tickets
 
 pytest_plugins = ["tests.gateway.alipay_world"]
 USER_ID = "2088102150477652"

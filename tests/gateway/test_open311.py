@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from gateway.open311_catalogue import REQUEST_FIELDS
 from tickets.apikeys import Role, create_api_key
 from tickets.clock import utcnow
-from tickets.db import create_db_engine
 from tickets.settings import Settings
+from tickets.storage.db import create_db_engine
 
 SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
 BASE = "/open311/v2"

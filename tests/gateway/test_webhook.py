@@ -15,9 +15,9 @@ from werobot.utils import get_signature
 
 from tests.conftest import TEST_ACCOUNT, TEST_TOKEN
 from tests.gateway.conftest import WeChatSide
-from tickets.db import create_db_engine, is_postgres
-from tickets.schema import citizens, inbound_messages, tickets
 from tickets.settings import Settings
+from tickets.storage.db import create_db_engine, is_postgres
+from tickets.storage.schema import citizens, inbound_messages, tickets
 
 OPENID = "oCitizen0001xyzABCDEF"
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from tickets.apikeys import Role, authenticate, create_api_key, revoke_api_key
 from tickets.errors import AuthError
-from tickets.schema import api_keys
+from tickets.storage.schema import api_keys
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ from tickets.citizens import CitizenKey, lock_citizen
 from tickets.clusters import ClusterRule
 from tickets.lifecycle import Status
 from tickets.progress import StatusUpdate
-from tickets.schema import notifications, outbox
+from tickets.storage.schema import notifications, outbox
 
 CONFIG = DeskConfig(tz=ZoneInfo("Asia/Shanghai"), public_base_url="https://gw.example.cn")
 RULE = ClusterRule(similarity=0.3, radius_m=500, window_hours=72, recent_limit=100, warning_sizes=(2, 3, 5))

@@ -14,7 +14,7 @@ from tickets import deadlines, progress, zones
 from tickets.citizens import CitizenKey, lock_citizen
 from tickets.lifecycle import Status
 from tickets.progress import StatusUpdate
-from tickets.schema import outbox, ticket_deadlines
+from tickets.storage.schema import outbox, ticket_deadlines
 from workers import sweeps
 
 TZ = ZoneInfo("Asia/Shanghai")

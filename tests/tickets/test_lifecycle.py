@@ -57,7 +57,7 @@ def test_concurrent_migrations_are_safe(tmp_path: object, postgres_migrated: str
     import sqlalchemy as sa
     from alembic.script import ScriptDirectory
 
-    from tickets.db import MIGRATIONS, create_db_engine, migrate
+    from tickets.storage.db import MIGRATIONS, create_db_engine, migrate
 
     admin = create_db_engine(postgres_migrated)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from tickets import otp
 from tickets.clock import utcnow
 from tickets.otp import Check, CheckResult
-from tickets.schema import one_time_codes
+from tickets.storage.schema import one_time_codes
 
 KEY = otp.otp_key("y" * 40)
 PHONE = "13912345678"

@@ -17,7 +17,7 @@ from tickets.lifecycle import Status
 from tickets.petitions import Signer, SurgeRule
 from tickets.progress import StatusUpdate
 from tickets.repository import NewTicket, open_ticket
-from tickets.schema import notifications, signatures
+from tickets.storage.schema import notifications, signatures
 
 KEY = b"k" * 32
 TZ = ZoneInfo("Asia/Shanghai")

@@ -16,7 +16,7 @@ from tickets.lifecycle import Status
 from tickets.repository import NewTicket, Ticket, open_ticket
 from tickets.routing import classify, out_of_scope
 from tickets.routing_store import RoutingConfig
-from tickets.schema import outbox, tickets
+from tickets.storage.schema import outbox, tickets
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Shanghai")

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 
 from tickets import console_sessions, users
 from tickets.errors import AuthError
-from tickets.schema import console_sessions as sessions_table
-from tickets.schema import users as users_table
+from tickets.storage.schema import console_sessions as sessions_table
+from tickets.storage.schema import users as users_table
 from tickets.users import AccountLocked, UserRole
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

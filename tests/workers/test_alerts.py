@@ -15,8 +15,8 @@ from tickets import petitions, repository
 from tickets.clock import utcnow
 from tickets.petitions import Signer, SurgeRule
 from tickets.repository import NewTicket
-from tickets.schema import outbox
 from tickets.settings import Settings
+from tickets.storage.schema import outbox
 from workers import jobs, sweeps
 from workers.context import WorkerContext
 from workers.webhooks import sign

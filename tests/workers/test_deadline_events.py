@@ -13,8 +13,8 @@ from tests.workers.conftest import Receiver
 from tickets import deadlines, repository
 from tickets.clock import utcnow
 from tickets.repository import NewTicket
-from tickets.schema import outbox, ticket_deadlines
 from tickets.settings import Settings
+from tickets.storage.schema import outbox, ticket_deadlines
 from workers import jobs, sweeps
 from workers.context import WorkerContext
 from workers.webhooks import sign

@@ -22,9 +22,9 @@ from tickets.inbound import Channel, Consent, InboundMessage, Kind
 from tickets.lifecycle import Status
 from tickets.progress import StatusUpdate
 from tickets.repository import NewTicket
-from tickets.schema import notifications
-from tickets.schema import outbox as outbox_table
 from tickets.settings import Settings
+from tickets.storage.schema import notifications
+from tickets.storage.schema import outbox as outbox_table
 from workers import sweeps
 from workers.context import WorkerContext, install
 from workers.runner import Loop

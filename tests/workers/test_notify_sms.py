@@ -18,8 +18,8 @@ from tickets.lifecycle import Status
 from tickets.petitions import Signer, SurgeRule
 from tickets.progress import StatusUpdate
 from tickets.repository import NewTicket
-from tickets.schema import notifications
 from tickets.settings import Settings
+from tickets.storage.schema import notifications
 from workers.context import WorkerContext, install
 from workers.runner import Loop
 

@@ -17,9 +17,9 @@ from bots.intake import receive
 from tickets import outbox
 from tickets.clock import utcnow
 from tickets.inbound import Channel, InboundMessage, Kind
-from tickets.schema import citizens
-from tickets.schema import outbox as outbox_table
 from tickets.settings import Settings
+from tickets.storage.schema import citizens
+from tickets.storage.schema import outbox as outbox_table
 from workers import sweeps
 from workers.context import WorkerContext
 from workers.relay import relay_once, rq_sink

@@ -20,9 +20,9 @@ from tickets import outbox, petitions
 from tickets.clock import utcnow
 from tickets.inbound import Channel, InboundMessage, Kind
 from tickets.petitions import Petition
-from tickets.schema import outbox as outbox_table
-from tickets.schema import petitions as petition_rows
 from tickets.settings import Settings
+from tickets.storage.schema import outbox as outbox_table
+from tickets.storage.schema import petitions as petition_rows
 from workers.context import WorkerContext, install
 from workers.petition_qr import MEDIA_REUSE
 from workers.runner import Loop

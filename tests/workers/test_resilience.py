@@ -29,9 +29,9 @@ from bots.fake_wechat import FakeWeChat
 from tests.workers.test_notify import TPL, citizen_with_ticket, update
 from tickets import outbox
 from tickets.lifecycle import Status
-from tickets.schema import notifications
-from tickets.schema import outbox as outbox_table
 from tickets.settings import Settings
+from tickets.storage.schema import notifications
+from tickets.storage.schema import outbox as outbox_table
 from workers.relay import Sink, relay_once, rq_sink
 
 pytestmark = pytest.mark.redis

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
-from tickets.fastsql import run_on_driver
+from tickets.storage.fastsql import run_on_driver
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "gateway_read_only"

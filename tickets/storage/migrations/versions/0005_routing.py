@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import tickets.schema
+import tickets.storage.schema
 
 revision = '0005_routing'
 down_revision = '0004'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('version', sa.String(length=64), nullable=False),
     sa.Column('body', JSON, nullable=False),
     sa.Column('created_by', sa.String(length=64), server_default='', nullable=False),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_routing_catalogues'))
     )
     op.create_index(op.f('ix_routing_catalogues_version'), 'routing_catalogues', ['version'], unique=False)
@@ -43,8 +43,8 @@ def upgrade() -> None:
     sa.Column('confidence', sa.Float(), server_default='0', nullable=False),
     sa.Column('auto_dispatch', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('final_unit', sa.String(length=128), server_default='', nullable=False),
-    sa.Column('final_at', tickets.schema.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('final_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_routing_ticket_id_tickets')),
     sa.PrimaryKeyConstraint('ticket_id', name=op.f('pk_ticket_routing'))
     )
@@ -56,7 +56,7 @@ def upgrade() -> None:
     sa.Column('previous_unit', sa.String(length=128), server_default='', nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('actor', sa.String(length=64), nullable=False),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_routing_corrections_ticket_id_tickets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_routing_corrections'))
     )

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import tickets.schema
+import tickets.storage.schema
 
 revision = '0003'
 down_revision = '0002'
@@ -25,9 +25,9 @@ def upgrade() -> None:
     sa.Column('code_hash', sa.String(length=64), nullable=False),
     sa.Column('purpose', sa.String(length=32), nullable=False),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('used_at', tickets.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_one_time_codes'))
     )
     with op.batch_alter_table('one_time_codes', schema=None) as batch_op:
@@ -42,16 +42,16 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), server_default='open', nullable=False),
     sa.Column('signature_count', sa.Integer(), server_default='0', nullable=False),
     sa.Column('flagged_count', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closed_at', tickets.schema.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_signed_at', tickets.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_signed_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
     sa.Column('wechat_scene', sa.String(length=64), nullable=True),
     sa.Column('wechat_qr_url', sa.String(length=255), server_default='', nullable=False),
-    sa.Column('wechat_qr_expires_at', tickets.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('wechat_qr_expires_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
     sa.Column('wechat_media_id', sa.String(length=255), server_default='', nullable=False),
-    sa.Column('wechat_media_at', tickets.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('wechat_media_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['representative_id'], ['citizens.id'], name=op.f('fk_petitions_representative_id_citizens')),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_petitions_ticket_id_tickets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_petitions')),
@@ -74,8 +74,8 @@ def upgrade() -> None:
     sa.Column('device', sa.String(length=40), server_default='', nullable=False),
     sa.Column('flagged', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('flag_reason', sa.String(length=64), server_default='', nullable=False),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizens.id'], name=op.f('fk_signatures_citizen_id_citizens')),
     sa.ForeignKeyConstraint(['petition_id'], ['petitions.id'], name=op.f('fk_signatures_petition_id_petitions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_signatures')),
@@ -95,8 +95,8 @@ def upgrade() -> None:
     sa.Column('level', sa.Integer(), nullable=False),
     sa.Column('zone', sa.String(length=32), server_default='', nullable=False),
     sa.Column('figures', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('acknowledged_at', tickets.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('acknowledged_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
     sa.Column('acknowledged_by', sa.String(length=64), server_default='', nullable=False),
     sa.Column('ack_note', sa.Text(), server_default='', nullable=False),
     sa.ForeignKeyConstraint(['petition_id'], ['petitions.id'], name=op.f('fk_warnings_petition_id_petitions')),

@@ -6,12 +6,12 @@ runs four to eight statements per message on the event loop, so its statements a
 as SQL text, and run on `conn.connection.driver_connection`; everything else keeps using Core.
 
 - A statement is written with `?` placeholders (sqlite3); the psycopg text (`%s`) is derived once.
-- Values are converted as the Core types of tickets/schema.py would store them, so Core code reads
+- Values are converted as the Core types of tickets/storage/schema.py would store them, so Core code reads
   them back unchanged: `UTCDateTime` as a naive UTC string `YYYY-MM-DD HH:MM:SS.ffffff` on SQLite and
   timestamptz on PostgreSQL, `JSONData` as `json.dumps` text on SQLite and JSONB on PostgreSQL,
   Boolean as 0/1 on SQLite.
 - The statements run in the SQLAlchemy connection's transaction (begun here if it was not), so the
-  `begin` hook of tickets/db.py (BEGIN IMMEDIATE on SQLite) and the caller's commit apply as with Core.
+  `begin` hook of tickets/storage/db.py (BEGIN IMMEDIATE on SQLite) and the caller's commit apply as with Core.
 - Driver errors go through SQLAlchemy's own error handling: callers see the same
   `sqlalchemy.exc.DBAPIError` subclasses (IntegrityError, OperationalError...), and a lost connection
   is invalidated (with the rest of the pool) exactly as if Core had run the statement.

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import tickets.schema
+import tickets.storage.schema
 
 revision = '0002'
 down_revision = '0001'
@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('citizen_id', sa.Integer(), nullable=False),
     sa.Column('template_id', sa.String(length=128), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('updated_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizens.id'], name=op.f('fk_consents_citizen_id_citizens')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consents')),
     sa.UniqueConstraint('citizen_id', 'template_id', name=op.f('uq_consents_citizen_id_template_id'))
@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.Column('satisfaction', sa.String(length=16), nullable=False),
     sa.Column('solved', sa.Boolean(), nullable=False),
     sa.Column('reason', sa.Text(), server_default='', nullable=False),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizens.id'], name=op.f('fk_evaluations_citizen_id_citizens')),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_evaluations_ticket_id_tickets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_evaluations'))
@@ -56,9 +56,9 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), server_default='', nullable=False),
     sa.Column('platform_msg_id', sa.String(length=64), nullable=True),
     sa.Column('receipt', sa.String(length=64), server_default='', nullable=False),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', tickets.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizens.id'], name=op.f('fk_notifications_citizen_id_citizens')),
     sa.ForeignKeyConstraint(['event_id'], ['ticket_events.id'], name=op.f('fk_notifications_event_id_ticket_events')),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_notifications_ticket_id_tickets')),
@@ -72,15 +72,15 @@ def upgrade() -> None:
 
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('unit', sa.String(length=128), server_default='', nullable=False))
-        batch_op.add_column(sa.Column('expected_at', tickets.schema.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('expected_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('external_id', sa.String(length=128), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_ticket_events_external_id'), ['external_id'])
 
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('unit', sa.String(length=128), server_default='', nullable=False))
-        batch_op.add_column(sa.Column('expected_at', tickets.schema.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('resolved_at', tickets.schema.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('evaluation_asked_at', tickets.schema.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('expected_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('resolved_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('evaluation_asked_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('evaluation_asks', sa.Integer(), server_default='0', nullable=False))
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import tickets.schema
+import tickets.storage.schema
 
 revision = '0001'
 down_revision = None
@@ -20,8 +20,8 @@ def upgrade() -> None:
     op.create_table('access_tokens',
     sa.Column('account', sa.String(length=96), nullable=False),
     sa.Column('token', sa.String(length=1024), server_default='', nullable=False),
-    sa.Column('expires_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('refreshed_at', tickets.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('refreshed_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('account', name=op.f('pk_access_tokens'))
     )
     op.create_table('api_keys',
@@ -30,8 +30,8 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('prefix', sa.String(length=16), nullable=False),
     sa.Column('key_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', tickets.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_keys')),
     sa.UniqueConstraint('key_hash', name=op.f('uq_api_keys_key_hash')),
     sa.UniqueConstraint('name', name=op.f('uq_api_keys_name'))
@@ -41,14 +41,14 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('account', sa.String(length=64), nullable=False),
     sa.Column('external_id', sa.String(length=128), nullable=False),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_message_at', tickets.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_message_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
     sa.Column('following', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('dialog_state', sa.String(length=32), server_default='idle', nullable=False),
     sa.Column('dialog_data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), server_default='{}', nullable=False),
-    sa.Column('dialog_updated_at', tickets.schema.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('draft_reminded_at', tickets.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('dialog_updated_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('draft_reminded_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_citizens')),
     sa.UniqueConstraint('channel', 'account', 'external_id', name=op.f('uq_citizens_channel_account_external_id'))
     )
@@ -64,9 +64,9 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), server_default='pending', nullable=False),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('last_error', sa.Text(), server_default='', nullable=False),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('available_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('done_at', tickets.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('available_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('done_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
@@ -84,8 +84,8 @@ def upgrade() -> None:
     sa.Column('latitude', sa.Float(), nullable=True),
     sa.Column('longitude', sa.Float(), nullable=True),
     sa.Column('location_label', sa.String(length=255), server_default='', nullable=False),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizens.id'], name=op.f('fk_tickets_citizen_id_citizens')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tickets')),
     sa.UniqueConstraint('number', name=op.f('uq_tickets_number')),
@@ -103,7 +103,7 @@ def upgrade() -> None:
     sa.Column('media_id', sa.String(length=255), server_default='', nullable=False),
     sa.Column('url', sa.String(length=1024), server_default='', nullable=False),
     sa.Column('note', sa.Text(), server_default='', nullable=False),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_attachments_ticket_id_tickets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attachments'))
     )
@@ -120,7 +120,7 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('replies', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=True),
-    sa.Column('received_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizens.id'], name=op.f('fk_inbound_messages_citizen_id_citizens')),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_inbound_messages_ticket_id_tickets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_messages')),
@@ -136,7 +136,7 @@ def upgrade() -> None:
     sa.Column('status_to', sa.String(length=16), nullable=False),
     sa.Column('actor', sa.String(length=64), nullable=False),
     sa.Column('note', sa.Text(), server_default='', nullable=False),
-    sa.Column('created_at', tickets.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_events_ticket_id_tickets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_events'))
     )

@@ -7,7 +7,7 @@ Revises: 0004
 import sqlalchemy as sa
 from alembic import op
 
-import tickets.schema
+import tickets.storage.schema
 
 revision = "0005_console"
 down_revision = "0004"
@@ -23,10 +23,10 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("failed_attempts", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("locked_until", tickets.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("locked_until", tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
         sa.Column("disabled", sa.Boolean(), server_default=sa.false(), nullable=False),
-        sa.Column("created_at", tickets.schema.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_login_at", tickets.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_login_at", tickets.storage.schema.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
@@ -34,8 +34,8 @@ def upgrade() -> None:
         "console_sessions",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", tickets.schema.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", tickets.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", tickets.storage.schema.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_console_sessions_user_id_users")),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_console_sessions")),
     )

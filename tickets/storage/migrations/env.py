@@ -1,9 +1,9 @@
-"""Alembic environment: runs the migrations against the URL set by tickets.db.migrate."""
+"""Alembic environment: runs the migrations against the URL set by tickets.storage.db.migrate."""
 
 from alembic import context
 
-from tickets.db import create_db_engine
-from tickets.schema import metadata
+from tickets.storage.db import create_db_engine
+from tickets.storage.schema import metadata
 
 config = context.config
 

@@ -8,14 +8,14 @@ Create Date: 2026-11-24 10:00:00
 import sqlalchemy as sa
 from alembic import op
 
-import tickets.schema
+import tickets.storage.schema
 
 revision = '0005_deadlines'
 down_revision = '0004'
 branch_labels = None
 depends_on = None
 
-UTC = tickets.schema.UTCDateTime(timezone=True)
+UTC = tickets.storage.schema.UTCDateTime(timezone=True)
 
 
 def upgrade() -> None:
