@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from tickets import routing_store
 from tickets.repository import NewTicket, open_ticket
-from tickets.routing_store import RoutingConfig
+from tickets.routing import store as routing_store
+from tickets.routing.store import RoutingConfig
 from tickets.storage.db import create_db_engine, migrate
 
 SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "routing_sample.jsonl"

@@ -37,9 +37,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bots.alipay_sign import load_public_key, verify_notification
 from bots.request import PlainRequest
 from tickets.clock import utcnow
-from tickets.consents import ACCEPT, REJECT
 from tickets.errors import MalformedPayload, PayloadTooLarge, SignatureError
-from tickets.inbound import Channel, Consent, InboundMessage, Kind
+from tickets.inbox.consents import ACCEPT, REJECT
+from tickets.inbox.message import Channel, Consent, InboundMessage, Kind
 
 Variant = Literal["v1", "v2"]
 SUCCESS = b"success"  # the only answer that stops Alipay's retries (8 attempts over about 25 hours)

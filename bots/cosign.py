@@ -26,9 +26,9 @@ from typing import Any
 from bots.commands import normalise
 from bots.desk import Desk
 from bots.replies import Reply, say
-from tickets.citizens import Citizen
 from tickets.codes import parse_ticket_number
 from tickets.errors import PetitionClosed
+from tickets.inbox.citizens import Citizen
 from tickets.lifecycle import Status
 from tickets.petitions import OPEN, SCENE_PREFIX, Petition
 

@@ -11,16 +11,18 @@ import sqlalchemy as sa
 
 from bots.draft import Draft
 from qr.links import LinkSigner, signer_for
-from tickets import clusters, deadlines, followers, outbox, petitions, progress, repository, routing_store, warnings
-from tickets.citizens import Citizen
+from tickets import clusters, followers, outbox, petitions, progress, repository, warnings
 from tickets.clusters import ClusterRule, Match, Probe
-from tickets.deadlines import Policy
+from tickets.deadlines import policy as deadlines
+from tickets.deadlines.policy import Policy
 from tickets.errors import ConfigurationError, NotFound
+from tickets.inbox.citizens import Citizen
 from tickets.masking import mask_identifier
 from tickets.petitions import Petition, Signer, SignOutcome, SurgeRule
 from tickets.progress import Satisfaction
 from tickets.repository import Ticket, TicketFilter
-from tickets.routing_store import RoutingConfig
+from tickets.routing import store as routing_store
+from tickets.routing.store import RoutingConfig
 
 # The chat's "a similar problem nearby is being handled" looks at this many of the newest open tickets: it
 # runs while the citizen waits for the reply (the cluster sweep, off that path, compares more).

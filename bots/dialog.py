@@ -1,6 +1,6 @@
 """The intake conversation: from one or several messages to a confirmed ticket.
 
-Declared states (stored on the citizen, see tickets/citizens.py):
+Declared states (stored on the citizen, see tickets/inbox/citizens.py):
 
     idle ──content──▶ describing ──text──▶ locating ──place──▶ confirming ──"1"──▶ idle (ticket)
                           ▲                                        │
@@ -24,8 +24,8 @@ from bots.commands import Command, Parsed
 from bots.desk import Desk
 from bots.draft import Draft
 from bots.replies import Reply, say
-from tickets.citizens import Citizen
-from tickets.inbound import InboundMessage, Kind
+from tickets.inbox.citizens import Citizen
+from tickets.inbox.message import InboundMessage, Kind
 
 
 class State(StrEnum):

@@ -12,8 +12,8 @@ from typing import Any
 from bots.commands import normalise
 from bots.desk import Desk
 from bots.replies import Reply, say
-from tickets.citizens import Citizen
 from tickets.errors import InvalidTransition
+from tickets.inbox.citizens import Citizen
 from tickets.progress import Satisfaction
 
 _GRADES = {

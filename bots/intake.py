@@ -14,8 +14,10 @@ import sqlalchemy as sa
 from bots import dialog
 from bots.desk import Desk, DeskConfig
 from bots.replies import Reply
-from tickets import consents, inbox, notifications
-from tickets.inbound import InboundMessage, Kind
+from tickets import notifications
+from tickets.inbox import consents
+from tickets.inbox import turns as inbox
+from tickets.inbox.message import InboundMessage, Kind
 from tickets.masking import mask_identifier
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from bots.desk import Desk
 from bots.draft import MAX_ADDRESS, MAX_MEDIA, Draft
-from tickets import stored_media
-from tickets.citizens import Citizen
+from tickets import attachments as stored_media
 from tickets.errors import GatewayError
-from tickets.inbound import Location
+from tickets.inbox.citizens import Citizen
+from tickets.inbox.message import Location
 from tickets.repository import Ticket
 
 

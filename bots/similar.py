@@ -11,7 +11,7 @@ from bots.commands import normalise
 from bots.desk import Desk
 from bots.draft import Draft
 from bots.replies import Reply, say
-from tickets.citizens import Citizen
+from tickets.inbox.citizens import Citizen
 from tickets.masking import mask_text
 
 KEY = "similar"

@@ -25,7 +25,7 @@ from bots.wechat_crypto import MessageCipher, signature_matches
 from bots.wechat_parse import normalise, parse_xml
 from tickets.clock import utcnow
 from tickets.errors import MalformedPayload, PayloadTooLarge, SignatureError
-from tickets.inbound import InboundMessage
+from tickets.inbox.message import InboundMessage
 
 SUCCESS = b"success"  # "WeChat does nothing and does not retry" (passive-reply document)
 

@@ -35,7 +35,7 @@ from wechatpy.messages import (
 )
 
 from tickets.errors import MalformedPayload
-from tickets.inbound import Channel, Consent, InboundMessage, Kind, Link, Location, Media
+from tickets.inbox.message import Channel, Consent, InboundMessage, Kind, Link, Location, Media
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tickets.apikeys import Role, create_api_key, revoke_api_key
+from tickets.access.apikeys import Role, create_api_key, revoke_api_key
+from tickets.access.officers import UserRole, create_user
 from tickets.clock import utcnow
 from tickets.errors import ConfigurationError
 from tickets.settings import Settings
 from tickets.storage.db import create_db_engine, migrate
-from tickets.users import UserRole, create_user
 from workers.processes import run_relay, run_worker
 
 

@@ -13,10 +13,10 @@ from fastapi.responses import HTMLResponse
 from gateway.deps import State
 from gateway.pages import page
 from gateway.state import AppState
+from tickets.access.officers import User, UserRole
+from tickets.access.sessions import session_user
 from tickets.clock import utcnow
-from tickets.console_sessions import session_user
 from tickets.storage.db import reader
-from tickets.users import User, UserRole
 
 SESSION_COOKIE = "console_session"
 # Console pages hold personal data: never cached, never framed, nothing loaded from elsewhere.

@@ -75,7 +75,7 @@ class ListFilter:
 
 
 def overdue_condition(now: datetime) -> sa.ColumnElement[bool]:
-    """Tickets not finished and past their deadline (tickets/deadlines.py) or the date the handling unit
+    """Tickets not finished and past their deadline (tickets/deadlines/policy.py) or the date the handling unit
     expected to finish by."""
     past_due = sa.select(ticket_deadlines.c.ticket_id).where(ticket_deadlines.c.ticket_id == tickets.c.id,
                                                              ticket_deadlines.c.due_at < now).exists()

@@ -8,7 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickets import petitions, stored_media
+from tickets import attachments as stored_media
+from tickets import petitions
 from tickets.masking import mask_name, mask_text
 from tickets.storage.schema import attachments, inbound_messages, notifications
 

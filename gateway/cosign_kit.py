@@ -22,7 +22,8 @@ from gateway.cosign_identity import CookieSeal, Fingerprints, derive
 from gateway.limits import Limiter, Windows, build_limiter
 from gateway.state import AppState
 from qr.links import LinkSigner, signer_for
-from tickets import otp, petitions, repository
+from tickets import petitions, repository
+from tickets.access import otp
 from tickets.masking import mask_text
 from tickets.petitions import Petition, SurgeRule
 from tickets.settings import Settings, parse_limits

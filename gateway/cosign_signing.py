@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from gateway.cosign_identity import Identity
 from gateway.cosign_kit import CosignKit
 from tickets import petitions, warnings
-from tickets.citizens import CitizenKey, lock_citizen
+from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.petitions import Signer, SignOutcome
 from tickets.settings import Settings
 from tickets.storage.db import reader

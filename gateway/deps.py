@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from gateway.state import AppState
-from tickets.apikeys import ApiKey, authenticate
+from tickets.access.apikeys import ApiKey, authenticate
 from tickets.errors import AuthError, PayloadTooLarge
 
 

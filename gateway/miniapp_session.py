@@ -27,10 +27,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from bots.texts import render
 from gateway.deps import State
 from gateway.state import AppState
-from tickets.citizens import Citizen, get_citizen_key, lock_citizen
 from tickets.clock import utcnow
 from tickets.errors import ConfigurationError
-from tickets.inbound import Channel
+from tickets.inbox.citizens import Citizen, get_citizen_key, lock_citizen
+from tickets.inbox.message import Channel
 
 VERSION = "ms1"
 _LABEL = b"petition-gateway/miniapp-session/v1"

@@ -10,9 +10,10 @@ from sqlalchemy.engine import Engine
 from bots.alipay_api import AlipayApi
 from bots.desk import DeskConfig
 from bots.wechat import WeChatAdapter
-from tickets import clusters, deadlines
+from tickets import clusters
+from tickets.deadlines import policy as deadlines
 from tickets.petitions import SurgeRule
-from tickets.routing_store import RoutingConfig
+from tickets.routing.store import RoutingConfig
 from tickets.settings import Settings
 
 

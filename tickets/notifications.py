@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickets.citizens import CitizenKey
+from tickets.inbox.citizens import CitizenKey
 from tickets.lifecycle import Status
 from tickets.repository import Ticket
 from tickets.storage import fastsql

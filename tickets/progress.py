@@ -13,10 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickets import followers, notifications, outbox, petitions, repository, routing_store
+from tickets import followers, notifications, outbox, petitions, repository
 from tickets.errors import InvalidTransition
 from tickets.lifecycle import Status
 from tickets.repository import Ticket
+from tickets.routing import store as routing_store
 from tickets.storage.schema import citizens, evaluations, tickets
 
 # Changes the citizen is told about (received was answered in the chat already).

@@ -28,9 +28,10 @@ from bots.sms import SmsError
 from bots.texts import render
 from bots.wechat_api import WeChatApiError
 from bots.wechat_fields import build_data, local_time
-from tickets import consents, notifications
+from tickets import notifications
 from tickets.clock import utcnow
-from tickets.inbound import Channel
+from tickets.inbox import consents
+from tickets.inbox.message import Channel
 from tickets.notifications import Delivery, Notification
 from tickets.repository import Ticket
 from tickets.storage.db import reader

@@ -25,10 +25,10 @@ from bots.wechat_errors import CS_QUOTA_EXHAUSTED, INVALID_MEDIA_ID, OUT_OF_WIND
 from qr import images
 from qr.links import signer_for
 from tickets import petitions
-from tickets.citizens import get_citizen_key
 from tickets.clock import utcnow
 from tickets.errors import NotFound
-from tickets.inbound import Channel
+from tickets.inbox.citizens import get_citizen_key
+from tickets.inbox.message import Channel
 from tickets.petitions import Petition
 from tickets.storage.db import reader
 from workers.context import WorkerContext

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bots.wechat_api import WeChatApiError
-from tickets.citizens import get_citizen_key
-from tickets.inbound import Channel
+from tickets.inbox.citizens import get_citizen_key
+from tickets.inbox.message import Channel
 from workers.context import WorkerContext
 
 

@@ -7,8 +7,9 @@ import threading
 import time
 from collections.abc import Sequence
 
-from tickets import clusters, deadlines
+from tickets import clusters
 from tickets.clock import utcnow
+from tickets.deadlines import policy as deadlines
 from tickets.outbox import OutboxRow
 from workers import jobs, relay, sweeps
 from workers.context import WorkerContext, install

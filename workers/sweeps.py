@@ -8,8 +8,10 @@ import sqlalchemy as sa
 
 from bots.draft import Draft
 from bots.replies import say
-from tickets import clusters, deadlines, notifications, otp, outbox, petitions, progress, repository, warnings
-from tickets.inbound import Channel
+from tickets import clusters, notifications, outbox, petitions, progress, repository, warnings
+from tickets.access import otp
+from tickets.deadlines import policy as deadlines
+from tickets.inbox.message import Channel
 from tickets.lifecycle import Status
 from tickets.storage.schema import citizens, tickets
 

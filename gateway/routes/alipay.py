@@ -15,8 +15,8 @@ from gateway.routes.wechat import handle
 from gateway.state import AppState
 from tickets.clock import utcnow
 from tickets.errors import ChannelDisabled
-from tickets.inbound import InboundMessage
-from tickets.inbound_log import record_notice
+from tickets.inbox.log import record_notice
+from tickets.inbox.message import InboundMessage
 from tickets.masking import mask_identifier
 
 router = APIRouter(tags=["webhooks"])

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from bots.texts import render
 from gateway.deps import Caller, State
 from tickets import clusters
-from tickets.apikeys import Role
+from tickets.access.apikeys import Role
 from tickets.clock import utcnow
 from tickets.clusters import Cluster
 from tickets.lifecycle import Status

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from gateway.deps import Caller, State
-from tickets import deadlines
-from tickets.apikeys import Role
+from tickets.access.apikeys import Role
 from tickets.clock import utcnow
-from tickets.deadlines import Deadline
+from tickets.deadlines import policy as deadlines
+from tickets.deadlines.policy import Deadline
 from tickets.storage.db import reader
 
 router = APIRouter(prefix="/api/v1", tags=["deadlines"])

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from gateway.deps import Caller, State, read_capped
 from tickets import progress
-from tickets.apikeys import Role
+from tickets.access.apikeys import Role
 from tickets.clock import utcnow
 from tickets.errors import AuthError, MalformedPayload
 from tickets.lifecycle import Status

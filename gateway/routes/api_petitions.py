@@ -16,10 +16,10 @@ from gateway.state import AppState
 from qr import images
 from qr.links import signer_for
 from tickets import outbox, petitions, warnings
-from tickets.apikeys import Role
-from tickets.citizens import get_citizen_key
+from tickets.access.apikeys import Role
 from tickets.clock import utcnow
 from tickets.errors import NotFound
+from tickets.inbox.citizens import get_citizen_key
 from tickets.masking import mask_name
 from tickets.petitions import Petition, Signer
 from tickets.storage.db import reader

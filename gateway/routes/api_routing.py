@@ -12,12 +12,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from gateway.deps import Caller, State, read_capped
-from tickets import catalogue, progress, repository, routing_store
-from tickets.apikeys import Role
-from tickets.catalogue import CatalogueError
+from tickets import progress, repository
+from tickets.access.apikeys import Role
 from tickets.clock import utcnow
 from tickets.errors import MalformedPayload
 from tickets.progress import StatusUpdate
+from tickets.routing import catalogue
+from tickets.routing import store as routing_store
+from tickets.routing.catalogue import CatalogueError
 from tickets.storage.db import reader
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])

@@ -10,12 +10,13 @@ from pydantic import BaseModel
 
 from gateway.deps import Caller, State
 from gateway.routes.api_routing import RoutingOut, routing_out
-from tickets import repository, routing_store
-from tickets.apikeys import Role
-from tickets.citizens import get_citizen_key
+from tickets import repository
+from tickets.access.apikeys import Role
+from tickets.inbox.citizens import get_citizen_key
 from tickets.lifecycle import Status
 from tickets.masking import mask_identifier, mask_text
 from tickets.repository import Ticket, TicketFilter
+from tickets.routing import store as routing_store
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from gateway.deps import Caller, State
 from tickets import warnings
-from tickets.apikeys import Role
+from tickets.access.apikeys import Role
 from tickets.clock import utcnow
 from tickets.storage.db import reader
 from tickets.warnings import Warning

@@ -15,11 +15,11 @@ from gateway.cosign_identity import derive
 from gateway.deps import State
 from gateway.limits import Hit, Limiter, build_limiter
 from gateway.state import AppState
+from tickets.access.officers import AccountLocked, authenticate
+from tickets.access.sessions import SESSION_HOURS, close_session, open_session, purge_expired
 from tickets.clock import utcnow
-from tickets.console_sessions import SESSION_HOURS, close_session, open_session, purge_expired
 from tickets.errors import AuthError
 from tickets.masking import mask_identifier
-from tickets.users import AccountLocked, authenticate
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 log = logging.getLogger("gateway.console")

@@ -15,10 +15,10 @@ from gateway.console_stats import signature_buckets
 from gateway.deps import State
 from gateway.state import AppState
 from tickets import petitions, warnings
+from tickets.access.officers import UserRole
 from tickets.clock import utcnow
 from tickets.errors import NotFound
 from tickets.storage.db import reader
-from tickets.users import UserRole
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 log = logging.getLogger("gateway.console")

@@ -15,14 +15,16 @@ from gateway import console_ticket_data as data
 from gateway.console_auth import SECURITY_HEADERS, SignedIn, console_page
 from gateway.console_queries import PER_PAGE, ListFilter, csv_lines, distinct_values, list_page
 from gateway.deps import State
-from tickets import deadlines, petitions, repository, stored_media, zones
+from tickets import attachments as stored_media
+from tickets import petitions, repository, zones
+from tickets.access.officers import UserRole
 from tickets.clock import utcnow
+from tickets.deadlines import policy as deadlines
 from tickets.errors import NotFound
 from tickets.lifecycle import Status, can_move
 from tickets.masking import mask_text
 from tickets.storage.db import reader
 from tickets.storage.schema import tickets
-from tickets.users import UserRole
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 

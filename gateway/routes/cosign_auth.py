@@ -47,10 +47,10 @@ from gateway.cosign_pages import (
     set_cookie,
 )
 from gateway.limits import Hit
-from tickets import otp
+from tickets.access import otp
+from tickets.access.otp import Check
 from tickets.clock import utcnow
 from tickets.masking import mask_phone
-from tickets.otp import Check
 
 log = logging.getLogger("gateway.cosign")
 router = APIRouter(tags=["co-sign"])

@@ -17,9 +17,9 @@ from bots.wechat_peer import WeChatPeer
 from gateway.deps import State, app_state
 from gateway.pages import page
 from gateway.state import AppState
-from tickets import inbox
-from tickets.citizens import CitizenKey, find_citizen_id
-from tickets.inbound import Channel
+from tickets.inbox import turns as inbox
+from tickets.inbox.citizens import CitizenKey, find_citizen_id
+from tickets.inbox.message import Channel
 from tickets.masking import mask_identifier
 from tickets.storage.db import reader
 

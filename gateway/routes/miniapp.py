@@ -25,11 +25,11 @@ from gateway.routes import (
     miniapp_tickets,
 )
 from gateway.routes.miniapp_models import ConsentIn, ConsentOut, SessionOut, SignInIn
-from tickets import consents
-from tickets.citizens import CitizenKey, lock_citizen
 from tickets.clock import utcnow
 from tickets.errors import ChannelDisabled
-from tickets.inbound import Channel
+from tickets.inbox import consents
+from tickets.inbox.citizens import CitizenKey, lock_citizen
+from tickets.inbox.message import Channel
 from tickets.masking import mask_identifier
 
 log = logging.getLogger(__name__)

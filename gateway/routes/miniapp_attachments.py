@@ -10,8 +10,8 @@ from fastapi.responses import Response
 from bots.photos import content_type
 from bots.storage import LocalFolderStore
 from gateway.deps import Caller, State
-from tickets import stored_media
-from tickets.apikeys import Role
+from tickets import attachments as stored_media
+from tickets.access.apikeys import Role
 from tickets.errors import NotFound
 from tickets.storage.db import reader
 

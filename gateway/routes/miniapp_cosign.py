@@ -15,7 +15,7 @@ from qr.links import LinkError, LinkExpired, signer_for
 from tickets import petitions, warnings
 from tickets.clock import utcnow
 from tickets.errors import NotFound, PetitionClosed
-from tickets.inbound import Channel
+from tickets.inbox.message import Channel
 from tickets.masking import mask_identifier
 from tickets.petitions import Signer, SurgeRule
 

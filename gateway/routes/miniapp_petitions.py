@@ -20,7 +20,7 @@ from qr.links import signer_for
 from tickets import petitions, repository
 from tickets.clock import utcnow
 from tickets.errors import NotFound
-from tickets.inbound import Channel
+from tickets.inbox.message import Channel
 from tickets.lifecycle import Status
 from tickets.masking import mask_identifier
 from tickets.petitions import Signer

@@ -31,10 +31,13 @@ from gateway.miniapp_session import MiniappSession, Session, citizen_for, refusa
 from gateway.routes.miniapp_models import RequestForm, SubmittedOut
 from gateway.routes.miniapp_tickets import brief
 from gateway.state import AppState
-from tickets import deadlines, inbox, repository, stored_media, zones
+from tickets import attachments as stored_media
+from tickets import repository, zones
 from tickets.clock import utcnow
-from tickets.inbound import Channel, InboundMessage, Kind, Location
-from tickets.inbound_log import earlier_ticket
+from tickets.deadlines import policy as deadlines
+from tickets.inbox import turns as inbox
+from tickets.inbox.log import earlier_ticket
+from tickets.inbox.message import Channel, InboundMessage, Kind, Location
 from tickets.masking import mask_identifier
 from tickets.storage.db import reader
 

@@ -22,7 +22,7 @@ from gateway.state import AppState
 from tickets import progress, repository, zones
 from tickets.clock import utcnow
 from tickets.errors import InvalidTransition, NotFound
-from tickets.inbound import Channel
+from tickets.inbox.message import Channel
 from tickets.lifecycle import Status
 from tickets.repository import Ticket, TicketFilter
 from tickets.storage.db import reader

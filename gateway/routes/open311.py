@@ -25,11 +25,12 @@ from bots.texts import render
 from gateway import open311_catalogue as geo
 from gateway.deps import State, read_capped
 from gateway.open311_format import FORMATS, Open311Error, error, respond
-from tickets import deadlines, zones
-from tickets.apikeys import authenticate
-from tickets.citizens import CitizenKey, lock_citizen
+from tickets import zones
+from tickets.access.apikeys import authenticate
 from tickets.clock import utcnow
+from tickets.deadlines import policy as deadlines
 from tickets.errors import AuthError
+from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.storage.db import reader
 from tickets.storage.schema import attachments, tickets
 

@@ -13,7 +13,7 @@ from gateway.deps import State, read_capped
 from gateway.state import AppState
 from tickets.clock import utcnow
 from tickets.errors import ChannelDisabled
-from tickets.inbound import InboundMessage
+from tickets.inbox.message import InboundMessage
 
 router = APIRouter(tags=["webhooks"])
 

@@ -20,7 +20,7 @@ from bots.alipay import AlipayAdapter, decode_form, variant_of
 from bots.fake_alipay import FakeAlipay
 from bots.request import PlainRequest
 from tickets.errors import InboundError, MalformedPayload, PayloadTooLarge, SignatureError
-from tickets.inbound import Channel, Consent, Kind
+from tickets.inbox.message import Channel, Consent, Kind
 
 Variant = Literal["v1", "v2"]
 APP_ID = "2021000000000001"

@@ -15,8 +15,8 @@ from bots.intake import receive
 from qr.links import signer_for
 from tests.bots.test_intake import T0, message
 from tickets import petitions, warnings
-from tickets.citizens import CitizenKey, find_citizen_id
-from tickets.inbound import InboundMessage, Kind
+from tickets.inbox.citizens import CitizenKey, find_citizen_id
+from tickets.inbox.message import InboundMessage, Kind
 from tickets.petitions import Petition, Signer, SurgeRule
 from tickets.storage.schema import citizens, outbox, signatures, tickets
 from tickets.storage.schema import petitions as petition_rows

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from bots.desk import DeskConfig
 from bots.intake import receive
 from tickets import repository
-from tickets.inbound import Channel, InboundMessage, Kind, Location, Media
+from tickets.inbox.message import Channel, InboundMessage, Kind, Location, Media
 from tickets.lifecycle import Status
 from tickets.storage.schema import attachments, citizens, inbound_messages, tickets
 

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.bots.test_intake import message, say
-from tickets import repository, routing_store
+from tickets import repository
+from tickets.routing import store as routing_store
 from tickets.storage.schema import outbox, ticket_routing
 
 

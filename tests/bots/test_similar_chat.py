@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from bots.desk import DeskConfig
 from bots.intake import receive
 from tickets import progress, repository
-from tickets.inbound import Channel, InboundMessage, Kind, Location
+from tickets.inbox.message import Channel, InboundMessage, Kind, Location
 from tickets.lifecycle import Status
 from tickets.progress import StatusUpdate
 from tickets.storage.schema import notifications, ticket_followers, tickets

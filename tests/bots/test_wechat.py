@@ -17,7 +17,7 @@ from bots.replies import Reply
 from bots.request import PlainRequest
 from bots.wechat import WeChatAdapter, WeChatEnvelope
 from tickets.errors import DecryptError, MalformedPayload, PayloadTooLarge, SignatureError
-from tickets.inbound import Channel, Consent, InboundMessage, Kind, Link, Location, Media
+from tickets.inbox.message import Channel, Consent, InboundMessage, Kind, Link, Location, Media
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wechat"
 TOKEN = "petition_token"

@@ -14,7 +14,7 @@ from bots.request import PlainRequest
 from bots.wechat import WeChatAdapter
 from bots.wechat_peer import WeChatPeer
 from tickets.errors import SignatureError
-from tickets.inbound import InboundMessage, Kind, Location, Media
+from tickets.inbox.message import InboundMessage, Kind, Location, Media
 
 TOKEN = "petition_token"
 APP_ID = "wx1234567890abcdef"

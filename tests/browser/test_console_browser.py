@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from tests.browser.accessibility import contrast, tabs_to, text_contrast, unlabelled_fields
 from tests.gateway.conftest import WeChatSide
 from tests.gateway.console_support import PASSWORD, make_user
+from tickets.access.officers import UserRole
 from tickets.storage.schema import evaluations, notifications, tickets
-from tickets.users import UserRole
 
 OPENID = "oBrowserCitizen0001"
 DESCRIPTION = "幸福路口的红绿灯不亮，过马路很危险"

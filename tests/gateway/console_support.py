@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from tickets import repository
-from tickets.citizens import CitizenKey, lock_citizen
+from tickets.access.officers import UserRole, create_user
 from tickets.clock import utcnow
+from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.repository import NewAttachment, NewTicket, Ticket
 from tickets.settings import Settings
-from tickets.users import UserRole, create_user
 
 PASSWORD = "a long console password"
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')

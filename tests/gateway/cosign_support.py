@@ -20,8 +20,8 @@ from bots.fake_sms import FakeSmsGateway
 from gateway.app import create_app
 from qr.links import signer_for
 from tickets import petitions, repository
-from tickets.citizens import CitizenKey, lock_citizen
 from tickets.clock import utcnow
+from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.petitions import Signer
 from tickets.repository import NewTicket
 from tickets.settings import Settings

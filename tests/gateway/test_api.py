@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from tickets import repository
-from tickets.apikeys import Role, create_api_key
-from tickets.citizens import CitizenKey, lock_citizen
+from tickets.access.apikeys import Role, create_api_key
+from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.lifecycle import Status
 from tickets.repository import NewTicket
 from tickets.settings import Settings

@@ -13,11 +13,12 @@ from sqlalchemy.engine import Engine
 
 from bots.desk import Desk, DeskConfig
 from bots.draft import Draft
-from tickets import clusters, deadlines
-from tickets.apikeys import Role, create_api_key
-from tickets.citizens import CitizenKey, lock_citizen
+from tickets import clusters
+from tickets.access.apikeys import Role, create_api_key
 from tickets.clock import utcnow
 from tickets.clusters import ClusterRule
+from tickets.deadlines import policy as deadlines
+from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.settings import Settings
 from tickets.storage.db import create_db_engine
 from tickets.storage.schema import notifications, ticket_deadlines

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from tickets import petitions, repository
-from tickets.apikeys import Role, create_api_key
-from tickets.citizens import CitizenKey, lock_citizen
+from tickets.access.apikeys import Role, create_api_key
 from tickets.clock import utcnow
+from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.petitions import Signer, SurgeRule
 from tickets.repository import NewTicket
 from tickets.settings import Settings

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 
 from bots.desk import Desk, DeskConfig
 from bots.draft import Draft
-from tickets import catalogue
-from tickets.apikeys import Role, create_api_key
-from tickets.citizens import CitizenKey, lock_citizen
+from tickets.access.apikeys import Role, create_api_key
+from tickets.inbox.citizens import CitizenKey, lock_citizen
+from tickets.routing import catalogue
 from tickets.settings import Settings
 from tickets.storage.db import create_db_engine
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import main
-from tickets.apikeys import authenticate
+from tickets.access.apikeys import authenticate
 from tickets.storage.db import create_db_engine
 
 

@@ -8,12 +8,13 @@ from sqlalchemy.engine import Engine
 
 from bots.storage import LocalFolderStore
 from tests.gateway.console_support import PASSWORD, csrf_of, make_user, open_ticket, sign_in
-from tickets import stored_media, users
+from tickets import attachments as stored_media
+from tickets.access import officers as users
+from tickets.access.officers import UserRole
 from tickets.clock import utcnow
 from tickets.repository import NewAttachment
 from tickets.settings import Settings
 from tickets.storage.schema import console_sessions, inbound_messages, notifications, ticket_events, tickets
-from tickets.users import UserRole
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")

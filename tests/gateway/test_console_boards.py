@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from tests.gateway.console_support import csrf_of, make_user, open_ticket, sign_in
 from tickets import petitions, progress, warnings
+from tickets.access.officers import UserRole
 from tickets.clock import utcnow
 from tickets.lifecycle import Status
 from tickets.petitions import Signer, SurgeRule
@@ -17,7 +18,6 @@ from tickets.progress import Satisfaction, StatusUpdate
 from tickets.settings import Settings
 from tickets.storage.schema import signatures
 from tickets.storage.schema import warnings as warnings_table
-from tickets.users import UserRole
 
 
 def _petition(engine: Engine, settings: Settings) -> tuple[int, int]:

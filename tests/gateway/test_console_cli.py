@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import main
+from tickets.access.officers import UserRole, authenticate
 from tickets.clock import utcnow
 from tickets.storage.db import create_db_engine
-from tickets.users import UserRole, authenticate
 
 
 def test_create_user_takes_the_password_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

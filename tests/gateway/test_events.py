@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tickets import repository
-from tickets.apikeys import Role, create_api_key
-from tickets.citizens import CitizenKey, lock_citizen
+from tickets.access.apikeys import Role, create_api_key
+from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.repository import NewTicket
 from tickets.settings import Settings
 from tickets.storage.db import create_db_engine

@@ -15,8 +15,8 @@ from gateway.miniapp_session import SessionSigner
 from qr.links import signer_for
 from tests.gateway.alipay_data import APP_ID, database_held, jpeg, png
 from tickets import petitions, repository
-from tickets.apikeys import Role, create_api_key
-from tickets.citizens import CitizenKey, lock_citizen
+from tickets.access.apikeys import Role, create_api_key
+from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.repository import NewTicket
 from tickets.settings import Settings
 from tickets.storage.db import create_db_engine

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from gateway.open311_catalogue import REQUEST_FIELDS
-from tickets.apikeys import Role, create_api_key
+from tickets.access.apikeys import Role, create_api_key
 from tickets.clock import utcnow
 from tickets.settings import Settings
 from tickets.storage.db import create_db_engine

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tickets.apikeys import Role, authenticate, create_api_key, revoke_api_key
+from tickets.access.apikeys import Role, authenticate, create_api_key, revoke_api_key
 from tickets.errors import AuthError
 from tickets.storage.schema import api_keys
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from tickets import catalogue
-from tickets.catalogue import CatalogueError
+from tickets.routing import catalogue
+from tickets.routing.catalogue import CatalogueError
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 

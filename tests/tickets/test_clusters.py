@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from bots.desk import Desk, DeskConfig
 from bots.draft import Draft
 from tickets import clusters, followers, progress, repository, warnings, zones
-from tickets.citizens import CitizenKey, lock_citizen
 from tickets.clusters import ClusterRule
+from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.lifecycle import Status
 from tickets.progress import StatusUpdate
 from tickets.storage.schema import notifications, outbox

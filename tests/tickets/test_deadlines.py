@@ -10,8 +10,9 @@ from sqlalchemy.engine import Engine
 
 from bots.desk import Desk, DeskConfig
 from bots.draft import Draft
-from tickets import deadlines, progress, zones
-from tickets.citizens import CitizenKey, lock_citizen
+from tickets import progress, zones
+from tickets.deadlines import policy as deadlines
+from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.lifecycle import Status
 from tickets.progress import StatusUpdate
 from tickets.storage.schema import outbox, ticket_deadlines

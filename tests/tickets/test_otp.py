@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tickets import otp
+from tickets.access import otp
+from tickets.access.otp import Check, CheckResult
 from tickets.clock import utcnow
-from tickets.otp import Check, CheckResult
 from tickets.storage.schema import one_time_codes
 
 KEY = otp.otp_key("y" * 40)

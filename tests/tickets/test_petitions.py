@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tickets import outbox, petitions, progress, warnings
-from tickets.citizens import CitizenKey, lock_citizen
 from tickets.clock import utcnow
 from tickets.errors import NotFound, PetitionClosed
+from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.lifecycle import Status
 from tickets.petitions import Signer, SurgeRule
 from tickets.progress import StatusUpdate

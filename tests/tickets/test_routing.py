@@ -11,11 +11,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tickets import catalogue, progress, routing_store
+from tickets import progress
 from tickets.lifecycle import Status
 from tickets.repository import NewTicket, Ticket, open_ticket
-from tickets.routing import classify, out_of_scope
-from tickets.routing_store import RoutingConfig
+from tickets.routing import catalogue
+from tickets.routing import store as routing_store
+from tickets.routing.classify import classify, out_of_scope
+from tickets.routing.store import RoutingConfig
 from tickets.storage.schema import outbox, tickets
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)

@@ -8,11 +8,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tickets import console_sessions, users
+from tickets.access import officers as users
+from tickets.access import sessions as console_sessions
+from tickets.access.officers import AccountLocked, UserRole
 from tickets.errors import AuthError
 from tickets.storage.schema import console_sessions as sessions_table
 from tickets.storage.schema import users as users_table
-from tickets.users import AccountLocked, UserRole
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tickets.deadlines import CATALOGUE, Rule, load_policy
+from tickets.deadlines.policy import CATALOGUE, Rule, load_policy
+from tickets.deadlines.workdays import load_calendar
 from tickets.errors import ConfigurationError
-from tickets.workcalendar import load_calendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 HOLIDAYS = sorted((CATALOGUE / "holidays").glob("*.toml"))

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.workers.conftest import Receiver
-from tickets import deadlines, repository
+from tickets import repository
 from tickets.clock import utcnow
+from tickets.deadlines import policy as deadlines
 from tickets.repository import NewTicket
 from tickets.settings import Settings
 from tickets.storage.schema import outbox, ticket_deadlines

@@ -15,10 +15,11 @@ from sqlalchemy.engine import Engine
 from bots.fake_alipay import FakeAlipay
 from bots.fake_wechat import FakeWeChat
 from tests.workers.conftest import Receiver
-from tickets import consents, progress, repository
-from tickets.citizens import CitizenKey, lock_citizen, save_citizen
+from tickets import progress, repository
 from tickets.clock import utcnow
-from tickets.inbound import Channel, Consent, InboundMessage, Kind
+from tickets.inbox import consents
+from tickets.inbox.citizens import CitizenKey, lock_citizen, save_citizen
+from tickets.inbox.message import Channel, Consent, InboundMessage, Kind
 from tickets.lifecycle import Status
 from tickets.progress import StatusUpdate
 from tickets.repository import NewTicket

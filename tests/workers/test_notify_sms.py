@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from bots.fake_sms import FakeSmsGateway
 from bots.fake_wechat import FakeWeChat
 from tickets import petitions, progress, repository
-from tickets.citizens import CitizenKey, lock_citizen
 from tickets.clock import utcnow
+from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.lifecycle import Status
 from tickets.petitions import Signer, SurgeRule
 from tickets.progress import StatusUpdate

@@ -16,7 +16,7 @@ from bots.fake_wechat import FakeWeChat
 from bots.intake import receive
 from tickets import outbox
 from tickets.clock import utcnow
-from tickets.inbound import Channel, InboundMessage, Kind
+from tickets.inbox.message import Channel, InboundMessage, Kind
 from tickets.settings import Settings
 from tickets.storage.schema import citizens
 from tickets.storage.schema import outbox as outbox_table

@@ -18,7 +18,7 @@ from bots.intake import receive
 from qr.links import signer_for
 from tickets import outbox, petitions
 from tickets.clock import utcnow
-from tickets.inbound import Channel, InboundMessage, Kind
+from tickets.inbox.message import Channel, InboundMessage, Kind
 from tickets.petitions import Petition
 from tickets.settings import Settings
 from tickets.storage.schema import outbox as outbox_table

@@ -394,7 +394,7 @@ routing_corrections = sa.Table(
 ticket_deadlines = sa.Table(
     "ticket_deadlines",
     metadata,
-    # One row per ticket: when an answer is due (tickets/deadlines.py), and when the reminder and the
+    # One row per ticket: when an answer is due (tickets/deadlines/policy.py), and when the reminder and the
     # escalation went out (each once per due time; a new due time starts afresh).
     sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), primary_key=True),
     sa.Column("rule", sa.String(80), nullable=False),  # "zone/type" of the rule that matched ("" = any)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from tickets.inbound import InboundMessage
+from tickets.inbox.message import InboundMessage
 from tickets.storage.db import dialect_insert
 from tickets.storage.schema import inbound_messages
 

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tickets.catalogue_model import Catalogue, Category, District, Unit
-from tickets.routing_similar import Neighbour, Precedent, PrecedentIndex, nearest
+from tickets.routing.model import Catalogue, Category, District, Unit
+from tickets.routing.similar import Neighbour, Precedent, PrecedentIndex, nearest
 
 LEARNED_WEIGHT = 1.0  # a neighbour at similarity 1.0 weighs as a fully matched rule
 FULL_MATCH = 4  # characters of matched keywords that make a category certain

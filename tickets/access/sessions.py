@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from tickets.access.officers import User, get_user
 from tickets.storage.schema import console_sessions
-from tickets.users import User, get_user
 
 SESSION_HOURS = 8  # one working shift; signing in again starts a new session
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from tickets import outbox
 from tickets.masking import mask_text
 from tickets.repository import Ticket
-from tickets.routing import Classification
+from tickets.routing.classify import Classification
 
 DISPATCH_TOPIC = "dispatch.event"  # the topic of tickets.progress: one webhook for every dispatch event
 

@@ -11,12 +11,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickets import catalogue, handoff, routing_similar
+from tickets import dispatch as handoff
 from tickets.masking import mask_text
 from tickets.repository import Ticket
-from tickets.routing import Classification, classify
-from tickets.routing import out_of_scope as referrals_in
-from tickets.routing_similar import Precedent, PrecedentIndex
+from tickets.routing import catalogue
+from tickets.routing import similar as routing_similar
+from tickets.routing.classify import Classification, classify
+from tickets.routing.classify import out_of_scope as referrals_in
+from tickets.routing.similar import Precedent, PrecedentIndex
 from tickets.storage.schema import routing_corrections, ticket_routing, tickets
 
 

@@ -54,7 +54,7 @@ class Neighbour:
 class PrecedentIndex:
     """Precedents ready to be searched: document frequencies, each one's weight, and which hold each bigram.
 
-    Built once per set of precedents (tickets/routing_store.py keeps it for a while), so a new ticket costs
+    Built once per set of precedents (tickets/routing/store.py keeps it for a while), so a new ticket costs
     its own bigrams and the precedents sharing them, not a pass over all of them.
     """
 

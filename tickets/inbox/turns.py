@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickets.citizens import (
+from tickets.inbox.citizens import (
     LOCK_SQL,
     SAVE_SQL,
     Citizen,
@@ -17,7 +17,7 @@ from tickets.citizens import (
     save_citizen,
     save_params,
 )
-from tickets.inbound import InboundMessage
+from tickets.inbox.message import InboundMessage
 from tickets.storage import fastsql
 from tickets.storage.schema import inbound_messages
 

@@ -1,7 +1,7 @@
 """Answer deadlines (办理时限): when a ticket is due, reminders before it, escalation after it.
 
 Rules per (zone, type), "" meaning any, come from catalogue/deadlines.toml; time is counted on the
-working-day calendar (tickets/workcalendar.py). Each ticket's deadline is a row of `ticket_deadlines`;
+working-day calendar (tickets/deadlines/workdays.py). Each ticket's deadline is a row of `ticket_deadlines`;
 a periodic sweep writes one `deadline.event` outbox row for the reminder and one for the escalation
 (stamped on the row, so each goes out once per due time).
 """
@@ -19,16 +19,16 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from tickets import outbox
+from tickets.deadlines.workdays import WorkCalendar, load_calendar
 from tickets.errors import ConfigurationError
 from tickets.lifecycle import OPEN_STATUSES
 from tickets.settings import Settings
 from tickets.storage.db import dialect_insert
 from tickets.storage.schema import metadata, ticket_deadlines, tickets
-from tickets.workcalendar import WorkCalendar, load_calendar
 
 TOPIC = "deadline.event"
 REMINDER, ESCALATION = "deadline.reminder", "deadline.overdue"
-CATALOGUE = Path(__file__).resolve().parent.parent / "catalogue"
+CATALOGUE = Path(__file__).resolve().parents[2] / "catalogue"
 _OPEN = [s.value for s in OPEN_STATUSES]
 
 

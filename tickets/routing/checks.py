@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tickets.catalogue_model import (
+from tickets.routing.model import (
     ID,
     REFERRALS,
     SECTIONS,
