@@ -10,7 +10,7 @@ filer, citizen 0) and writes a notification and its outbox row for every other c
 `tickets.notifications.create` (same event, same payload), as the co-signer fan-out would. Every
 citizen wrote to the account recently, so the ladder ends at the customer-service message.
 
-- **Fake WeChat**: `bots.fake_wechat.FakeWeChat`, no latency, in its own process (a pipe carries the
+- **Fake WeChat**: `bots.fakes.wechat.FakeWeChat`, no latency, in its own process (a pipe carries the
   control commands), so the workers and the plain client hit the same server with the same settings.
   Its connections have TCP_NODELAY (see `_fake_main`): without it every answer stalls ~40 ms.
 - **Pipeline**: a private `redis-server` (nothing on disk; the shared one is left alone), `--workers`
@@ -95,11 +95,11 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 def _fake_main(pipe: Connection, app_id: str, app_secret: str) -> None:
     """Serve a FakeWeChat and answer control commands on `pipe` until told to stop."""
-    from bots.fake_wechat import FakeWeChat
+    from bots.fakes.wechat import FakeWeChat
 
     fake = FakeWeChat(app_id, app_secret)
     base_url = fake.start()
-    # TCP_NODELAY on the fake's connections (bots/fake_server.py sets it too): its handler writes the
+    # TCP_NODELAY on the fake's connections (bots/fakes/server.py sets it too): its handler writes the
     # headers and the body in two sends, and without it every answer on a keep-alive connection waits
     # ~40 ms for the client's delayed ACK (Nagle): both sides would measure that stall (~22 requests/s).
     server = getattr(fake, "_server", None)

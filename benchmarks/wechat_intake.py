@@ -323,7 +323,7 @@ def _cpu(pids: Sequence[int]) -> dict[int, float]:
 
 async def measure(backend: str, server: Server, creds: dict[str, str],
                   args: argparse.Namespace) -> tuple[BackendResult, int, int]:
-    from bots.wechat_peer import WeChatPeer
+    from bots.fakes.wechat_peer import WeChatPeer
 
     peer = WeChatPeer(creds["WECHAT_TOKEN"], creds["WECHAT_APP_ID"], creds["WECHAT_AES_KEY"])
     host = f"{HOST}:{server.port}"

@@ -11,8 +11,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from bots import dialog
-from bots.desk import Desk, DeskConfig
+from bots.conversations import dialog
+from bots.conversations.desk import Desk, DeskConfig
 from bots.replies import Reply
 from tickets import notifications
 from tickets.inbox import consents

@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from bots.fake_wechat import FakeWeChat
+from bots.fakes.wechat import FakeWeChat
 from gateway import errors
 from gateway.routes import (
     alipay,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from bots.sms import SmsSender, build_sender
-from bots.wechat_oauth import WeChatOAuth
+from bots.wechat.oauth import WeChatOAuth
 from gateway.cosign_identity import CookieSeal, Fingerprints, derive
 from gateway.limits import Limiter, Windows, build_limiter
 from gateway.state import AppState

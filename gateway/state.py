@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.engine import Engine
 
-from bots.alipay_api import AlipayApi
-from bots.desk import DeskConfig
-from bots.wechat import WeChatAdapter
+from bots.alipay.api import AlipayApi
+from bots.conversations.desk import DeskConfig
+from bots.wechat.adapter import WeChatAdapter
 from tickets import clusters
 from tickets.deadlines import policy as deadlines
 from tickets.petitions import SurgeRule

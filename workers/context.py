@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.engine import Engine
 
-from bots.alipay_api import AlipayApi
+from bots.alipay.api import AlipayApi
 from bots.sms import SmsSender, build_sender
-from bots.wechat_api import WeChatApi
-from bots.wechat_token import AccessTokenProvider
+from bots.wechat.access_token import AccessTokenProvider
+from bots.wechat.api import WeChatApi
 from tickets.settings import Settings
 from tickets.storage.db import create_db_engine
 from workers.ratelimit import SendRate
@@ -35,7 +35,7 @@ class WorkerContext:
         http = httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0))
         wechat = None
         if settings.wechat_app_id and settings.wechat_app_secret:
-            # A short timeout: on SQLite the token refresh holds the write lock (bots/wechat_token.py).
+            # A short timeout: on SQLite the token refresh holds the write lock (bots/wechat/access_token.py).
             tokens = AccessTokenProvider(engine, settings.wechat_app_id, settings.wechat_app_secret,
                                          settings.wechat_api_base, http, timeout=TOKEN_TIMEOUT)
             wechat = WeChatApi(tokens, settings.wechat_api_base, http)

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bots.desk import CARD_TOPIC
+from bots.conversations.desk import CARD_TOPIC
 from tickets import outbox
 from tickets.clock import utcnow
 from workers.alerts import deliver_warning

@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bots.alipay_api import AlipayApiError
+from bots.alipay.api import AlipayApiError
 from bots.replies import say
 from bots.sms import SmsError
 from bots.texts import render
-from bots.wechat_api import WeChatApiError
-from bots.wechat_fields import build_data, local_time
+from bots.wechat.api import WeChatApiError
+from bots.wechat.fields import build_data, local_time
 from tickets import notifications
 from tickets.clock import utcnow
 from tickets.inbox import consents

@@ -4,7 +4,7 @@ The job draws the printable card of the signed co-sign link (qr/images.py), uplo
 media unless the petition's last upload is younger than `MEDIA_REUSE` (WeChat keeps temporary media
 three days), and sends it as a customer-service image message. On the way it makes sure the
 petition has a live WeChat parametric QR code (QR_STR_SCENE, scene `petition:{id}`, at most 30 days),
-whose scans bots/cosign.py answers.
+whose scans bots/conversations/cosign.py answers.
 
 WeChat's answers (shared/notes/wechat-alipay.md section 2.5): -1, 45009, 45011 and network errors
 back off and retry; 45015, 45047 and 43004 mean the representative cannot be reached in the chat now
@@ -18,10 +18,10 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from bots.desk import CARD_TOPIC
+from bots.conversations.desk import CARD_TOPIC
 from bots.texts import render
-from bots.wechat_api import QR_MAX_EXPIRE_SECONDS, WeChatApi, WeChatApiError
-from bots.wechat_errors import CS_QUOTA_EXHAUSTED, INVALID_MEDIA_ID, OUT_OF_WINDOW, USER_NOT_FOLLOWING
+from bots.wechat.api import QR_MAX_EXPIRE_SECONDS, WeChatApi, WeChatApiError
+from bots.wechat.errors import CS_QUOTA_EXHAUSTED, INVALID_MEDIA_ID, OUT_OF_WINDOW, USER_NOT_FOLLOWING
 from qr import images
 from qr.links import signer_for
 from tickets import petitions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bots.wechat_api import WeChatApiError
+from bots.wechat.api import WeChatApiError
 from tickets.inbox.citizens import get_citizen_key
 from tickets.inbox.message import Channel
 from workers.context import WorkerContext

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from bots.draft import Draft
+from bots.conversations.draft import Draft
 from bots.replies import say
 from tickets import clusters, notifications, outbox, petitions, progress, repository, warnings
 from tickets.access import otp

@@ -8,7 +8,7 @@ from functools import lru_cache
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from bots.alipay import SUCCESS, AlipayAdapter
+from bots.alipay.adapter import SUCCESS, AlipayAdapter
 from bots.request import PlainRequest
 from gateway.deps import State, read_capped
 from gateway.routes.wechat import handle

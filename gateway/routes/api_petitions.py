@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from bots.desk import CARD_TOPIC
+from bots.conversations.desk import CARD_TOPIC
 from gateway.deps import Caller, State
 from gateway.state import AppState
 from qr import images

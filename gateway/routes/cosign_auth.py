@@ -13,12 +13,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bots import alipay_oauth
-from bots.alipay_sign import AlipayApiError
+from bots.alipay import oauth as alipay_oauth
+from bots.alipay.sign import AlipayApiError
 from bots.sms import SmsError
 from bots.texts import render
-from bots.wechat_errors import WeChatApiError
-from bots.wechat_oauth import CODE_ERRORS, SNAPSHOT_USER
+from bots.wechat.errors import WeChatApiError
+from bots.wechat.oauth import CODE_ERRORS, SNAPSHOT_USER
 from gateway.cosign_forms import oauth_cookie, oauth_state, oauth_state_ok
 from gateway.cosign_identity import (
     IDENTITY_SECONDS,

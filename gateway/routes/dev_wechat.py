@@ -13,7 +13,7 @@ import httpx
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bots.wechat_peer import WeChatPeer
+from bots.fakes.wechat_peer import WeChatPeer
 from gateway.deps import State, app_state
 from gateway.pages import page
 from gateway.state import AppState

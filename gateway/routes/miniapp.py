@@ -1,7 +1,7 @@
 """`/api/v1/miniapp/...`: what the city's Alipay mini-program calls, and the officers' view of its photos.
 
 Sign-in exchanges the mini-program's `my.getAuthCode` code through `alipay.system.oauth.token` (signed
-request, verified response: bots/alipay_api.py) for the citizen's Alipay id, then hands out a
+request, verified response: bots/alipay/api.py) for the citizen's Alipay id, then hands out a
 short-lived session token (gateway/miniapp_session.py). Everything else acts for that citizen only:
 filing a request, their tickets, rating, co-signing, and reporting subscription consent.
 """
@@ -12,9 +12,9 @@ import logging
 
 from fastapi import APIRouter
 
-from bots.alipay_api import AlipayApiError
-from bots.alipay_oauth import user_of
-from bots.alipay_sign import RESPONSE_SIGNATURE
+from bots.alipay.api import AlipayApiError
+from bots.alipay.oauth import user_of
+from bots.alipay.sign import RESPONSE_SIGNATURE
 from gateway.deps import State
 from gateway.miniapp_session import Session, citizen_for, refusal, signer_of
 from gateway.routes import (

@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import UploadFile
 from pydantic import BaseModel, Field
 
-from bots.draft import MAX_ADDRESS, MAX_DESCRIPTION, MAX_MEDIA
+from bots.conversations.draft import MAX_ADDRESS, MAX_DESCRIPTION, MAX_MEDIA
 from tickets.lifecycle import Status
 from tickets.progress import Satisfaction
 

@@ -1,6 +1,6 @@
 """`POST /api/v1/miniapp/requests`: a citizen's request with photos, as one multipart form.
 
-Order: the body's declared size, the chat's rules on the text (bots/miniapp.py), a repeated
+Order: the body's declared size, the chat's rules on the text (bots/conversations/miniapp.py), a repeated
 `request_id`, each photo's size and type, then the photos are stored and the ticket opened in one
 transaction. A refusal at any step stores nothing; photos of a ticket that was not committed are
 removed again. The photo checks and the transaction run in the thread pool: decoding a photo and
@@ -19,10 +19,10 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError
 
-from bots import miniapp
-from bots.desk import Desk
-from bots.draft import MAX_MEDIA
-from bots.miniapp import Submission, SubmissionRefused
+from bots.conversations import miniapp
+from bots.conversations.desk import Desk
+from bots.conversations.draft import MAX_MEDIA
+from bots.conversations.miniapp import Submission, SubmissionRefused
 from bots.photos import PhotoRefused, check_photo
 from bots.storage import LocalFolderStore
 from bots.texts import render

@@ -19,8 +19,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from bots.desk import Desk
-from bots.draft import MAX_ADDRESS, Draft
+from bots.conversations.desk import Desk
+from bots.conversations.draft import MAX_ADDRESS, Draft
 from bots.texts import render
 from gateway import open311_catalogue as geo
 from gateway.deps import State, read_capped

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from bots.intake import receive
 from bots.replies import Reply
 from bots.request import PlainRequest
-from bots.wechat import WeChatAdapter
+from bots.wechat.adapter import WeChatAdapter
 from gateway.deps import State, read_capped
 from gateway.state import AppState
 from tickets.clock import utcnow

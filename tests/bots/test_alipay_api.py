@@ -15,8 +15,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bots.alipay_api import TEMPLATE_DATA_MAX_CHARS, AlipayApi, AlipayApiError
-from bots.alipay_sign import (
+from bots.alipay.api import TEMPLATE_DATA_MAX_CHARS, AlipayApi, AlipayApiError
+from bots.alipay.sign import (
     RESPONSE_SIGNATURE,
     TRANSPORT,
     load_public_key,
@@ -25,7 +25,7 @@ from bots.alipay_sign import (
     verify_notification,
     verify_response,
 )
-from bots.fake_alipay import FakeAlipay
+from bots.fakes.alipay import FakeAlipay
 
 APP_ID = "2021000000000001"
 USER_ID = "2088102150477652"

@@ -16,8 +16,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from bots.alipay import AlipayAdapter, decode_form, variant_of
-from bots.fake_alipay import FakeAlipay
+from bots.alipay.adapter import AlipayAdapter, decode_form, variant_of
+from bots.fakes.alipay import FakeAlipay
 from bots.request import PlainRequest
 from tickets.errors import InboundError, MalformedPayload, PayloadTooLarge, SignatureError
 from tickets.inbox.message import Channel, Consent, Kind

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
-from bots.alipay_sign import (
+from bots.alipay.sign import (
     RESPONSE_SIGNATURE,
     TRANSPORT,
     AlipayApiError,

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bots import wechat_parse
-from bots.desk import CARD_TOPIC, DeskConfig
+from bots.conversations.desk import CARD_TOPIC, DeskConfig
 from bots.intake import receive
+from bots.wechat import parse as wechat_parse
 from qr.links import signer_for
 from tests.bots.test_intake import T0, message
 from tickets import petitions, warnings

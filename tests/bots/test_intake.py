@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bots.desk import DeskConfig
+from bots.conversations.desk import DeskConfig
 from bots.intake import receive
 from tickets import repository
 from tickets.inbox.message import Channel, InboundMessage, Kind, Location, Media

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import xmltodict
 
-from bots.wechat_parse import _plain_fields
+from bots.wechat.parse import _plain_fields
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wechat"
 PIECES = [

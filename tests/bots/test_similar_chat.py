@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bots.desk import DeskConfig
+from bots.conversations.desk import DeskConfig
 from bots.intake import receive
 from tickets import progress, repository
 from tickets.inbox.message import Channel, InboundMessage, Kind, Location

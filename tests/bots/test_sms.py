@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bots.fake_sms import FakeSmsGateway
+from bots.fakes.sms import FakeSmsGateway
 from bots.sms import ConsoleSmsSender, HttpSmsSender, SmsError, build_sender
 from tickets.settings import Settings
 

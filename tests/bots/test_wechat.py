@@ -1,4 +1,4 @@
-"""bots/wechat.py: the WeChat adapter from fixture files, with WeRoBot playing WeChat in safe mode."""
+"""bots/wechat/adapter.py: the WeChat adapter from fixture files, with WeRoBot playing WeChat in safe mode."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from werobot.utils import get_signature
 
 from bots.replies import Reply
 from bots.request import PlainRequest
-from bots.wechat import WeChatAdapter, WeChatEnvelope
+from bots.wechat.adapter import WeChatAdapter, WeChatEnvelope
 from tickets.errors import DecryptError, MalformedPayload, PayloadTooLarge, SignatureError
 from tickets.inbox.message import Channel, Consent, InboundMessage, Kind, Link, Location, Media
 

@@ -12,9 +12,10 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from bots.fake_wechat import FakeWeChat
-from bots.wechat_api import WeChatApi, WeChatApiError
-from bots.wechat_errors import (
+from bots.fakes.wechat import FakeWeChat
+from bots.wechat.access_token import AccessTokenProvider
+from bots.wechat.api import WeChatApi, WeChatApiError
+from bots.wechat.errors import (
     ACCESS_TOKEN_EXPIRED,
     ARGUMENT_INVALID,
     CS_QUOTA_EXHAUSTED,
@@ -26,7 +27,6 @@ from bots.wechat_errors import (
     SUBSCRIPTION_REFUSED,
     SYSTEM_BUSY,
 )
-from bots.wechat_token import AccessTokenProvider
 from tickets.storage.db import create_db_engine
 
 APP_ID = "wx1234567890abcdef"

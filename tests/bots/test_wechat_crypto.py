@@ -1,4 +1,4 @@
-"""bots/wechat_crypto.py: published known-answer vectors, and WeRoBot as an independent implementation."""
+"""bots/wechat/crypto.py: published known-answer vectors, and WeRoBot as an independent implementation."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from werobot.crypto import MessageCrypt
 from werobot.utils import get_signature
 
-from bots.wechat_crypto import MessageCipher, signature_matches, wechat_signature
+from bots.wechat.crypto import MessageCipher, signature_matches, wechat_signature
 from tickets.errors import ConfigurationError, DecryptError
 
 TOKEN = "petition_token"

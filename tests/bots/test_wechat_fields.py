@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bots.wechat_fields import build_data, field_kind, fit, local_time
+from bots.wechat.fields import build_data, field_kind, fit, local_time
 
 
 @pytest.mark.parametrize(("kind", "value", "expected"), [

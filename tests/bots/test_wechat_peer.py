@@ -1,4 +1,4 @@
-"""bots/wechat_peer.py: WeChat's stand-in for the dev simulator and the benchmark, checked with WeRoBot."""
+"""bots/fakes/wechat_peer.py: WeChat's stand-in for the dev simulator and the benchmark, checked with WeRoBot."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import xmltodict
 from werobot.crypto import MessageCrypt
 from werobot.utils import get_signature
 
+from bots.fakes.wechat_peer import WeChatPeer
 from bots.replies import Reply
 from bots.request import PlainRequest
-from bots.wechat import WeChatAdapter
-from bots.wechat_peer import WeChatPeer
+from bots.wechat.adapter import WeChatAdapter
 from tickets.errors import SignatureError
 from tickets.inbox.message import InboundMessage, Kind, Location, Media
 

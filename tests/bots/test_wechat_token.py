@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bots.fake_wechat import FakeWeChat
-from bots.wechat_errors import INVALID_APPID, INVALID_APPSECRET, WeChatApiError
-from bots.wechat_token import AccessTokenProvider
+from bots.fakes.wechat import FakeWeChat
+from bots.wechat.access_token import AccessTokenProvider
+from bots.wechat.errors import INVALID_APPID, INVALID_APPSECRET, WeChatApiError
 from tickets.clock import utcnow
 from tickets.storage.db import create_db_engine
 from tickets.storage.schema import access_tokens

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
-from bots.fake_alipay import FakeAlipay
+from bots.fakes.alipay import FakeAlipay
 from gateway.app import create_app
 from tests.gateway.alipay_data import APP_ID, CONSENT_METHOD
 from tickets.settings import Settings

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from werobot.crypto import MessageCrypt
 from werobot.utils import get_signature
 
-from bots.fake_sms import FakeSmsGateway
+from bots.fakes.sms import FakeSmsGateway
 from gateway.app import create_app
 from tests.conftest import TEST_ACCOUNT, TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
 from tests.gateway.cosign_support import SMS_SECRET, StartSite, site_starter

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from bots.fake_sms import FakeSmsGateway
+from bots.fakes.sms import FakeSmsGateway
 from gateway.app import create_app
 from qr.links import signer_for
 from tickets import petitions, repository

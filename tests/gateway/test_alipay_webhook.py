@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from bots.fake_alipay import FakeAlipay
+from bots.fakes.alipay import FakeAlipay
 from tests.gateway.alipay_data import APP_ID, CONSENT_METHOD, FORM, database_held, form_body
 from tickets.clock import utcnow
 from tickets.settings import Settings

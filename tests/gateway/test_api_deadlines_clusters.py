@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from bots.desk import Desk, DeskConfig
-from bots.draft import Draft
+from bots.conversations.desk import Desk, DeskConfig
+from bots.conversations.draft import Draft
 from tickets import clusters
 from tickets.access.apikeys import Role, create_api_key
 from tickets.clock import utcnow

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from bots.desk import Desk, DeskConfig
-from bots.draft import Draft
+from bots.conversations.desk import Desk, DeskConfig
+from bots.conversations.draft import Draft
 from tickets.access.apikeys import Role, create_api_key
 from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.routing import catalogue

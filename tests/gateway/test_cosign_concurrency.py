@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from bots.fake_sms import FakeSmsGateway
+from bots.fakes.sms import FakeSmsGateway
 from gateway.app import create_app
 from tests.gateway.conftest import serve
 from tests.gateway.cosign_support import PHONE_UA, SMS_SECRET, Browser, counts, csrf_of, make_petition

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bots.fake_alipay import FakeAlipay
-from bots.fake_wechat import FakeWeChat
+from bots.fakes.alipay import FakeAlipay
+from bots.fakes.wechat import FakeWeChat
 from tests.conftest import TEST_APP_ID
 from tests.gateway.cosign_support import (
     ALIPAY_UA,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from bots.fake_alipay import FakeAlipay
+from bots.fakes.alipay import FakeAlipay
 from bots.photos import check_photo
 from gateway.miniapp_session import SessionSigner
 from qr.links import signer_for

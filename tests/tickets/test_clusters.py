@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bots.desk import Desk, DeskConfig
-from bots.draft import Draft
+from bots.conversations.desk import Desk, DeskConfig
+from bots.conversations.draft import Draft
 from tickets import clusters, followers, progress, repository, warnings, zones
 from tickets.clusters import ClusterRule
 from tickets.inbox.citizens import CitizenKey, lock_citizen

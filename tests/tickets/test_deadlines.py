@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bots.desk import Desk, DeskConfig
-from bots.draft import Draft
+from bots.conversations.desk import Desk, DeskConfig
+from bots.conversations.draft import Draft
 from tickets import progress, zones
 from tickets.deadlines import policy as deadlines
 from tickets.inbox.citizens import CitizenKey, lock_citizen

@@ -61,6 +61,7 @@ def test_concurrent_migrations_are_safe(tmp_path: object, postgres_migrated: str
 
     admin = create_db_engine(postgres_migrated)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("SET statement_timeout = 0")  # CREATE DATABASE can outlast the app's 3 s on a busy disk
         conn.exec_driver_sql("DROP DATABASE IF EXISTS petition_migrate_race")
         conn.exec_driver_sql("CREATE DATABASE petition_migrate_race")
     admin.dispose()

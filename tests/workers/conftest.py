@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from bots.fake_wechat import FakeWeChat
+from bots.fakes.wechat import FakeWeChat
 from tickets.settings import Settings
 from workers.context import WorkerContext, install
 

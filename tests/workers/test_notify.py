@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.engine import Engine
 
-from bots.fake_alipay import FakeAlipay
-from bots.fake_wechat import FakeWeChat
+from bots.fakes.alipay import FakeAlipay
+from bots.fakes.wechat import FakeWeChat
 from tests.workers.conftest import Receiver
 from tickets import progress, repository
 from tickets.clock import utcnow
@@ -101,7 +101,7 @@ def test_subscription_first_then_template_after_43101(context: WorkerContext, en
                               ).scalars().first()
     assert msg_id
     # The delivery receipt arrives later as TEMPLATESENDJOBFINISH and is joined on the msgid.
-    from bots.desk import DeskConfig
+    from bots.conversations.desk import DeskConfig
     from bots.intake import receive
     receipt = InboundMessage(Channel.WECHAT, "gh_x", "oB", Kind.DELIVERY_RECEIPT, "e:r1", utcnow(),
                              consents=(Consent("", "success", msg_id=msg_id),))

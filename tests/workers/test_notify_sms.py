@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bots.fake_sms import FakeSmsGateway
-from bots.fake_wechat import FakeWeChat
+from bots.fakes.sms import FakeSmsGateway
+from bots.fakes.wechat import FakeWeChat
 from tickets import petitions, progress, repository
 from tickets.clock import utcnow
 from tickets.inbox.citizens import CitizenKey, lock_citizen

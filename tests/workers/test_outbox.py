@@ -11,8 +11,8 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy.engine import Engine
 
-from bots.desk import DeskConfig
-from bots.fake_wechat import FakeWeChat
+from bots.conversations.desk import DeskConfig
+from bots.fakes.wechat import FakeWeChat
 from bots.intake import receive
 from tickets import outbox
 from tickets.clock import utcnow

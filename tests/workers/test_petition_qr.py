@@ -12,8 +12,8 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy.engine import Engine
 
-from bots.desk import CARD_TOPIC, DeskConfig
-from bots.fake_wechat import FakeWeChat
+from bots.conversations.desk import CARD_TOPIC, DeskConfig
+from bots.fakes.wechat import FakeWeChat
 from bots.intake import receive
 from qr.links import signer_for
 from tickets import outbox, petitions

@@ -25,7 +25,7 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bots.fake_wechat import FakeWeChat
+from bots.fakes.wechat import FakeWeChat
 from tests.workers.test_notify import TPL, citizen_with_ticket, update
 from tickets import outbox
 from tickets.lifecycle import Status

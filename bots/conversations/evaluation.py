@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bots.commands import normalise
-from bots.desk import Desk
+from bots.conversations.commands import normalise
+from bots.conversations.desk import Desk
 from bots.replies import Reply, say
 from tickets.errors import InvalidTransition
 from tickets.inbox.citizens import Citizen

@@ -1,7 +1,7 @@
 """A request filed in one go from the Alipay mini-program: the same draft, rules and ticket as the chat.
 
 The mini-program sends in one form what a WeChat citizen says over several messages. It becomes the
-same `Draft` (bots/draft.py), is held to the same rules as the chat's submit step (a description and a
+same `Draft` (bots/conversations/draft.py), is held to the same rules as the chat's submit step (a description and a
 place, the same length limits, at most `MAX_MEDIA` photos) and is opened by the same `Desk.open_ticket`.
 
     GatewayError
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bots.desk import Desk
-from bots.draft import MAX_ADDRESS, MAX_MEDIA, Draft
+from bots.conversations.desk import Desk
+from bots.conversations.draft import MAX_ADDRESS, MAX_MEDIA, Draft
 from tickets import attachments as stored_media
 from tickets.errors import GatewayError
 from tickets.inbox.citizens import Citizen

@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bots.alipay_sign import load_public_key, verify_notification
+from bots.alipay.sign import load_public_key, verify_notification
 from bots.request import PlainRequest
 from tickets.clock import utcnow
 from tickets.errors import MalformedPayload, PayloadTooLarge, SignatureError

@@ -1,4 +1,4 @@
-"""A thin client for the Alipay open-platform calls the gateway makes, signed and verified by `bots/alipay_sign.py`.
+"""A thin client for the Alipay open-platform calls the gateway makes, signed and verified by `bots/alipay/sign.py`.
 
 Every call is a form POST to the gateway (`gateway.do`) with the common parameters signed RSA2 by our app
 private key; the response's `*_response` node is verified with Alipay's public key over its exact text, and
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bots.alipay_sign import (
+from bots.alipay.sign import (
     SUCCESS,
     TRANSPORT,
     AlipayApiError,

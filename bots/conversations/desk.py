@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bots.draft import Draft
+from bots.conversations.draft import Draft
 from qr.links import LinkSigner, signer_for
 from tickets import clusters, followers, outbox, petitions, progress, repository, warnings
 from tickets.clusters import ClusterRule, Match, Probe
@@ -133,7 +133,7 @@ class Desk:
         local = moment.astimezone(self.config.tz)
         return f"{local.month}月{local.day}日{local:%H:%M}"
 
-    # Joint petitions (联名): bots/cosign.py.
+    # Joint petitions (联名): bots/conversations/cosign.py.
 
     def signer(self, citizen: Citizen, *, consent: bool) -> Signer:
         """The citizen as a signer: their channel identity, reachable for progress if they consent."""

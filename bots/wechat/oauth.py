@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bots.wechat_errors import TRANSPORT, WeChatApiError, exchange
+from bots.wechat.errors import TRANSPORT, WeChatApiError, exchange
 
 INVALID_CODE = 40029
 CODE_USED = 40163

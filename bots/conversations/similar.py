@@ -7,9 +7,9 @@ The offer is kept in the conversation data as `similar: {ticket_id}` while the d
 
 from __future__ import annotations
 
-from bots.commands import normalise
-from bots.desk import Desk
-from bots.draft import Draft
+from bots.conversations.commands import normalise
+from bots.conversations.desk import Desk
+from bots.conversations.draft import Draft
 from bots.replies import Reply, say
 from tickets.inbox.citizens import Citizen
 from tickets.masking import mask_text

@@ -1,7 +1,7 @@
 """A fake of Alipay's open-platform gateway: a real HTTP server on loopback, for tests and the dev mode.
 
 It holds its own RSA-2048 pair (`public_key_pem` is what the gateway configures as ALIPAY_PUBLIC_KEY),
-verifies our request signature with the app public key, answers the calls of `bots/alipay_api.py` signed
+verifies our request signature with the app public key, answers the calls of `bots/alipay/api.py` signed
 the way Alipay signs (over the exact `*_response` text), records what it accepted (`sent`) and lets a test
 inject failures (`fail_next`), latency and a corrupt response signature. `signed_notification` signs a
 message-service notification as Alipay would send it to our 应用网关.
@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bots.alipay_sign import (
+from bots.alipay.sign import (
     load_public_key,
     node_name,
     rsa2_sign,
@@ -33,7 +33,7 @@ from bots.alipay_sign import (
     sign_content_v1,
     sign_content_v2,
 )
-from bots.fake_server import LoopbackFake
+from bots.fakes.server import LoopbackFake
 from tickets.clock import utcnow
 
 TEMPLATE_DATA_MAX_CHARS = 2048

@@ -11,8 +11,8 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime
 
-from bots.wechat_crypto import MessageCipher, signature_matches, wechat_signature
-from bots.wechat_parse import parse_xml
+from bots.wechat.crypto import MessageCipher, signature_matches, wechat_signature
+from bots.wechat.parse import parse_xml
 from tickets.clock import utcnow
 from tickets.errors import SignatureError
 

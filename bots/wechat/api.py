@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from bots.wechat_errors import TOKEN_ERRORS, WeChatApiError, exchange
-from bots.wechat_token import DEFAULT_TIMEOUT, JSON_HEADERS, AccessTokenProvider
+from bots.wechat.access_token import DEFAULT_TIMEOUT, JSON_HEADERS, AccessTokenProvider
+from bots.wechat.errors import TOKEN_ERRORS, WeChatApiError, exchange
 
 __all__ = ["QR_MAX_EXPIRE_SECONDS", "QR_MAX_SCENE_LENGTH", "WeChatApi", "WeChatApiError"]
 

@@ -10,7 +10,7 @@ Declared states (stored on the citizen, see tickets/inbox/citizens.py):
 Commands (help, my requests, a ticket number, cancel) work in every state and never lose the
 draft. A draft with a description is never dropped silently: past its time-to-live it is kept
 and the citizen is reminded of it on their next message. Joint petitions (联名) and the co-sign
-question after a scanned QR code: bots/cosign.py.
+question after a scanned QR code: bots/conversations/cosign.py.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from bots import commands, cosign, evaluation, similar
-from bots.commands import Command, Parsed
-from bots.desk import Desk
-from bots.draft import Draft
+from bots.conversations import commands, cosign, evaluation, similar
+from bots.conversations.commands import Command, Parsed
+from bots.conversations.desk import Desk
+from bots.conversations.draft import Draft
 from bots.replies import Reply, say
 from tickets.inbox.citizens import Citizen
 from tickets.inbox.message import InboundMessage, Kind

@@ -23,8 +23,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bots.commands import normalise
-from bots.desk import Desk
+from bots.conversations.commands import normalise
+from bots.conversations.desk import Desk
 from bots.replies import Reply, say
 from tickets.codes import parse_ticket_number
 from tickets.errors import PetitionClosed

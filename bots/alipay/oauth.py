@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from bots.alipay_api import AlipayApi
-from bots.alipay_sign import TRANSPORT, AlipayApiError
+from bots.alipay.api import AlipayApi
+from bots.alipay.sign import TRANSPORT, AlipayApiError
 
 MAX_USER_ID_CHARS = 128
 

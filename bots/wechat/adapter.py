@@ -21,8 +21,8 @@ from datetime import datetime
 
 from bots.replies import Reply
 from bots.request import PlainRequest
-from bots.wechat_crypto import MessageCipher, signature_matches
-from bots.wechat_parse import normalise, parse_xml
+from bots.wechat.crypto import MessageCipher, signature_matches
+from bots.wechat.parse import normalise, parse_xml
 from tickets.clock import utcnow
 from tickets.errors import MalformedPayload, PayloadTooLarge, SignatureError
 from tickets.inbox.message import InboundMessage

@@ -22,7 +22,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bots.wechat_errors import TOKEN_ROW_BUSY, TRANSPORT, WeChatApiError, exchange
+from bots.wechat.errors import TOKEN_ROW_BUSY, TRANSPORT, WeChatApiError, exchange
 from tickets.clock import utcnow
 from tickets.masking import mask_identifier
 from tickets.storage.db import dialect_insert, reader

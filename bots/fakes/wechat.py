@@ -1,6 +1,6 @@
 """A fake of WeChat's server API: a real HTTP server on loopback, for tests and the dev mode.
 
-It speaks the documented requests of the calls in `bots/wechat_api.py` and `bots/wechat_token.py`, checks
+It speaks the documented requests of the calls in `bots/wechat/api.py` and `bots/wechat/access_token.py`, checks
 the access token on every call, records what it accepted (`sent`) and lets a test inject failures
 (`fail_next`), latency and token rotation. Simplified: one token for `stable_token` and `cgi-bin/token`
 (the real ones are isolated), and the customer-service window counts sends, not the citizen's messages,
@@ -21,9 +21,9 @@ from email import message_from_bytes
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from bots import wechat_errors as codes
-from bots.fake_server import LoopbackFake
-from bots.wechat_oauth import CODE_USED, INVALID_CODE
+from bots.fakes.server import LoopbackFake
+from bots.wechat import errors as codes
+from bots.wechat.oauth import CODE_USED, INVALID_CODE
 from tickets.clock import utcnow
 
 CS_QUOTA = 5  # customer-service messages per citizen message, within...
@@ -72,7 +72,7 @@ class FakeWeChat(LoopbackFake):
         self.force_refreshes = 0
         self.media: dict[str, tuple[str, bytes]] = {}  # media_id -> (content type, bytes)
         self.qr_scenes: dict[str, str] = {}  # ticket -> scene_str
-        # Web authorisation (bots/wechat_oauth.py): whom the browser is signed in as (None: not inside WeChat),
+        # Web authorisation (bots/wechat/oauth.py): whom the browser is signed in as (None: not inside WeChat),
         # and whether the visitor is on a snapshot page (a stand-in openid).
         self.oauth_openid: str | None = None
         self.oauth_snapshot = False

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from bots.fake_server import LoopbackFake
+from bots.fakes.server import LoopbackFake
 from bots.sms import signature
 from tickets.clock import utcnow
 
