@@ -156,7 +156,7 @@ class Phones:
     """One connection's signers: each request a new phone, every tenth a repeat of an earlier one."""
 
     def __init__(self, seal: Any, csrf: str, nonce: str, token: str, conn_index: int, host: str, backend: str) -> None:
-        from gateway.cosign_identity import Identity, seal_identity
+        from gateway.cosign.identity import Identity, seal_identity
 
         self._seal, self._identity, self._seal_identity = seal, Identity, seal_identity
         self._csrf, self._nonce, self._token, self._host = csrf, nonce, token, host
@@ -226,8 +226,8 @@ class Result:
 
 async def measure(backend: str, server: Server, secret_key: str, token: str, petition_id: int,
                   args: argparse.Namespace) -> tuple[Result, int]:
-    from gateway.cosign_forms import csrf_token, new_nonce
-    from gateway.cosign_identity import CookieSeal, derive
+    from gateway.cosign.forms import csrf_token, new_nonce
+    from gateway.security import CookieSeal, derive
 
     host = f"{HOST}:{server.port}"
     probe = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()

@@ -1,5 +1,7 @@
 """One inbound message, start to finish, inside one database transaction.
 
+Every channel's webhook calls `handle`:
+
 lock the citizen -> a retry? answer as before -> conversation step -> store state, message
 and replies (and any ticket and outbox rows the step wrote) -> replies for the adapter.
 """
@@ -10,11 +12,14 @@ import logging
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from bots.conversations import dialog
 from bots.conversations.desk import Desk, DeskConfig
 from bots.replies import Reply
 from tickets import notifications
+from tickets.clock import utcnow
 from tickets.inbox import consents
 from tickets.inbox import turns as inbox
 from tickets.inbox.message import InboundMessage, Kind
@@ -46,3 +51,21 @@ def receive(conn: sa.Connection, msg: InboundMessage, config: DeskConfig, now: d
     if msg.kind.value == "unknown":
         log.info("unknown %s from %s recorded, no reply", msg.raw_type[:40], mask_identifier(msg.user_id))
     return turn.replies
+
+
+def handle(engine: Engine, message: InboundMessage, config: DeskConfig) -> list[Reply]:
+    """Run the intake step for `message` in one transaction; returns the replies to render.
+
+    This runs on the event loop on purpose: the transaction is short and never awaits, and the
+    thread-pool hand-off would cost more than the work (docs/performance.md). A unique-key
+    collision means a concurrent retry won the race; the second attempt reads its answer.
+    On SQLite the transaction holds the database's write lock (BEGIN IMMEDIATE): everything that can
+    happen outside it does (parsing and decryption before, the reply's rendering and encryption after),
+    and the statements inside run through the driver (tickets/storage/fastsql.py).
+    """
+    try:
+        with engine.connect() as conn, conn.begin():
+            return receive(conn, message, config, utcnow())
+    except IntegrityError:
+        with engine.connect() as conn, conn.begin():
+            return receive(conn, message, config, utcnow())

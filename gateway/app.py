@@ -11,29 +11,12 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from bots.fakes.wechat import FakeWeChat
-from gateway import errors
-from gateway.routes import (
-    alipay,
-    api_clusters,
-    api_deadlines,
-    api_events,
-    api_petitions,
-    api_routing,
-    api_tickets,
-    api_warnings,
-    console_actions,
-    console_dashboard,
-    console_login,
-    console_petitions,
-    console_tickets,
-    cosign,
-    dev_wechat,
-    health,
-    miniapp,
-    open311,
-    tracking,
-    wechat,
-)
+from gateway import errors, health, simulator, tracking, webhooks
+from gateway.api.router import router as api
+from gateway.console.router import router as console
+from gateway.cosign.router import router as cosign
+from gateway.miniapp.router import router as miniapp
+from gateway.open311.router import router as open311
 from gateway.state import AppState
 from tickets.masking import mask_identifier
 from tickets.settings import Settings
@@ -69,7 +52,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
                 loop.start()
                 stack.callback(loop.stop)
             log.info("gateway up: env=%s db=%s wechat=%s jobs=%s", settings.gateway_env, engine.dialect.name,
-                     mask_identifier(settings.wechat_app_id) if state.wechat else "off",
+                     mask_identifier(settings.wechat_app_id) if state.wechat_adapter else "off",
                      "redis" if settings.redis_url else ("in-process" if run_jobs else "off"))
             yield
             kit = getattr(app.state, "cosign", None)  # the co-sign pages' wiring, built on first use
@@ -91,17 +74,12 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
     # The paths under surge load (WeChat's webhook, the co-sign form) are the app's own first routes: an
     # included router costs a scope round per route it tries on every request (~30% of the co-sign path's
     # CPU when it was last of ten); the other routers are included after them.
-    for module in (wechat, cosign):
-        app.router.routes.extend(module.router.routes)
-    for module in (alipay, tracking, health, miniapp, api_tickets, api_events, api_petitions, api_warnings,
-                   api_routing):
-        app.include_router(module.router)
-    for module in (api_deadlines, api_clusters, open311):  # deadlines, clusters, Open311 GeoReport v2
-        app.include_router(module.router)
-    for module in (console_login, console_tickets, console_actions, console_petitions, console_dashboard):
-        app.include_router(module.router)  # the officers' console (/console)
+    app.router.routes.extend(webhooks.router.routes)
+    app.router.routes.extend(cosign.routes)
+    for surface in (tracking.router, health.router, miniapp, api, open311, console):
+        app.include_router(surface)
     if settings.wechat_simulated:
-        app.include_router(dev_wechat.router)
+        app.include_router(simulator.router)
     return app
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.engine import Engine
 
+from bots.alipay.adapter import AlipayAdapter
 from bots.alipay.api import AlipayApi
 from bots.conversations.desk import DeskConfig
 from bots.wechat.adapter import WeChatAdapter
@@ -24,10 +25,11 @@ class AppState:
     settings: Settings
     engine: Engine
     desk: DeskConfig
-    wechat: WeChatAdapter | None
+    wechat_adapter: WeChatAdapter | None  # inbound: verifies, decrypts and parses WeChat's pushes
+    alipay_adapter: AlipayAdapter | None  # inbound: verifies Alipay's notifications
+    alipay_api: AlipayApi | None  # outbound: the mini-program's sign-in and Alipay's OAuth
     # Outbound calls made while answering a request (OAuth code exchanges); closed with the app.
     http: httpx.Client
-    alipay: AlipayApi | None
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine) -> AppState:
@@ -47,8 +49,13 @@ class AppState:
                           offer_similar=settings.cluster_offer_in_chat,
                           routing=RoutingConfig(settings.routing_auto_dispatch_confidence, settings.routing_learn_from))
         http = httpx.Client(timeout=httpx.Timeout(5.0, connect=2.0))
-        alipay = None
-        if settings.alipay_app_id and settings.alipay_app_private_key and settings.alipay_public_key:
-            alipay = AlipayApi(settings.alipay_app_id, settings.alipay_app_private_key, settings.alipay_public_key,
-                               settings.alipay_gateway, http)
-        return cls(settings=settings, engine=engine, desk=desk, wechat=wechat, http=http, alipay=alipay)
+        alipay_adapter = alipay_api = None
+        if settings.alipay_app_id and settings.alipay_public_key:
+            alipay_adapter = AlipayAdapter(settings.alipay_app_id, settings.alipay_public_key,
+                                           max_body_bytes=settings.max_body_bytes,
+                                           consent_methods=tuple(settings.alipay_consent_methods))
+            if settings.alipay_app_private_key:
+                alipay_api = AlipayApi(settings.alipay_app_id, settings.alipay_app_private_key,
+                                       settings.alipay_public_key, settings.alipay_gateway, http)
+        return cls(settings=settings, engine=engine, desk=desk, wechat_adapter=wechat, alipay_adapter=alipay_adapter,
+                   alipay_api=alipay_api, http=http)

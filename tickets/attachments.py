@@ -1,6 +1,6 @@
 """Photos the gateway keeps itself (mini-program uploads), as ticket attachments served to officers.
 
-An attachment whose `media_id` starts with `store:` names a key of the upload store (bots/storage.py);
+An attachment whose `media_id` starts with `store:` names a key of the upload store (gateway/uploads.py);
 others name media kept on a platform (a WeChat media id). Its `url` is the officers' download address.
 """
 

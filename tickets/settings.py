@@ -20,10 +20,12 @@ from tickets.errors import ConfigurationError
 # Secrets that must never run outside dev: copied from docs and examples.
 KNOWN_DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "please-change"})
 WECHAT_API_BASE = "https://api.weixin.qq.com"
+# The shipped example deployment's city data (catalogue/README.md); another city replaces these files.
+CATALOGUE_DIR = Path(__file__).resolve().parents[1] / "catalogue"
 
 
 class Settings(BaseSettings):
-    """Everything the gateway is configured with; see DESIGN.md section 5."""
+    """Everything the gateway is configured with; see docs/configuration.md."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 

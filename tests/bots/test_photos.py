@@ -10,8 +10,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from bots.photos import PhotoRefused, check_photo, content_type
-from bots.storage import LocalFolderStore
+from gateway.uploads import LocalFolderStore, PhotoRefused, check_photo, content_type
 from tickets.errors import NotFound
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)

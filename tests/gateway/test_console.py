@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from bots.storage import LocalFolderStore
+from gateway.uploads import LocalFolderStore
 from tests.gateway.console_support import PASSWORD, csrf_of, make_user, open_ticket, sign_in
 from tickets import attachments as stored_media
 from tickets.access import officers as users

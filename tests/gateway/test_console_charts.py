@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
-from gateway.console_charts import HEIGHT, TOP, bars, cumulative_line, stacked_bars
-from gateway.console_stats import signature_buckets
+from gateway.console.charts import HEIGHT, TOP, bars, cumulative_line, stacked_bars
+from gateway.console.stats import signature_buckets
 from tests.gateway.console_support import open_ticket
 from tickets import petitions
 from tickets.clock import utcnow

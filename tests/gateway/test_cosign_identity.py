@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.cosign_forms import clean_name, csrf_ok, csrf_token, oauth_cookie, oauth_state, oauth_state_ok
-from gateway.cosign_identity import (
+from gateway.cosign.forms import clean_name, csrf_ok, csrf_token, oauth_cookie, oauth_state, oauth_state_ok
+from gateway.cosign.identity import (
     IDENTITY_SECONDS,
-    CookieSeal,
-    Fingerprints,
     Identity,
-    network_block,
     open_identity,
     open_pending_phone,
     seal_identity,
     seal_pending_phone,
 )
+from gateway.security import CookieSeal, Fingerprints, network_block
 
 SECRET = "s" * 40
 NOW = 1_800_000_000.0

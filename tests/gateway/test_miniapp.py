@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from bots.fakes.alipay import FakeAlipay
-from bots.photos import check_photo
-from gateway.miniapp_session import SessionSigner
+from gateway.miniapp.session import SessionSigner
+from gateway.uploads import check_photo
 from qr.links import signer_for
 from tests.gateway.alipay_data import APP_ID, database_held, jpeg, png
 from tickets import petitions, repository

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from gateway.open311_catalogue import REQUEST_FIELDS
+from gateway.open311.catalogue import REQUEST_FIELDS
 from tickets.access.apikeys import Role, create_api_key
 from tickets.clock import utcnow
 from tickets.settings import Settings

@@ -22,13 +22,13 @@ from tickets import outbox
 from tickets.deadlines.workdays import WorkCalendar, load_calendar
 from tickets.errors import ConfigurationError
 from tickets.lifecycle import OPEN_STATUSES
-from tickets.settings import Settings
+from tickets.settings import CATALOGUE_DIR, Settings
 from tickets.storage.db import dialect_insert
 from tickets.storage.schema import metadata, ticket_deadlines, tickets
 
 TOPIC = "deadline.event"
 REMINDER, ESCALATION = "deadline.reminder", "deadline.overdue"
-CATALOGUE = Path(__file__).resolve().parents[2] / "catalogue"
+CATALOGUE = CATALOGUE_DIR
 _OPEN = [s.value for s in OPEN_STATUSES]
 
 

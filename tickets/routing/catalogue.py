@@ -22,12 +22,15 @@ import sqlalchemy as sa
 
 from tickets.routing.checks import parse_body
 from tickets.routing.model import Catalogue, CatalogueError
+from tickets.settings import CATALOGUE_DIR
 from tickets.storage.schema import routing_catalogues
 
 __all__ = ["DEFAULT_PATH", "Catalogue", "CatalogueError", "current", "history", "load_file", "parse", "save",
            "version_of"]
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "catalogue" / "routing.toml"
+DEFAULT_PATH = CATALOGUE_DIR / "routing.toml"
+
+
 def version_of(body: Mapping[str, Any]) -> str:
     """The content hash of a catalogue (key order and spacing do not matter)."""
     canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

@@ -1,1 +1,0 @@
-"""HTTP routes, one module per surface (DESIGN.md section 6)."""
