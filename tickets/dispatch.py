@@ -17,8 +17,6 @@ from tickets.masking import mask_text
 from tickets.repository import Ticket
 from tickets.routing.classify import Classification
 
-DISPATCH_TOPIC = "dispatch.event"  # the topic of tickets.progress: one webhook for every dispatch event
-
 
 def created_payload(ticket: Ticket, result: Classification, *, auto_dispatch: bool, citizen_ref: str) -> dict[str, Any]:
     """The `ticket.created` event of a ticket (personal data in the text masked)."""
@@ -43,4 +41,4 @@ def ticket_created(conn: sa.Connection, ticket: Ticket, result: Classification, 
                    citizen_ref: str, now: datetime) -> int:
     """Write the event for the dispatch system in the ticket's transaction; returns the outbox row id."""
     payload = created_payload(ticket, result, auto_dispatch=auto_dispatch, citizen_ref=citizen_ref)
-    return outbox.put(conn, DISPATCH_TOPIC, payload, now)
+    return outbox.put(conn, outbox.Topic.DISPATCH, payload, now)

@@ -1,7 +1,8 @@
-"""The one exception tree of the gateway.
+"""The one exception tree of the gateway: every class raised on purpose, and where it lives.
 
     GatewayError
     ├── ConfigurationError          settings that cannot work (a default secret outside dev, ...)
+    │   └── CatalogueError          a routing catalogue that fails its checks (tickets/routing/model.py)
     ├── InboundError                a request from a channel that we refuse
     │   ├── SignatureError          signature or msg_signature does not match (HTTP 403)
     │   ├── PayloadTooLarge         body over the cap (HTTP 413)
@@ -11,8 +12,24 @@
     ├── NotFound                    a ticket, key or code that does not exist (HTTP 404)
     ├── InvalidTransition           a status change the lifecycle does not allow (HTTP 409)
     ├── AuthError                   missing, unknown or revoked API key, or a role too weak (HTTP 401/403)
+    │   └── AccountLocked           an officer's sign-in is throttled (tickets/access/officers.py)
     ├── PetitionClosed              signing or changing a petition that is closed or expired (HTTP 409)
-    └── RateLimited                 over a per-IP or per-identity limit (HTTP 429)
+    ├── RateLimited                 over a per-source or per-identity limit (HTTP 429)
+    ├── DeliveryError               why an outbox job did not finish (recorded on the outbox row)
+    │   ├── RetryLater              worth retrying: platform busy, rate limit, network
+    │   └── PermanentFailure        retrying will not help: recorded, not retried
+    ├── WeChatApiError              WeChat answered a call with an errcode (bots/wechat/errors.py)
+    ├── AlipayApiError              Alipay refused a call or its answer does not verify (bots/alipay/sign.py)
+    ├── SmsError                    the SMS gateway refused a text (bots/sms.py)
+    ├── SubmissionRefused           a mini-program request the intake refuses (bots/conversations/miniapp.py)
+    ├── LinkError                   a co-sign link that does not verify (qr/links.py)
+    │   ├── LinkMalformed           not a link of ours
+    │   ├── LinkUnknownKey          signed with a key id we do not hold
+    │   ├── LinkTampered            the HMAC does not match
+    │   └── LinkExpired             past its expiry
+    ├── PhotoRefused                an upload that is not a photo we keep (gateway/uploads.py)
+    ├── SessionInvalid              a mini-program session token missing, forged or expired (gateway/miniapp/session.py)
+    └── Open311Error                a GeoReport v2 request answered with an error array (gateway/open311/responses.py)
 
 HTTP status codes are chosen only in `gateway/`.
 """
@@ -94,3 +111,15 @@ class RateLimited(GatewayError):
         super().__init__(f"rate limited: {scope}")
         self.scope = scope
         self.retry_after = retry_after
+
+
+class DeliveryError(GatewayError):
+    """Why an outbox job did not finish; the message is recorded on the outbox row (no personal data)."""
+
+
+class RetryLater(DeliveryError):
+    """A failure worth retrying (platform busy, rate limit, network)."""
+
+
+class PermanentFailure(DeliveryError):
+    """A failure that retrying will not fix; recorded on the row."""

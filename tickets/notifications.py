@@ -16,12 +16,13 @@ import sqlalchemy as sa
 
 from tickets.inbox.citizens import CitizenKey
 from tickets.lifecycle import Status
+from tickets.outbox import Topic
 from tickets.repository import Ticket
 from tickets.storage import fastsql
 from tickets.storage.schema import notifications
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
-TOPIC = "notification.deliver"
+TOPIC = Topic.NOTIFICATION  # written here by hand-made SQL, not outbox.put
 
 
 @dataclass(frozen=True, slots=True)

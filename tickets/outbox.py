@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +13,20 @@ import sqlalchemy as sa
 from tickets.storage.schema import outbox
 
 PENDING, QUEUED, RUNNING, DONE, FAILED = "pending", "queued", "running", "done", "failed"
+
+
+class Topic(StrEnum):
+    """Every kind of work the outbox carries, named once (workers/jobs.py maps each to its job).
+
+    The values are stored on rows: renaming one strands the rows already written.
+    """
+
+    NOTIFICATION = "notification.deliver"  # tell a citizen of their ticket's progress, in their channel
+    PUSH_TEXT = "citizen.push_text"  # a plain text to a citizen (the idle-draft reminder, ...)
+    DISPATCH = "dispatch.event"  # ticket.created and status events for the dispatch system
+    PETITION_CARD = "petition.qr_card"  # make and send a joint petition's QR card
+    WARNING = "warning.deliver"  # an early warning, as a signed webhook
+    DEADLINE = "deadline.event"  # a deadline reminder or escalation, as a signed webhook
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +39,7 @@ class OutboxRow:
     attempts: int
 
 
-def put(conn: sa.Connection, topic: str, payload: dict[str, Any], now: datetime, *, delay_s: float = 0) -> int:
+def put(conn: sa.Connection, topic: Topic, payload: dict[str, Any], now: datetime, *, delay_s: float = 0) -> int:
     """Write a row of work; it is done after the surrounding transaction commits."""
     return int(conn.execute(
         sa.insert(outbox).values(

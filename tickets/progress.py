@@ -23,7 +23,6 @@ from tickets.storage.schema import citizens, evaluations, tickets
 # Changes the citizen is told about (received was answered in the chat already).
 TOLD = frozenset({Status.ACCEPTED, Status.DISPATCHED, Status.IN_PROGRESS, Status.RESOLVED, Status.REJECTED,
                   Status.MERGED, Status.REOPENED, Status.CLOSED})
-DISPATCH_TOPIC = "dispatch.event"
 
 
 class Satisfaction(StrEnum):
@@ -128,7 +127,7 @@ def evaluate(conn: sa.Connection, ticket_id: int, *, channel: str, satisfaction:
     note = reason if unhappy else ""
     change = repository.change_status(conn, ticket_id, target, actor=f"citizen:{channel}", note=note, now=now)
     if unhappy:
-        outbox.put(conn, DISPATCH_TOPIC, {
+        outbox.put(conn, outbox.Topic.DISPATCH, {
             "event": "ticket.reopened", "ticket_id": ticket_id, "number": ticket.number,
             "satisfaction": satisfaction.value, "solved": solved, "reason": reason, "event_id": change.event_id,
         }, now)

@@ -24,7 +24,6 @@ from tickets.errors import NotFound
 from tickets.storage.db import dialect_insert
 from tickets.storage.schema import petitions, signatures, warnings
 
-TOPIC = "warning.deliver"
 THRESHOLD, VELOCITY = "threshold", "velocity"
 BASELINE_HOURS = 24
 
@@ -71,7 +70,7 @@ def raise_warning(conn: sa.Connection, *, subject: str, petition_id: int | None,
     warning_id = conn.execute(insert).scalar_one_or_none()
     if warning_id is None:
         return None
-    outbox.put(conn, TOPIC, {"warning_id": int(warning_id)}, now)
+    outbox.put(conn, outbox.Topic.WARNING, {"warning_id": int(warning_id)}, now)
     return int(warning_id)
 
 

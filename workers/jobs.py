@@ -10,17 +10,15 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bots.conversations.desk import CARD_TOPIC
 from tickets import outbox
 from tickets.clock import utcnow
-from workers.alerts import deliver_warning
+from tickets.errors import PermanentFailure, RetryLater
+from tickets.outbox import Topic
 from workers.context import WorkerContext, current
-from workers.deadline_events import post_deadline_event
-from workers.notify import deliver_notification
+from workers.notify import deliver_notification, push_text
 from workers.notify import prefetch as prefetch_notifications
 from workers.petition_qr import send_card
-from workers.push import PermanentFailure, RetryLater, push_text
-from workers.webhooks import post_dispatch_event
+from workers.webhooks import deliver_warning, post_deadline_event, post_dispatch_event
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +26,16 @@ log = logging.getLogger(__name__)
 # PermanentFailure, or returns when the work is done.
 Handler = Callable[..., None]
 HANDLERS: dict[str, Handler] = {
-    "citizen.push_text": push_text,
-    "notification.deliver": deliver_notification,
-    "dispatch.event": post_dispatch_event,
-    CARD_TOPIC: send_card,
-    "warning.deliver": deliver_warning,
-    "deadline.event": post_deadline_event,
+    Topic.PUSH_TEXT: push_text,
+    Topic.NOTIFICATION: deliver_notification,
+    Topic.DISPATCH: post_dispatch_event,
+    Topic.PETITION_CARD: send_card,
+    Topic.WARNING: deliver_warning,
+    Topic.DEADLINE: post_deadline_event,
 }
 # Topics whose handler can take its batch's rows read at once: `prefetched=PREFETCH[topic](context, payloads)`.
 PREFETCH: dict[str, Callable[[WorkerContext, list[dict[str, Any]]], Mapping[int, Any]]] = {
-    "notification.deliver": prefetch_notifications,
+    Topic.NOTIFICATION: prefetch_notifications,
 }
 MAX_ATTEMPTS = 8
 BACKOFF_S = (10, 30, 60, 300, 900, 1800, 3600)

@@ -1,4 +1,5 @@
-"""Delivering a notification in the citizen's own channel, down the ladder of the platform rules.
+"""Delivering a notification in the citizen's own channel, down the ladder of the platform rules, and
+`push_text` (outbox topic `citizen.push_text`): a plain text to a citizen, as a customer-service message.
 
 WeChat: subscription notification (bizsend) where the citizen consented -> template message ->
 customer-service message inside the 48-hour window. The platform's answer decides the next step
@@ -30,13 +31,14 @@ from bots.wechat.api import WeChatApiError
 from bots.wechat.fields import build_data, local_time
 from tickets import notifications
 from tickets.clock import utcnow
+from tickets.errors import PermanentFailure, RetryLater
 from tickets.inbox import consents
+from tickets.inbox.citizens import get_citizen_key
 from tickets.inbox.message import Channel
 from tickets.notifications import Delivery, Notification
 from tickets.repository import Ticket
 from tickets.storage.db import reader
 from workers.context import WorkerContext
-from workers.push import PermanentFailure, RetryLater
 
 log = logging.getLogger(__name__)
 
@@ -201,3 +203,21 @@ def _sms(context: WorkerContext, phone: str, values: dict[str, str]) -> tuple[st
             raise RetryLater(exc.reason) from exc
         raise PermanentFailure(exc.reason) from exc
     return "sms", None
+
+
+def push_text(context: WorkerContext, payload: dict[str, Any], *, final: bool = False) -> None:
+    """Send `payload["text"]` to citizen `payload["citizen_id"]` (WeChat: customer-service message)."""
+    with context.engine.connect() as conn:
+        key = get_citizen_key(conn, int(payload["citizen_id"]))
+    if key is None:
+        raise PermanentFailure("citizen not found")
+    if key.channel != Channel.WECHAT.value:
+        raise PermanentFailure(f"no text push for channel {key.channel}")
+    if context.wechat is None:
+        raise PermanentFailure("wechat sender not configured (WECHAT_APP_SECRET missing)")
+    try:
+        context.wechat.send_text(key.external_id, str(payload["text"]))
+    except WeChatApiError as exc:
+        if exc.retryable:
+            raise RetryLater(f"wechat {exc.errcode}") from exc
+        raise PermanentFailure(f"wechat {exc.errcode}: {exc.errmsg}") from exc

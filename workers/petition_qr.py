@@ -18,7 +18,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from bots.conversations.desk import CARD_TOPIC
 from bots.texts import render
 from bots.wechat.api import QR_MAX_EXPIRE_SECONDS, WeChatApi, WeChatApiError
 from bots.wechat.errors import CS_QUOTA_EXHAUSTED, INVALID_MEDIA_ID, OUT_OF_WINDOW, USER_NOT_FOLLOWING
@@ -26,15 +25,14 @@ from qr import images
 from qr.links import signer_for
 from tickets import petitions
 from tickets.clock import utcnow
-from tickets.errors import NotFound
+from tickets.errors import NotFound, PermanentFailure, RetryLater
 from tickets.inbox.citizens import get_citizen_key
 from tickets.inbox.message import Channel
 from tickets.petitions import Petition
 from tickets.storage.db import reader
 from workers.context import WorkerContext
-from workers.push import PermanentFailure, RetryLater
 
-__all__ = ["CARD_TOPIC", "MEDIA_REUSE", "send_card"]
+__all__ = ["MEDIA_REUSE", "send_card"]
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ def remind_idle_drafts(conn: sa.Connection, now: datetime, *, idle_minutes: int)
         if not draft.description:
             continue
         text = say("draft_reminder", description=draft.description).text
-        outbox.put(conn, "citizen.push_text", {"citizen_id": row.id, "text": text, "purpose": "draft_reminder"},
+        outbox.put(conn, outbox.Topic.PUSH_TEXT, {"citizen_id": row.id, "text": text, "purpose": "draft_reminder"},
                    now)
         conn.execute(sa.update(citizens).where(citizens.c.id == row.id).values(draft_reminded_at=now))
         reminded += 1

@@ -28,7 +28,6 @@ from tickets.routing.store import RoutingConfig
 # runs while the citizen waits for the reply (the cluster sweep, off that path, compares more).
 OFFER_CANDIDATES = 60
 OFFER_FRESH_S = 2.0  # and reuses what it read that recently (a surge confirms many drafts a second)
-CARD_TOPIC = "petition.qr_card"  # payload {"petition_id", "citizen_id"}: workers/petition_qr.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,4 +200,5 @@ class Desk:
 
     def send_card(self, petition: Petition, citizen_id: int) -> None:
         """Have a job upload the petition's QR card and send it to the citizen in the chat."""
-        outbox.put(self.conn, CARD_TOPIC, {"petition_id": petition.id, "citizen_id": citizen_id}, self.now)
+        outbox.put(self.conn, outbox.Topic.PETITION_CARD, {"petition_id": petition.id, "citizen_id": citizen_id},
+                   self.now)

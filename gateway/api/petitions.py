@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from bots.conversations.desk import CARD_TOPIC
 from gateway.deps import Caller, State
 from gateway.state import AppState
 from qr import images
@@ -117,7 +116,8 @@ def start_petition(body: PetitionIn, state: State, caller: Caller) -> JSONRespon
         petition, created = petitions.start(conn, body.ticket_id, now=now, days=body.days or settings.petition_days,
                                             title=body.title, zone=body.zone, representative=representative)
         if created and key is not None and key.channel == "wechat":
-            outbox.put(conn, CARD_TOPIC, {"petition_id": petition.id, "citizen_id": ticket_citizen}, now)
+            card = {"petition_id": petition.id, "citizen_id": ticket_citizen}
+            outbox.put(conn, outbox.Topic.PETITION_CARD, card, now)
     return JSONResponse(_out(state, petition).model_dump(mode="json"), status_code=201 if created else 200)
 
 

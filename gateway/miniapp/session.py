@@ -28,7 +28,7 @@ from bots.texts import render
 from gateway.deps import State
 from gateway.state import AppState
 from tickets.clock import utcnow
-from tickets.errors import ConfigurationError
+from tickets.errors import ConfigurationError, GatewayError
 from tickets.inbox.citizens import Citizen, get_citizen_key, lock_citizen
 from tickets.inbox.message import Channel
 
@@ -38,7 +38,7 @@ _TOKEN = re.compile(rf"{VERSION}\.([1-9][0-9]{{0,17}})\.([1-9][0-9]{{0,11}})\.([
 _bearer = HTTPBearer(auto_error=False, description="The session token from POST /api/v1/miniapp/session")
 
 
-class SessionInvalid(Exception):
+class SessionInvalid(GatewayError):
     """A token that is missing, forged, malformed or expired; `reason` is `session_invalid` or `session_expired`."""
 
     def __init__(self, reason: str) -> None:

@@ -14,10 +14,12 @@ from xml.etree import ElementTree as ET  # noqa: S405 (building XML only; nothin
 
 from fastapi.responses import Response
 
+from tickets.errors import GatewayError
+
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 
 
-class Open311Error(Exception):
+class Open311Error(GatewayError):
     """A request the spec answers with an error array."""
 
     def __init__(self, code: int, description: str) -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bots.conversations.desk import CARD_TOPIC, DeskConfig
+from bots.conversations.desk import DeskConfig
 from bots.intake import receive
 from bots.wechat import parse as wechat_parse
 from qr.links import signer_for
@@ -17,6 +17,7 @@ from tests.bots.test_intake import T0, message
 from tickets import petitions, warnings
 from tickets.inbox.citizens import CitizenKey, find_citizen_id
 from tickets.inbox.message import InboundMessage, Kind
+from tickets.outbox import Topic
 from tickets.petitions import Petition, Signer, SurgeRule
 from tickets.storage.schema import citizens, outbox, signatures, tickets
 from tickets.storage.schema import petitions as petition_rows
@@ -77,7 +78,8 @@ def dialog_data(engine: Engine, user: str) -> dict[str, object]:
 
 def card_jobs(engine: Engine) -> list[dict[str, object]]:
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(outbox.c.payload).where(outbox.c.topic == CARD_TOPIC).order_by(outbox.c.id))
+        cards = sa.select(outbox.c.payload).where(outbox.c.topic == Topic.PETITION_CARD)
+        rows = conn.execute(cards.order_by(outbox.c.id))
         return [dict(r.payload) for r in rows]
 
 

@@ -14,6 +14,7 @@ from tickets import clusters, followers, progress, repository, warnings, zones
 from tickets.clusters import ClusterRule
 from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.lifecycle import Status
+from tickets.outbox import Topic
 from tickets.progress import StatusUpdate
 from tickets.storage.schema import notifications, outbox
 
@@ -89,7 +90,7 @@ def test_cluster_warning_raised_once_per_level(engine: Engine) -> None:
     with engine.connect() as conn:
         raised, total = warnings.list_warnings(conn)
         queued = conn.execute(sa.select(sa.func.count()).select_from(outbox)
-                              .where(outbox.c.topic == warnings.TOPIC)).scalar_one()
+                              .where(outbox.c.topic == Topic.WARNING)).scalar_one()
     cluster_id = cluster_of(engine, ids[0])
     assert total == 2 and queued == 2
     assert sorted((w.subject, w.kind, w.level) for w in raised) == [

@@ -14,6 +14,7 @@ from tickets import progress, zones
 from tickets.deadlines import policy as deadlines
 from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.lifecycle import Status
+from tickets.outbox import Topic
 from tickets.progress import StatusUpdate
 from tickets.storage.schema import outbox, ticket_deadlines
 from workers import sweeps
@@ -33,7 +34,7 @@ def open_ticket(engine: Engine, text: str = "小区路灯坏了", now: datetime 
 
 def deadline_events(engine: Engine) -> list[dict[str, object]]:
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(outbox.c.payload).where(outbox.c.topic == deadlines.TOPIC)
+        rows = conn.execute(sa.select(outbox.c.payload).where(outbox.c.topic == Topic.DEADLINE)
                             .order_by(outbox.c.id)).scalars()
         return [dict(r) for r in rows]
 

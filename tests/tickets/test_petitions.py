@@ -14,6 +14,7 @@ from tickets.clock import utcnow
 from tickets.errors import NotFound, PetitionClosed
 from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.lifecycle import Status
+from tickets.outbox import Topic
 from tickets.petitions import Signer, SurgeRule
 from tickets.progress import StatusUpdate
 from tickets.repository import NewTicket, open_ticket
@@ -118,7 +119,7 @@ def test_thresholds_raise_each_level_once_with_an_outbox_row(engine: Engine) -> 
         rows = outbox.due(conn, now)
     assert total == 2 and sorted(w.level for w in found) == [1, 2]
     assert {w.figures["threshold"] for w in found} == {2, 4}
-    assert sorted(r.payload["warning_id"] for r in rows if r.topic == warnings.TOPIC) == sorted(w.id for w in found)
+    assert sorted(r.payload["warning_id"] for r in rows if r.topic == Topic.WARNING) == sorted(w.id for w in found)
     with engine.begin() as conn:
         acked = warnings.acknowledge(conn, found[0].id, by="officer:1", note="已安排", now=now)
         again = warnings.acknowledge(conn, found[0].id, by="officer:2", note="", now=now)

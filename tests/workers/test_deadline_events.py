@@ -13,6 +13,7 @@ from tests.workers.conftest import Receiver
 from tickets import repository
 from tickets.clock import utcnow
 from tickets.deadlines import policy as deadlines
+from tickets.outbox import Topic
 from tickets.repository import NewTicket
 from tickets.settings import Settings
 from tickets.storage.schema import outbox, ticket_deadlines
@@ -32,7 +33,7 @@ def test_overdue_ticket_escalated_once_as_signed_webhook(settings: Settings, eng
         assert sweeps.watch_deadlines(conn, now, policy) == (0, 1)  # given a deadline, long past
     with engine.begin() as conn:
         assert sweeps.watch_deadlines(conn, now + timedelta(minutes=1), policy) == (0, 0)
-        [row_id] = conn.execute(sa.select(outbox.c.id).where(outbox.c.topic == deadlines.TOPIC)).scalars()
+        [row_id] = conn.execute(sa.select(outbox.c.id).where(outbox.c.topic == Topic.DEADLINE)).scalars()
     assert jobs.run_outbox_rows([row_id]) == {row_id: "done"}
     [(_, headers, body)] = receiver.received
     assert headers["X-Gateway-Signature"] == sign("s3cret", body)

@@ -12,13 +12,14 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy.engine import Engine
 
-from bots.conversations.desk import CARD_TOPIC, DeskConfig
+from bots.conversations.desk import DeskConfig
 from bots.fakes.wechat import FakeWeChat
 from bots.intake import receive
 from qr.links import signer_for
 from tickets import outbox, petitions
 from tickets.clock import utcnow
 from tickets.inbox.message import Channel, InboundMessage, Kind
+from tickets.outbox import Topic
 from tickets.petitions import Petition
 from tickets.settings import Settings
 from tickets.storage.schema import outbox as outbox_table
@@ -62,7 +63,7 @@ def run(context: WorkerContext) -> None:
 
 def rows(engine: Engine) -> list[tuple[str, str, int, str]]:
     with engine.connect() as conn:
-        found = conn.execute(sa.select(outbox_table).where(outbox_table.c.topic == CARD_TOPIC)
+        found = conn.execute(sa.select(outbox_table).where(outbox_table.c.topic == Topic.PETITION_CARD)
                              .order_by(outbox_table.c.id)).all()
     return [(r.topic, r.status, r.attempts, r.last_error or "") for r in found]
 
@@ -84,7 +85,7 @@ def test_the_card_arrives_as_an_image_that_decodes_to_the_link(context: WorkerCo
                                                                settings: Settings, fake: FakeWeChat) -> None:
     petition = start(engine, settings)
     run(context)
-    assert rows(engine) == [(CARD_TOPIC, "done", 0, "")]
+    assert rows(engine) == [(Topic.PETITION_CARD, "done", 0, "")]
     [media_id] = images_to(fake, REP)
     content_type, png = fake.media[media_id]
     assert content_type == "image/png"
@@ -174,11 +175,11 @@ def test_busy_and_quota_errors_retry_and_reuse_what_was_done(context: WorkerCont
     start(engine, settings)
     fake.fail_next("media/upload", 45009, "reach max api daily quota limit")
     run(context)
-    assert rows(engine) == [(CARD_TOPIC, "pending", 1, "wechat 45009")]
+    assert rows(engine) == [(Topic.PETITION_CARD, "pending", 1, "wechat 45009")]
     due_now(engine)
     fake.fail_next("custom/send", -1, "system error")
     run(context)
-    assert rows(engine) == [(CARD_TOPIC, "pending", 2, "wechat -1")]
+    assert rows(engine) == [(Topic.PETITION_CARD, "pending", 2, "wechat -1")]
     due_now(engine)
     run(context)
     assert [r[1] for r in rows(engine)] == ["done"]
@@ -223,8 +224,8 @@ def test_a_petition_without_a_citizen_to_tell_only_gets_its_code(context: Worker
     run(context)
     with engine.begin() as conn:
         conn.execute(sa.update(petition_rows).values(wechat_qr_url="", wechat_qr_expires_at=None))
-        outbox.put(conn, CARD_TOPIC, {"petition_id": petition.id, "citizen_id": None}, utcnow())
-        outbox.put(conn, CARD_TOPIC, {"petition_id": 999_999, "citizen_id": None}, utcnow())
+        outbox.put(conn, Topic.PETITION_CARD, {"petition_id": petition.id, "citizen_id": None}, utcnow())
+        outbox.put(conn, Topic.PETITION_CARD, {"petition_id": 999_999, "citizen_id": None}, utcnow())
     run(context)
     assert fake.calls["/cgi-bin/qrcode/create"] == 2 and len(images_to(fake, REP)) == 1
     assert [r[1] for r in rows(engine)] == ["done", "done", "failed"]

@@ -26,7 +26,6 @@ from tickets.settings import CATALOGUE_DIR, Settings
 from tickets.storage.db import dialect_insert
 from tickets.storage.schema import metadata, ticket_deadlines, tickets
 
-TOPIC = "deadline.event"
 REMINDER, ESCALATION = "deadline.reminder", "deadline.overdue"
 CATALOGUE = CATALOGUE_DIR
 _OPEN = [s.value for s in OPEN_STATUSES]
@@ -176,7 +175,7 @@ def sweep(conn: sa.Connection, now: datetime, *, limit: int = 500) -> tuple[int,
             claimed = conn.execute(sa.update(ticket_deadlines).where(
                 ticket_deadlines.c.ticket_id == row.id, stamp.is_(None)).values({stamp.key: now}))
             if claimed.rowcount:  # another sweep running at once took it first
-                outbox.put(conn, TOPIC, _event(row, event, now), now)
+                outbox.put(conn, outbox.Topic.DEADLINE, _event(row, event, now), now)
         counts.append(len(rows))
     return counts[0], counts[1]
 
