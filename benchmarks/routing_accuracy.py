@@ -75,7 +75,7 @@ def run(engine: Engine, cases: list[Case], config: RoutingConfig, now: datetime,
         moment = now + timedelta(seconds=n)
         with engine.begin() as conn:
             ticket = open_ticket(conn, NewTicket("web", None, case.text, address=case.address), moment, TZ)
-            result = routing_store.route_new_ticket(conn, ticket, moment, config)
+            result, _ = routing_store.classify_new_ticket(conn, ticket, moment, config)
             if learn:
                 routing_store.record_unit(conn, ticket.id, case.unit, actor="officer", now=moment)
         units = [r.unit for r in result.recommendations]

@@ -7,7 +7,7 @@ workers/webhooks.py posts it, HMAC-signed, to DISPATCH_WEBHOOK_URL and retries u
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,14 +15,16 @@ import sqlalchemy as sa
 from tickets import outbox
 from tickets.masking import mask_text
 from tickets.repository import Ticket
-from tickets.routing.classify import Classification
+from tickets.routing.store import Routed
 
 
-def created_payload(ticket: Ticket, result: Classification, *, auto_dispatch: bool, citizen_ref: str) -> dict[str, Any]:
+def created_payload(ticket: Ticket, routed: Routed, *, due_at: datetime, citizen_ref: str) -> dict[str, Any]:
     """The `ticket.created` event of a ticket (personal data in the text masked)."""
+    result, auto_dispatch = routed.result, routed.auto_dispatch
     return {
         "event": "ticket.created", "ticket_id": ticket.id, "number": ticket.number, "channel": ticket.channel,
-        "created_at": ticket.created_at.isoformat(), "status": ticket.status.value,
+        "created_at": ticket.created_at.isoformat(), "status": ticket.status.value, "zone": routed.zone,
+        "due_at": due_at.astimezone(UTC).isoformat(),
         "description": mask_text(ticket.description),
         "location": {"address": mask_text(ticket.address), "latitude": ticket.latitude,
                      "longitude": ticket.longitude, "label": mask_text(ticket.location_label)},
@@ -37,8 +39,8 @@ def created_payload(ticket: Ticket, result: Classification, *, auto_dispatch: bo
     }
 
 
-def ticket_created(conn: sa.Connection, ticket: Ticket, result: Classification, *, auto_dispatch: bool,
-                   citizen_ref: str, now: datetime) -> int:
+def ticket_created(conn: sa.Connection, ticket: Ticket, routed: Routed, *, due_at: datetime, citizen_ref: str,
+                   now: datetime) -> int:
     """Write the event for the dispatch system in the ticket's transaction; returns the outbox row id."""
-    payload = created_payload(ticket, result, auto_dispatch=auto_dispatch, citizen_ref=citizen_ref)
+    payload = created_payload(ticket, routed, due_at=due_at, citizen_ref=citizen_ref)
     return outbox.put(conn, outbox.Topic.DISPATCH, payload, now)

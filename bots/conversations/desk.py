@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,16 +11,17 @@ import sqlalchemy as sa
 
 from bots.conversations.draft import Draft
 from qr.links import LinkSigner, signer_for
-from tickets import clusters, followers, outbox, petitions, progress, repository, warnings
+from tickets import clusters, followers, opening, outbox, petitions, progress, repository, warnings
 from tickets.clusters import ClusterRule, Match, Probe
 from tickets.deadlines import policy as deadlines
 from tickets.deadlines.policy import Policy
 from tickets.errors import ConfigurationError, NotFound
 from tickets.inbox.citizens import Citizen
 from tickets.masking import mask_identifier
+from tickets.opening import OpeningRules
 from tickets.petitions import Petition, Signer, SignOutcome, SurgeRule
 from tickets.progress import Satisfaction
-from tickets.repository import Ticket, TicketFilter
+from tickets.repository import NewAttachment, Ticket, TicketFilter
 from tickets.routing import store as routing_store
 from tickets.routing.store import RoutingConfig
 
@@ -51,6 +52,11 @@ class DeskConfig:
     identity_key: bytes = field(init=False, default=b"", repr=False, compare=False)
     links: LinkSigner | None = field(init=False, default=None, repr=False, compare=False)
 
+    @property
+    def opening(self) -> OpeningRules:
+        """The rules every new ticket is opened with."""
+        return OpeningRules(self.tz, self.routing, self.deadlines)
+
     def __post_init__(self) -> None:
         if self.secret_key:  # without one (some tests) the petition commands are not available
             object.__setattr__(self, "identity_key", petitions.identity_key(self.secret_key))
@@ -65,15 +71,14 @@ class Desk:
     config: DeskConfig
     now: datetime
 
-    def open_ticket(self, citizen: Citizen, draft: Draft) -> Ticket:
-        """Turn a confirmed draft into a ticket."""
+    def open_ticket(self, citizen: Citizen, draft: Draft, *, zone: str = "",
+                    attachments: tuple[NewAttachment, ...] = ()) -> Ticket:
+        """Turn a confirmed draft into a ticket (tickets/opening.py), filed under `zone` if the citizen chose one."""
         new = draft.to_new_ticket(citizen.key.channel, citizen.id)
-        ticket = repository.open_ticket(self.conn, new, self.now, self.config.tz)
-        # Classified, routed and handed to the dispatch system (issue 7), in this transaction.
-        routing_store.route_new_ticket(self.conn, ticket, self.now, self.config.routing,
-                                       citizen_ref=mask_identifier(citizen.key.external_id))
-        deadlines.assign(self.conn, ticket.id, self.config.deadlines, self.now)
-        return ticket
+        if attachments:
+            new = replace(new, attachments=(*new.attachments, *attachments))
+        return opening.open_ticket(self.conn, new, self.config.opening, self.now, zone=zone,
+                                   citizen_ref=mask_identifier(citizen.key.external_id))
 
     def out_of_scope(self, text: str) -> tuple[str, ...]:
         """The emergencies and procedures elsewhere (court, arbitration ...) the text names: where to send them."""

@@ -68,6 +68,6 @@ def check_photo_count(photos: Sequence[object]) -> None:
         raise SubmissionRefused("too_many_photos")
 
 
-def submit(desk: Desk, citizen: Citizen, submission: Submission) -> Ticket:
+def submit(desk: Desk, citizen: Citizen, submission: Submission, *, zone: str = "") -> Ticket:
     """Open the ticket, inside the caller's transaction; raises SubmissionRefused before writing anything."""
-    return desk.open_ticket(citizen, draft_of(submission))
+    return desk.open_ticket(citizen, draft_of(submission), zone=zone)

@@ -33,7 +33,6 @@ from gateway.uploads import LocalFolderStore, PhotoRefused, check_photo
 from tickets import attachments as stored_media
 from tickets import repository, zones
 from tickets.clock import utcnow
-from tickets.deadlines import policy as deadlines
 from tickets.inbox import turns as inbox
 from tickets.inbox.log import earlier_ticket
 from tickets.inbox.message import Channel, InboundMessage, Kind, Location
@@ -137,10 +136,7 @@ def _open(state: AppState, session: MiniappSession, submission: Submission, zone
         with state.engine.connect() as conn, conn.begin():
             now = utcnow()
             citizen = citizen_for(conn, state, session)
-            ticket = miniapp.submit(Desk(conn, state.desk, now), citizen, submission)
-            if zone:
-                zones.set_zone(conn, ticket.id, zone)
-                deadlines.assign(conn, ticket.id, state.desk.deadlines, now)  # the zone's deadline
+            ticket = miniapp.submit(Desk(conn, state.desk, now), citizen, submission, zone=zone)
             stored_media.publish_links(conn, ticket.id, settings.public_base_url)
             if dedupe:
                 record = InboundMessage(Channel.ALIPAY, settings.alipay_app_id, citizen.key.external_id, Kind.TEXT,

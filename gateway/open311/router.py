@@ -25,14 +25,14 @@ from bots.texts import render
 from gateway.deps import State, read_capped
 from gateway.open311 import catalogue as geo
 from gateway.open311.responses import FORMATS, Open311Error, error, respond
-from tickets import zones
 from tickets.access.apikeys import authenticate
 from tickets.clock import utcnow
 from tickets.deadlines import policy as deadlines
 from tickets.errors import AuthError
 from tickets.inbox.citizens import CitizenKey, lock_citizen
+from tickets.repository import NewAttachment
 from tickets.storage.db import reader
-from tickets.storage.schema import attachments, tickets
+from tickets.storage.schema import tickets
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -153,14 +153,9 @@ def _create(state: State, form: dict[str, str]) -> dict[str, Any]:
         now = utcnow()
         citizen = lock_citizen(conn, CitizenKey(CHANNEL, CHANNEL, f"key:{caller.id}"), now)
         desk = Desk(conn, state.desk, now)
-        ticket = desk.open_ticket(citizen, draft)
-        if service.zone:
-            zones.set_zone(conn, ticket.id, service.zone)
-            deadlines.assign(conn, ticket.id, state.desk.deadlines, now)  # the zone's deadline
+        photo = (NewAttachment("image", url=media, note=geo.MEDIA_NOTE),) if media else ()
+        ticket = desk.open_ticket(citizen, draft, zone=service.zone, attachments=photo)
         due = deadlines.due_of(conn, [ticket.id]).get(ticket.id)
-        if media:
-            conn.execute(sa.insert(attachments).values(ticket_id=ticket.id, kind="image", url=media,
-                                                       note=geo.MEDIA_NOTE, created_at=now))
     log.info("open311 request from key %s opened %s (%s)", caller.name, ticket.number, service.service_code)
     local_due = desk.local_time(due) if due else ""
     return {"service_request_id": ticket.number, "service_notice": render("open311_notice", number=ticket.number,

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tickets import progress
+from tickets import opening, progress
 from tickets.lifecycle import Status
-from tickets.repository import NewTicket, Ticket, open_ticket
+from tickets.opening import OpeningRules
+from tickets.repository import NewTicket, Ticket
 from tickets.routing import catalogue
 from tickets.routing import store as routing_store
 from tickets.routing.classify import classify, out_of_scope
-from tickets.routing.store import RoutingConfig
 from tickets.storage.schema import outbox, tickets
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -73,8 +73,8 @@ def test_labelled_sample_is_large_varied_and_mostly_right() -> None:
 
 def opened(engine: Engine, text: str, address: str, at: datetime = NOW) -> tuple[Ticket, dict[str, object]]:
     with engine.begin() as conn:
-        ticket = open_ticket(conn, NewTicket("wechat", None, text, address=address), at, TZ)
-        routing_store.route_new_ticket(conn, ticket, at, RoutingConfig(), citizen_ref="oAbc***yz")
+        new = NewTicket("wechat", None, text, address=address)
+        ticket = opening.open_ticket(conn, new, OpeningRules(TZ), at, citizen_ref="oAbc***yz")
         routed = routing_store.routing_of(conn, ticket.id)
     assert routed is not None
     return ticket, routed

@@ -11,7 +11,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickets import dispatch as handoff
 from tickets.masking import mask_text
 from tickets.repository import Ticket
 from tickets.routing import catalogue
@@ -64,10 +63,19 @@ def precedents(conn: sa.Connection, limit: int) -> list[Precedent]:
     return found
 
 
-def route_new_ticket(conn: sa.Connection, ticket: Ticket, now: datetime, config: RoutingConfig,
-                     citizen_ref: str = "") -> Classification:
-    """Classify a just-opened ticket, keep the result, file it under its hot-topic zone, and hand it to
-    the dispatch system (an outbox row in the same transaction)."""
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A new ticket's classification, whether it may be dispatched without an officer, and its zone now."""
+
+    result: Classification
+    auto_dispatch: bool
+    zone: str
+
+
+def classify_new_ticket(conn: sa.Connection, ticket: Ticket, now: datetime, config: RoutingConfig, *,
+                        zone: str = "") -> Routed:
+    """Classify a just-opened ticket (filed under `zone`, "" for none), keep the result, and file it under
+    the hot-topic zone the classifier found when it has none."""
     book = catalogue.current(conn)
     description, place = ticket_text(ticket)
     result = classify(book, description, place, learned(conn, config.learn_from))
@@ -78,11 +86,10 @@ def route_new_ticket(conn: sa.Connection, ticket: Ticket, now: datetime, config:
         out_of_scope=list(result.out_of_scope), recommendations=[r.to_data() for r in result.recommendations],
         top_unit=result.top_unit, confidence=result.confidence, auto_dispatch=auto, created_at=now,
     ))
-    if result.zone in book.hot_topics:
-        conn.execute(sa.update(tickets).where(tickets.c.id == ticket.id, tickets.c.zone == "")
-                     .values(zone=result.zone))
-    handoff.ticket_created(conn, ticket, result, auto_dispatch=auto, citizen_ref=citizen_ref, now=now)
-    return result
+    if not zone and result.zone in book.hot_topics:
+        conn.execute(sa.update(tickets).where(tickets.c.id == ticket.id).values(zone=result.zone))
+        zone = result.zone
+    return Routed(result, auto, zone)
 
 
 def out_of_scope(conn: sa.Connection, text: str, config: RoutingConfig) -> tuple[str, ...]:
