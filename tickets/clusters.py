@@ -31,6 +31,7 @@ from tickets.lifecycle import OPEN_STATUSES, Status, can_move
 from tickets.progress import StatusUpdate
 from tickets.settings import Settings
 from tickets.storage import fastsql
+from tickets.storage.db import is_postgres
 from tickets.storage.schema import cluster_members, clusters, tickets
 
 WARNING_KIND = "cluster"
@@ -190,7 +191,7 @@ def _candidates(conn: sa.Connection, rule: ClusterRule, now: datetime, before_id
     cached = _RECENT.get(conn.engine) if fresh_within_s > 0 else None
     fresh = cached is not None and cached[1] == key and time.monotonic() - cached[0] < fresh_within_s
     known = cached[2] if cached is not None and fresh else []
-    pg = fastsql.is_pg(conn)
+    pg = is_postgres(conn)
     since = fastsql.bind_time(pg, now - timedelta(hours=rule.window_hours))
     rows = [_Candidate(*r) for r in fastsql.fetch(conn, _NEWER, (
         since, fastsql.bind_time(pg, now), known[0].id if known else 0,

@@ -19,6 +19,7 @@ from tickets.lifecycle import Status
 from tickets.outbox import Topic
 from tickets.repository import Ticket
 from tickets.storage import fastsql
+from tickets.storage.db import is_postgres
 from tickets.storage.schema import notifications
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -81,7 +82,7 @@ _MARK_SENT = fastsql.Sql("UPDATE notifications SET status = 'sent', method = ?, 
 def create(conn: sa.Connection, *, citizen_id: int, purpose: str, payload: dict[str, Any], now: datetime,
            ticket_id: int | None = None, event_id: int | None = None) -> int | None:
     """Write a notification and its outbox row; None if this event already notified this citizen."""
-    pg = fastsql.is_pg(conn)
+    pg = is_postgres(conn)
     stamp = fastsql.bind_time(pg, now)
     row = (ticket_id, citizen_id, purpose, event_id, fastsql.bind_json(pg, payload), stamp, stamp)
     if pg:
@@ -107,7 +108,7 @@ def get(conn: sa.Connection, notification_id: int) -> Notification | None:
 
 def for_delivery(conn: sa.Connection, notification_id: int) -> Delivery | None:
     """The notification with its citizen and ticket, as the delivery job needs them; None if no such row."""
-    pg = fastsql.is_pg(conn)
+    pg = is_postgres(conn)
     rows = fastsql.fetch(conn, _FOR_DELIVERY, (notification_id,))
     return _delivery(pg, rows[0]) if rows else None
 
@@ -116,7 +117,7 @@ def for_delivery_many(conn: sa.Connection, notification_ids: list[int]) -> dict[
     """`for_delivery` for many notifications in one statement; ids with no row are left out."""
     if not notification_ids:
         return {}
-    pg = fastsql.is_pg(conn)
+    pg = is_postgres(conn)
     ids = [int(i) for i in notification_ids]
     rows = fastsql.fetch(conn, _FOR_DELIVERY_MANY, (ids if pg else json.dumps(ids),))
     return {int(row[0]): _delivery(pg, row) for row in rows}
@@ -143,7 +144,7 @@ def _ticket(values: list[Any]) -> Ticket | None:
 def mark_sent(conn: sa.Connection, notification_id: int, method: str, platform_msg_id: str | None,
               now: datetime) -> None:
     """Delivered to the platform by `method` (subscription, template, customer_service, alipay_template)."""
-    stamp = fastsql.bind_time(fastsql.is_pg(conn), now)
+    stamp = fastsql.bind_time(is_postgres(conn), now)
     fastsql.run(conn, _MARK_SENT, (method, platform_msg_id, stamp, stamp, notification_id))
 
 

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from tickets import warnings
 from tickets.errors import NotFound, PetitionClosed
 from tickets.storage import fastsql
+from tickets.storage.db import is_postgres
 from tickets.storage.schema import petitions, signatures, tickets
 
 OPEN, CLOSED, EXPIRED = "open", "closed", "expired"
@@ -238,7 +239,7 @@ def sign(conn: sa.Connection, petition_id: int, signer: Signer, *, now: datetime
 
     Raises NotFound, or PetitionClosed when the petition is closed or expired (nothing is written).
     """
-    pg = fastsql.is_pg(conn)
+    pg = is_postgres(conn)
     stamp = fastsql.bind_time(pg, now)
     hour_ago = fastsql.bind_time(pg, now - timedelta(hours=1))
     block, device = signer.source_block, signer.device

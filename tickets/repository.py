@@ -13,6 +13,7 @@ from tickets.codes import new_tracking_code, next_ticket_number
 from tickets.errors import NotFound
 from tickets.lifecycle import Status, check_move
 from tickets.storage import fastsql
+from tickets.storage.db import is_postgres
 from tickets.storage.schema import attachments, ticket_events, tickets
 
 
@@ -130,7 +131,7 @@ def open_ticket(conn: sa.Connection, new: NewTicket, now: datetime, tz: ZoneInfo
         "address": new.address, "latitude": new.latitude, "longitude": new.longitude,
         "location_label": new.location_label, "created_at": now, "updated_at": now,
     }
-    pg = fastsql.is_pg(conn)
+    pg = is_postgres(conn)
     stamp = fastsql.bind_time(pg, now)
     ticket_row = (number, values["tracking_code"], new.channel, new.citizen_id, Status.RECEIVED.value,
                   new.description, new.address, new.latitude, new.longitude, new.location_label, stamp, stamp)

@@ -37,7 +37,7 @@ from tickets.inbox.citizens import get_citizen_key
 from tickets.inbox.message import Channel
 from tickets.notifications import Delivery, Notification
 from tickets.repository import Ticket
-from tickets.storage.db import reader
+from tickets.storage.db import is_postgres, reader
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def _one_statement(engine: Engine, *, read_only: bool) -> Iterator[sa.Connection
     cost). SQLite: a transaction as usual; reads begin a plain BEGIN, so they do not queue for the write
     lock (`reader`), writes BEGIN IMMEDIATE.
     """
-    if engine.dialect.name == "postgresql":
+    if is_postgres(engine):
         with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT")  # reset when the pool takes it back
             yield conn

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tickets.storage import fastsql
+from tickets.storage.db import is_postgres
 from tickets.storage.schema import citizens
 
 
@@ -82,14 +83,14 @@ def save_params(pg: bool, citizen: Citizen, now: datetime, wrote: bool) -> tuple
 
 def lock_citizen(conn: sa.Connection, key: CitizenKey, now: datetime) -> Citizen:
     """Create or touch the citizen and hold its lock for the rest of the transaction."""
-    pg = fastsql.is_pg(conn)
+    pg = is_postgres(conn)
     [row] = fastsql.fetch(conn, _LOCK, lock_params(pg, key, now))
     return citizen_from_row(pg, key, row)
 
 
 def save_citizen(conn: sa.Connection, citizen: Citizen, now: datetime, *, wrote: bool) -> None:
     """Store the citizen's conversation state; `wrote` marks a message from them (not an event)."""
-    pg = fastsql.is_pg(conn)
+    pg = is_postgres(conn)
     fastsql.run(conn, _SAVE[wrote], save_params(pg, citizen, now, wrote))
 
 

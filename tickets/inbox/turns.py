@@ -19,6 +19,7 @@ from tickets.inbox.citizens import (
 )
 from tickets.inbox.message import InboundMessage
 from tickets.storage import fastsql
+from tickets.storage.db import is_postgres
 from tickets.storage.schema import inbound_messages
 
 _FIND = "SELECT replies FROM inbound_messages WHERE channel = ? AND account = ? AND dedupe_key = ?"
@@ -52,7 +53,7 @@ def record(
     ticket_id: int | None, now: datetime,
 ) -> None:
     """Store the message with its replies; the unique key refuses a second copy."""
-    pg = fastsql.is_pg(conn)
+    pg = is_postgres(conn)
     fastsql.run(conn, _RECORD, _record_params(pg, msg, citizen_id, replies, ticket_id, now))
 
 
@@ -63,7 +64,7 @@ def open_turn(conn: sa.Connection, msg: InboundMessage, now: datetime) -> tuple[
     same message held the citizen's lock and committed meanwhile, it is not seen here, and the unique
     key refuses this copy's `record` (the caller retries and then finds the replies).
     """
-    pg = fastsql.is_pg(conn)
+    pg = is_postgres(conn)
     key = CitizenKey(msg.channel.value, msg.account, msg.user_id)
     [row] = fastsql.fetch(conn, _OPEN_TURN, (*lock_params(pg, key, now), *_key(msg)))
     earlier = row[len(row) - 1]
@@ -75,7 +76,7 @@ def close_turn(
     ticket_id: int | None, now: datetime, *, wrote: bool,
 ) -> None:
     """`save_citizen` and `record` (one statement on PostgreSQL)."""
-    pg = fastsql.is_pg(conn)
+    pg = is_postgres(conn)
     if not pg:
         save_citizen(conn, citizen, now, wrote=wrote)
         record(conn, msg, citizen.id, replies, ticket_id, now)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
+from tickets.storage.fastsql import is_postgres as is_postgres  # re-exported: the one "is this PostgreSQL?"
 from tickets.storage.fastsql import run_on_driver
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -74,11 +75,6 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
 def reader(engine: Engine) -> Engine:
     """The same engine for read-only work: on SQLite its transactions take no write lock."""
     return engine.execution_options(**{READ_ONLY: True})
-
-
-def is_postgres(engine: Engine | sa.Connection) -> bool:
-    """Whether the database is PostgreSQL."""
-    return engine.dialect.name == "postgresql"
 
 
 def migrate(url: str) -> None:

@@ -1,7 +1,7 @@
 """Hot-path statements through the driver's own connection, inside the SQLAlchemy transaction.
 
 Building, cache-keying and executing a Core statement costs 100-300 µs; the same statement through
-the DBAPI connection costs a few µs (shared/notes/performance.md). The intake path (bots/intake.py)
+the DBAPI connection costs a few µs (docs/performance.md). The intake path (bots/intake.py)
 runs four to eight statements per message on the event loop, so its statements are written here once,
 as SQL text, and run on `conn.connection.driver_connection`; everything else keeps using Core.
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from psycopg.types.json import Jsonb
@@ -42,9 +42,9 @@ class Sql:
         self.postgresql = postgresql
 
 
-def is_pg(conn: sa.Connection) -> bool:
-    """Whether the connection is to PostgreSQL (else SQLite)."""
-    return conn.dialect.name == "postgresql"
+def is_postgres(engine: sa.Engine | sa.Connection) -> bool:
+    """Whether the database is PostgreSQL (else SQLite); tickets/storage/db.py re-exports it."""
+    return engine.dialect.name == "postgresql"
 
 
 def _raw(conn: sa.Connection) -> Any:
@@ -57,34 +57,45 @@ def _driver(conn: sa.Connection) -> Any:
     return conn.connection.driver_connection
 
 
-# Errors are handed to `Connection._handle_dbapi_exception`, the very routine Core runs for its own
-# statements: it wraps the driver's exception, runs `handle_error` hooks and, on a lost connection,
-# invalidates it and the pool (so the next checkout reconnects: no pool_pre_ping needed).
+def _text(conn: sa.Connection, stmt: Sql) -> str:
+    return stmt.postgresql if is_postgres(conn) else stmt.sqlite
+
+
+def _reraise(conn: sa.Connection, exc: Exception, text: str, params: Any) -> NoReturn:
+    """Hand a driver error to `Connection._handle_dbapi_exception`, the very routine Core runs for its own
+    statements: it wraps the driver's exception (IntegrityError, OperationalError ...), runs `handle_error`
+    hooks and, on a lost connection, invalidates it and the pool (so the next checkout reconnects).
+
+    The one use of SQLAlchemy's private API in the project, pinned by `sqlalchemy<2.2` and covered by
+    tests/tickets/storage/test_fastsql.py, so an upgrade that changes it fails loudly.
+    """
+    conn._handle_dbapi_exception(exc, text, params, None, None)
+    raise AssertionError("unreachable: _handle_dbapi_exception always raises")  # pragma: no cover
 
 
 def fetch(conn: sa.Connection, stmt: Sql, params: Sequence[Any] = ()) -> list[Any]:
     """Run a statement that returns rows; the rows, as tuples."""
-    text = stmt.postgresql if conn.dialect.name == "postgresql" else stmt.sqlite
+    text = _text(conn, stmt)
     driver = _driver(conn)
     try:
         return list(driver.execute(text, params).fetchall())
     except conn.dialect.loaded_dbapi.Error as exc:
-        conn._handle_dbapi_exception(exc, text, params, None, None)
+        _reraise(conn, exc, text, params)
 
 
 def run(conn: sa.Connection, stmt: Sql, params: Sequence[Any] = ()) -> None:
     """Run a statement that returns no rows."""
-    text = stmt.postgresql if conn.dialect.name == "postgresql" else stmt.sqlite
+    text = _text(conn, stmt)
     driver = _driver(conn)
     try:
         driver.execute(text, params)
     except conn.dialect.loaded_dbapi.Error as exc:
-        conn._handle_dbapi_exception(exc, text, params, None, None)
+        _reraise(conn, exc, text, params)
 
 
 def run_many(conn: sa.Connection, stmt: Sql, rows: Sequence[Sequence[Any]]) -> None:
     """Run a statement once per parameter row (executemany)."""
-    text = stmt.postgresql if conn.dialect.name == "postgresql" else stmt.sqlite
+    text = _text(conn, stmt)
     driver = _driver(conn)
     try:
         cursor = driver.cursor()
@@ -93,7 +104,7 @@ def run_many(conn: sa.Connection, stmt: Sql, rows: Sequence[Sequence[Any]]) -> N
         finally:
             cursor.close()
     except conn.dialect.loaded_dbapi.Error as exc:
-        conn._handle_dbapi_exception(exc, text, rows, None, None)
+        _reraise(conn, exc, text, rows)
 
 
 def run_on_driver(conn: sa.Connection, text: str) -> None:
@@ -102,7 +113,7 @@ def run_on_driver(conn: sa.Connection, text: str) -> None:
     try:
         _raw(conn).execute(text)
     except conn.dialect.loaded_dbapi.Error as exc:
-        conn._handle_dbapi_exception(exc, text, (), None, None)
+        _reraise(conn, exc, text, ())
 
 
 # --- values as the Core types store them -------------------------------------------------------
