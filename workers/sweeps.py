@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from bots.conversations.draft import Draft
+from bots.conversations.states import Intake
 from bots.replies import say
 from tickets import clusters, notifications, outbox, petitions, progress, repository, warnings
 from tickets.access import otp
@@ -26,7 +27,7 @@ def remind_idle_drafts(conn: sa.Connection, now: datetime, *, idle_minutes: int)
         sa.select(citizens.c.id, citizens.c.dialog_data)
         .where(
             citizens.c.channel == Channel.WECHAT.value,
-            citizens.c.dialog_state != "idle",
+            citizens.c.dialog_state != Intake.IDLE.value,
             citizens.c.dialog_updated_at <= idle_since,
             citizens.c.draft_reminded_at.is_(None),
             citizens.c.following.is_(True),

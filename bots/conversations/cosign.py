@@ -25,6 +25,7 @@ from typing import Any
 
 from bots.conversations.commands import normalise
 from bots.conversations.desk import Desk
+from bots.conversations.states import Pending
 from bots.replies import Reply, say
 from tickets.codes import parse_ticket_number
 from tickets.errors import PetitionClosed
@@ -32,8 +33,8 @@ from tickets.inbox.citizens import Citizen
 from tickets.lifecycle import Status
 from tickets.petitions import OPEN, SCENE_PREFIX, Petition
 
-PENDING = "cosign"  # dialog_data key of the question asked after a scan
-SIGNED_HERE = "cosigned"  # dialog_data key of the petition last signed in chat
+PENDING = Pending.COSIGN  # the question asked after a scan
+SIGNED_HERE = Pending.COSIGNED  # the petition last signed in chat
 PENDING_TTL = timedelta(hours=24)
 ENDED = frozenset({Status.CLOSED, Status.REJECTED, Status.MERGED})
 LOOK_BACK = 20  # tickets searched for the latest one still being handled

@@ -1,6 +1,6 @@
 """The intake conversation: from one or several messages to a confirmed ticket.
 
-Declared states (stored on the citizen, see tickets/inbox/citizens.py):
+States (declared in bots/conversations/states.py, stored on the citizen, see tickets/inbox/citizens.py):
 
     idle ──content──▶ describing ──text──▶ locating ──place──▶ confirming ──"1"──▶ idle (ticket)
                           ▲                                        │
@@ -9,33 +9,24 @@ Declared states (stored on the citizen, see tickets/inbox/citizens.py):
 
 Commands (help, my requests, a ticket number, cancel) work in every state and never lose the
 draft. A draft with a description is never dropped silently: past its time-to-live it is kept
-and the citizen is reminded of it on their next message. Joint petitions (联名) and the co-sign
-question after a scanned QR code: bots/conversations/cosign.py.
+and the citizen is reminded of it on their next message. Before the intake, the pending questions
+and the petition commands get their turn, in the order of `ANSWERERS`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import StrEnum
 
 from bots.conversations import commands, cosign, evaluation, similar
 from bots.conversations.commands import Command, Parsed
 from bots.conversations.desk import Desk
 from bots.conversations.draft import Draft
+from bots.conversations.states import Intake
 from bots.replies import Reply, say
 from tickets.inbox.citizens import Citizen
 from tickets.inbox.message import InboundMessage, Kind
-
-
-class State(StrEnum):
-    """Where the citizen is in the conversation."""
-
-    IDLE = "idle"
-    DESCRIBING = "describing"
-    LOCATING = "locating"
-    CONFIRMING = "confirming"
-
 
 # Asked for the place, a citizen may instead go on describing; addresses are rarely this long.
 MAX_TYPED_ADDRESS = 40
@@ -43,6 +34,29 @@ CONTENT_KINDS = frozenset({Kind.TEXT, Kind.VOICE, Kind.IMAGE, Kind.VIDEO, Kind.L
 # Events that are recorded but answered with nothing (WeChat gets `success`).
 SILENT_KINDS = frozenset({Kind.MENU_VIEW, Kind.LOCATION_REPORT, Kind.DELIVERY_RECEIPT, Kind.CONSENT,
                           Kind.UNKNOWN})
+
+
+Answerer = Callable[[str, Citizen, Desk], list[Reply] | None]
+
+
+def _cosign_answer(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None:
+    return cosign.answer(text, citizen, desk)  # any content (a photo too) drops the co-sign question
+
+
+def _with_text(answerer: Answerer) -> Answerer:
+    def answer(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None:
+        return answerer(text, citizen, desk) if text else None
+    return answer
+
+
+# Who answers a message first, in order; the first that does not return None answers it, and the intake
+# (commands, then the draft) answers what none of them takes.
+ANSWERERS: tuple[Answerer, ...] = (
+    _cosign_answer,  # the question after a scanned petition code
+    _with_text(evaluation.answer),  # a pending rating of a resolved ticket
+    _with_text(similar.answer),  # "follow the similar ticket instead?"
+    _with_text(cosign.command),  # 联名, 二维码, 结束联名, 撤销联名
+)
 
 
 @dataclass(slots=True)
@@ -69,19 +83,10 @@ def step(msg: InboundMessage, citizen: Citizen, desk: Desk) -> Turn:
         return Turn()
 
     text = msg.text if msg.kind in (Kind.TEXT, Kind.VOICE) else ""
-    cosigned = cosign.answer(text, citizen, desk)  # a co-sign question after a scan: any other content drops it
-    if cosigned is not None:
-        return Turn(cosigned)
-    if text:
-        rated = evaluation.answer(text, citizen, desk)
-        if rated is not None:
-            return Turn(rated)
-        followed = similar.answer(text, citizen, desk)  # "follow the similar ticket instead?"
-        if followed is not None:
-            return Turn(followed)
-        petition = cosign.command(text, citizen, desk)
-        if petition is not None:
-            return Turn(petition)
+    for answerer in ANSWERERS:
+        replies = answerer(text, citizen, desk)
+        if replies is not None:
+            return Turn(replies)
     parsed = commands.parse(text) if text else None
     if parsed is not None:
         return _command(parsed, citizen, desk)
@@ -97,7 +102,7 @@ def _draft(citizen: Citizen) -> Draft:
     return Draft.from_data(citizen.dialog_data)
 
 
-def _store(citizen: Citizen, desk: Desk, state: State, draft: Draft | None) -> None:
+def _store(citizen: Citizen, desk: Desk, state: Intake, draft: Draft | None) -> None:
     citizen.dialog_state = state.value
     others = {k: v for k, v in citizen.dialog_data.items() if k != "draft"}  # e.g. a pending evaluation
     citizen.dialog_data = others | (draft.to_data() if draft is not None else {})
@@ -109,44 +114,44 @@ def _stale_draft(citizen: Citizen, desk: Desk) -> str | None:
 
     A stale draft without a description is dropped quietly; one with a description is kept.
     """
-    if citizen.dialog_state == State.IDLE or citizen.dialog_updated_at is None:
+    if citizen.dialog_state == Intake.IDLE or citizen.dialog_updated_at is None:
         return None
     if desk.now - citizen.dialog_updated_at < timedelta(hours=desk.config.draft_ttl_hours):
         return None
     if not _draft(citizen).description:
-        _store(citizen, desk, State.IDLE, None)
+        _store(citizen, desk, Intake.IDLE, None)
         return None
     return desk.local_time(citizen.dialog_updated_at)
 
 
 def _content(msg: InboundMessage, citizen: Citizen, desk: Desk, *, stale: str | None) -> Turn:
     draft = _draft(citizen)
-    before = State(citizen.dialog_state)
+    before = Intake(citizen.dialog_state)
     got, fits = _absorb(msg, draft, before)
     if stale:
-        _store(citizen, desk, State.CONFIRMING if draft.has_place else State.LOCATING, draft)
+        _store(citizen, desk, Intake.CONFIRMING if draft.has_place else Intake.LOCATING, draft)
         return Turn([say("stale_draft", since=stale, description=draft.description)])
     if not draft.description:
-        _store(citizen, desk, State.DESCRIBING, draft)
+        _store(citizen, desk, Intake.DESCRIBING, draft)
         return Turn([say("ask_description", got=got)])
     if not draft.has_place:
-        _store(citizen, desk, State.LOCATING, draft)
+        _store(citizen, desk, Intake.LOCATING, draft)
         replies = [say("ask_location")]
     else:
-        _store(citizen, desk, State.CONFIRMING, draft)
-        replies = [say("confirm", draft=draft, note="added" if before is State.CONFIRMING else "")]
-        offered = similar.offer(citizen, desk, draft, again=before is State.CONFIRMING)
+        _store(citizen, desk, Intake.CONFIRMING, draft)
+        replies = [say("confirm", draft=draft, note="added" if before is Intake.CONFIRMING else "")]
+        offered = similar.offer(citizen, desk, draft, again=before is Intake.CONFIRMING)
         replies += [offered] if offered is not None else []
     if not fits:
         replies.insert(0, say("too_long"))
     return Turn(replies)
 
 
-def _absorb(msg: InboundMessage, draft: Draft, state: State) -> tuple[str, bool]:
+def _absorb(msg: InboundMessage, draft: Draft, state: Intake) -> tuple[str, bool]:
     """Put the message into the draft; returns what it was and whether text was cut."""
     fits = True
     if msg.kind in (Kind.TEXT, Kind.VOICE) and msg.text.strip():
-        if state is State.LOCATING and not draft.has_place and len(msg.text.strip()) <= MAX_TYPED_ADDRESS:
+        if state is Intake.LOCATING and not draft.has_place and len(msg.text.strip()) <= MAX_TYPED_ADDRESS:
             draft.address = msg.text.strip()
         else:
             fits = draft.add_text(msg.text)
@@ -172,7 +177,7 @@ def _absorb(msg: InboundMessage, draft: Draft, state: State) -> tuple[str, bool]
 
 def _command(parsed: Parsed, citizen: Citizen, desk: Desk) -> Turn:
     draft = _draft(citizen)
-    drafting = citizen.dialog_state != State.IDLE and not draft.is_empty
+    drafting = citizen.dialog_state != Intake.IDLE and not draft.is_empty
     match parsed.command:
         case Command.HELP | Command.NEW_REQUEST:
             return Turn([say("help")])
@@ -189,9 +194,9 @@ def _command(parsed: Parsed, citizen: Citizen, desk: Desk) -> Turn:
                              tracking_url=desk.tracking_url(ticket))])
         case Command.CANCEL:
             if not drafting:
-                _store(citizen, desk, State.IDLE, None)
+                _store(citizen, desk, Intake.IDLE, None)
                 return Turn([say("nothing_to_cancel")])
-            _store(citizen, desk, State.IDLE, None)
+            _store(citizen, desk, Intake.IDLE, None)
             return Turn([say("cancelled", had_description=bool(draft.description),
                              description=draft.description)])
         case Command.SUBMIT:
@@ -210,5 +215,5 @@ def _submit(citizen: Citizen, desk: Desk, draft: Draft, drafting: bool) -> Turn:
     if not draft.description or not draft.has_place:
         return Turn([say("nothing_to_submit", missing="description" if not draft.description else "place")])
     ticket = desk.open_ticket(citizen, draft)
-    _store(citizen, desk, State.IDLE, None)
+    _store(citizen, desk, Intake.IDLE, None)
     return Turn([say("opened", ticket=ticket, tracking_url=desk.tracking_url(ticket))], ticket_id=ticket.id)

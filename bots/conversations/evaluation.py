@@ -11,6 +11,7 @@ from typing import Any
 
 from bots.conversations.commands import normalise
 from bots.conversations.desk import Desk
+from bots.conversations.states import Evaluation, Intake, Pending
 from bots.replies import Reply, say
 from tickets.errors import InvalidTransition
 from tickets.inbox.citizens import Citizen
@@ -30,28 +31,28 @@ SHORT_ANSWER = 4  # an unrecognised answer this short is re-asked; longer text i
 
 def answer(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None:
     """Replies if `text` answers a pending evaluation, else None (the message is handled as usual)."""
-    pending: dict[str, Any] | None = citizen.dialog_data.get("evaluation")
+    pending: dict[str, Any] | None = citizen.dialog_data.get(Pending.EVALUATION)
     if not pending:
         return None
-    drafting = citizen.dialog_state != "idle"
+    drafting = citizen.dialog_state != Intake.IDLE
     word = normalise(text)
     step = pending.get("step")
-    if step == "satisfaction":
+    if step == Evaluation.SATISFACTION:
         grade = _GRADES.get(word) or (None if drafting else _GRADE_DIGITS.get(word))
         if grade is None:
             return _reask(word, drafting, "ask_rating", number=_number(desk, pending))
-        pending.update(step="solved", satisfaction=grade.value)
+        pending.update(step=Evaluation.SOLVED.value, satisfaction=grade.value)
         return _keep(citizen, pending, [say("ask_solved")])
-    if step == "solved":
+    if step == Evaluation.SOLVED:
         solved = _SOLVED.get(word, None if drafting else _SOLVED_DIGITS.get(word))
         if solved is None:
             return _reask(word, drafting, "ask_solved")
         pending["solved"] = solved
         if solved and pending["satisfaction"] != Satisfaction.UNSATISFIED.value:
             return _finish(citizen, desk, pending, reason="")
-        pending["step"] = "reason"
+        pending["step"] = Evaluation.REASON.value
         return _keep(citizen, pending, [say("ask_reason")])
-    if step == "reason" and text.strip():
+    if step == Evaluation.REASON and text.strip():
         return _finish(citizen, desk, pending, reason=text)
     return None
 
@@ -63,7 +64,7 @@ def _reask(word: str, drafting: bool, template: str, **context: Any) -> list[Rep
 
 
 def _keep(citizen: Citizen, pending: dict[str, Any], replies: list[Reply]) -> list[Reply]:
-    citizen.dialog_data = {**citizen.dialog_data, "evaluation": pending}
+    citizen.dialog_data = {**citizen.dialog_data, Pending.EVALUATION: pending}
     return replies
 
 
@@ -73,7 +74,7 @@ def _number(desk: Desk, pending: dict[str, Any]) -> str:
 
 def _finish(citizen: Citizen, desk: Desk, pending: dict[str, Any], *, reason: str) -> list[Reply] | None:
     data = dict(citizen.dialog_data)
-    data.pop("evaluation", None)
+    data.pop(Pending.EVALUATION, None)
     citizen.dialog_data = data
     try:
         ticket = desk.evaluate(citizen, int(pending["ticket_id"]), Satisfaction(pending["satisfaction"]),

@@ -10,12 +10,12 @@ from __future__ import annotations
 from bots.conversations.commands import normalise
 from bots.conversations.desk import Desk
 from bots.conversations.draft import Draft
+from bots.conversations.states import Intake, Pending
 from bots.replies import Reply, say
 from tickets.inbox.citizens import Citizen
 from tickets.masking import mask_text
 
-KEY = "similar"
-CONFIRMING = "confirming"
+KEY = Pending.SIMILAR
 FOLLOW_WORDS = frozenset({"2", "关注", "跟进", "关注进度", "关注工单"})
 
 
@@ -39,14 +39,14 @@ def answer(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None:
     pending = citizen.dialog_data.get(KEY)
     if not isinstance(pending, dict):
         return None
-    if citizen.dialog_state != CONFIRMING:  # the draft it was made for is gone
+    if citizen.dialog_state != Intake.CONFIRMING:  # the draft it was made for is gone
         citizen.dialog_data.pop(KEY, None)
         return None
     if normalise(text) not in FOLLOW_WORDS:
         return None
     ticket = desk.ticket(int(pending["ticket_id"]))
     new = desk.follow(citizen, ticket.id)
-    citizen.dialog_state = "idle"
+    citizen.dialog_state = Intake.IDLE.value
     citizen.dialog_data = {k: v for k, v in citizen.dialog_data.items() if k not in (KEY, "draft")}
     citizen.dialog_updated_at = desk.now
     return [say("similar_followed", number=ticket.number, tracking_url=desk.tracking_url(ticket), new=new)]
