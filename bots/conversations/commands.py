@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from language.text import normalise
 from tickets.codes import looks_like_tracking_code, parse_ticket_number
 
 
@@ -45,14 +45,6 @@ MENU_KEYS: dict[str, Command] = {
     "NEW_REQUEST": Command.NEW_REQUEST,
     "SUBMIT": Command.SUBMIT,
 }
-
-_TRAILING = "。.!！~～ "
-
-
-def normalise(text: str) -> str:
-    """Full-width to half-width, lower case, trailing punctuation off (voice adds a full stop)."""
-    return unicodedata.normalize("NFKC", text).strip().rstrip(_TRAILING).strip().lower()
-
 
 def parse(text: str) -> Parsed | None:
     """The command in a short text, or None when it is content for the draft."""

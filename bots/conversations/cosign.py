@@ -23,10 +23,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bots.conversations.commands import normalise
 from bots.conversations.desk import Desk
 from bots.conversations.states import Pending
 from bots.replies import Reply, say
+from language.text import normalise
 from tickets.codes import parse_ticket_number
 from tickets.errors import PetitionClosed
 from tickets.inbox.citizens import Citizen

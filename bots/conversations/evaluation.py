@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bots.conversations.commands import normalise
 from bots.conversations.desk import Desk
 from bots.conversations.states import Evaluation, Intake, Pending
 from bots.replies import Reply, say
+from language.text import normalise
 from tickets.errors import InvalidTransition
 from tickets.inbox.citizens import Citizen
 from tickets.progress import Satisfaction

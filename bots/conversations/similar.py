@@ -7,11 +7,11 @@ The offer is kept in the conversation data as `similar: {ticket_id}` while the d
 
 from __future__ import annotations
 
-from bots.conversations.commands import normalise
 from bots.conversations.desk import Desk
 from bots.conversations.draft import Draft
 from bots.conversations.states import Intake, Pending
 from bots.replies import Reply, say
+from language.text import normalise
 from tickets.inbox.citizens import Citizen
 from tickets.masking import mask_text
 
