@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from tests.browser.accessibility import contrast, tabs_to, text_contrast, unlabelled_fields
 from tests.gateway.conftest import WeChatSide
-from tests.gateway.console_support import PASSWORD, make_user
+from tests.gateway.console.support import PASSWORD, make_user
 from tickets.access.officers import UserRole
 from tickets.storage.schema import evaluations, notifications, tickets
 

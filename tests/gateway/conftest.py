@@ -22,7 +22,7 @@ from werobot.utils import get_signature
 from bots.fakes.sms import FakeSmsGateway
 from gateway.app import create_app
 from tests.conftest import TEST_ACCOUNT, TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
-from tests.gateway.cosign_support import SMS_SECRET, StartSite, site_starter
+from tests.gateway.cosign.support import SMS_SECRET, StartSite, site_starter
 from tickets.settings import Settings
 
 
@@ -129,6 +129,6 @@ def sms() -> Iterator[FakeSmsGateway]:
 
 @pytest.fixture
 def start_site(settings: Settings, engine: Engine, sms: FakeSmsGateway) -> Iterator[StartSite]:
-    """Starts the co-sign site with settings overridden per test (tests/gateway/cosign_support.py)."""
+    """Starts the co-sign site with settings overridden per test (tests/gateway/cosign/support.py)."""
     with site_starter(settings, engine, sms) as start:
         yield start

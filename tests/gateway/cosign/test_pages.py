@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy.engine import Engine
 
 from qr.links import signer_for
-from tests.gateway.cosign_support import (
+from tests.gateway.cosign.support import (
     StartSite,
     counts,
     csrf_of,

@@ -19,7 +19,7 @@ from bots.wechat.adapter import WeChatAdapter, WeChatEnvelope
 from tickets.errors import DecryptError, MalformedPayload, PayloadTooLarge, SignatureError
 from tickets.inbox.message import Channel, Consent, InboundMessage, Kind, Link, Location, Media
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wechat"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "wechat"
 TOKEN = "petition_token"
 APP_ID = "wx1234567890abcdef"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

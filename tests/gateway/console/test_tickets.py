@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from gateway.uploads import LocalFolderStore
-from tests.gateway.console_support import PASSWORD, csrf_of, make_user, open_ticket, sign_in
+from tests.gateway.console.support import PASSWORD, csrf_of, make_user, open_ticket, sign_in
 from tickets import attachments as stored_media
 from tickets.access import officers as users
 from tickets.access.officers import UserRole

@@ -23,7 +23,7 @@ from tickets.storage.schema import outbox, tickets
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Shanghai")
 BOOK = catalogue.load_file()
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "routing_sample.jsonl"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "routing_sample.jsonl"
 
 
 def test_clear_cases() -> None:

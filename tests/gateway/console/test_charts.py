@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from gateway.console.charts import HEIGHT, TOP, bars, cumulative_line, stacked_bars
 from gateway.console.stats import signature_buckets
-from tests.gateway.console_support import open_ticket
+from tests.gateway.console.support import open_ticket
 from tickets import petitions
 from tickets.clock import utcnow
 from tickets.petitions import Signer, SurgeRule

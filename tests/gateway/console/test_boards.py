@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from tests.gateway.console_support import csrf_of, make_user, open_ticket, sign_in
+from tests.gateway.console.support import csrf_of, make_user, open_ticket, sign_in
 from tickets import petitions, progress, warnings
 from tickets.access.officers import UserRole
 from tickets.clock import utcnow

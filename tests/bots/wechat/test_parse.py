@@ -11,7 +11,7 @@ import xmltodict
 
 from bots.wechat.parse import _plain_fields
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wechat"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "wechat"
 PIECES = [
     "<A>x</A>", "<A> x </A>", "<A/>", "<A></A>", "<B><![CDATA[ c ]]></B>", "<C>1</C><C>2</C>", "<C>3</C>",
     "<L><List><T>1</T></List><List><T>2</T></List></L>", "<L><List><T>1</T></List></L>", "text", "  \n ",

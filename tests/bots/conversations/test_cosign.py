@@ -28,7 +28,7 @@ CONFIG = DeskConfig(tz=ZoneInfo("Asia/Shanghai"), public_base_url=BASE, draft_tt
                     link_key_ids=("k1",), petition_days=30, warning_thresholds={"default": [2, 20, 50]},
                     surge=SurgeRule(10, 3))
 REP, NEIGHBOUR = "oRep0001", "oNeighbour02"
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wechat"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "wechat"
 
 
 def say(engine: Engine, msg: InboundMessage, now: datetime = T0) -> str:

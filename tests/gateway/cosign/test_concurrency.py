@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from bots.fakes.sms import FakeSmsGateway
 from gateway.app import create_app
 from tests.gateway.conftest import serve
-from tests.gateway.cosign_support import PHONE_UA, SMS_SECRET, Browser, counts, csrf_of, make_petition
+from tests.gateway.cosign.support import PHONE_UA, SMS_SECRET, Browser, counts, csrf_of, make_petition
 from tickets.settings import Settings
 
 CLIENTS = 64

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bots.fakes.alipay import FakeAlipay
 from bots.fakes.wechat import FakeWeChat
 from tests.conftest import TEST_APP_ID
-from tests.gateway.cosign_support import (
+from tests.gateway.cosign.support import (
     ALIPAY_UA,
     WECHAT_UA,
     Browser,
