@@ -1,4 +1,12 @@
-"""Channel adapters (WeChat, Alipay, web link) and the channel-neutral conversations.
+"""Channel adapters and channel-neutral conversations. Handlers return replies; adapters render them.
 
-Handlers return replies; adapters render and send them. Nothing here imports FastAPI.
+    intake.py          One inbound message, start to finish, inside one database transaction
+    replies.py         Replies the conversations return; adapters render them for their channel
+    request.py         The plain request object adapters take, so they are tested from fixture files ...
+    sms.py             Text messages to phones: one-time codes for co-signers, and progress for those who ...
+    texts.py           Rendering of citizen-facing texts from `templates/messages/`
+    alipay/            Alipay's open platform
+    conversations/     The chat
+    fakes/             Loopback fakes of WeChat, Alipay and SMS
+    wechat/            The WeChat Official Account
 """

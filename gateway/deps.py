@@ -15,7 +15,7 @@ async def app_state(request: Request) -> AppState:
     """The application's wiring.
 
     `async def` on purpose: FastAPI runs a sync dependency in the thread pool, a hand-off that costs
-    more than the webhook's own work (shared/notes/performance.md).
+    more than the webhook's own work (docs/performance.md).
     """
     return _state(request)
 

@@ -6,7 +6,7 @@ A token reads `{petition_id}.{expires}.{kid}.{mac}`, for example
 HMAC-SHA256(key of kid, "{petition_id}.{expires}.{kid}") in unpadded base64url. Every field has
 its own alphabet without a dot, so the signed text names exactly one (petition, expiry, kid).
 Keys rotate by kid: new links use the current kid; links signed with an older kid verify for as
-long as that kid is kept in the key map. DESIGN.md section 8.
+long as that kid is kept in the key map. docs/design.md section 8.
 
     LinkError                   a link that does not verify; `reason` is safe to log
     ├── LinkMalformed           not a token at all: too long, wrong shape, non-canonical

@@ -1,4 +1,4 @@
-"""The ticket lifecycle (DESIGN.md section 7): statuses and the changes allowed between them."""
+"""The ticket lifecycle (docs/design.md section 7): statuses and the changes allowed between them."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 A petition grows from one ticket, whose citizen becomes its representative (and first signer).
 One signature per identity per petition is a unique constraint; the petition keeps its counters in
-the signing transaction, so reading a count never scans the signatures (shared/notes/performance.md).
+the signing transaction, so reading a count never scans the signatures (docs/performance.md).
 Signatures in a surge from one network block or device are kept, flagged and counted apart: they
 neither count towards the petition's number nor raise a warning until an officer clears them.
 

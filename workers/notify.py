@@ -3,7 +3,7 @@
 
 WeChat: subscription notification (bizsend) where the citizen consented -> template message ->
 customer-service message inside the 48-hour window. The platform's answer decides the next step
-(shared/notes/wechat-alipay.md section 2.5): 45015/45047/43004 fall back; 43101 records that the
+(docs/platforms.md section 2.5): 45015/45047/43004 fall back; 43101 records that the
 consent is gone and falls back; 40001/42001 are refreshed once inside WeChatApi; -1/45009/45011 and
 network errors back off and retry; 47003/40037/48001 are configuration errors, logged and not
 retried. Alipay: the mini-program template message.

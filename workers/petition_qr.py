@@ -6,7 +6,7 @@ three days), and sends it as a customer-service image message. On the way it mak
 petition has a live WeChat parametric QR code (QR_STR_SCENE, scene `petition:{id}`, at most 30 days),
 whose scans bots/conversations/cosign.py answers.
 
-WeChat's answers (shared/notes/wechat-alipay.md section 2.5): -1, 45009, 45011 and network errors
+WeChat's answers (docs/platforms.md section 2.5): -1, 45009, 45011 and network errors
 back off and retry; 45015, 45047 and 43004 mean the representative cannot be reached in the chat now
 (the card stays downloadable at the link they were given), given up with that reason; other codes
 are given up with WeChat's message. A refused parametric QR code is logged and the card still goes out.

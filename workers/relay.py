@@ -43,7 +43,7 @@ def rq_sink(redis_url: str, queue_name: str = "gateway", *, per_job: int = 50) -
     """A sink that enqueues `run_outbox_rows(ids)` on RQ, `per_job` rows to a job.
 
     Many short pushes share one job's RQ overhead (about 57 Redis commands a job; see
-    shared/notes/performance.md); two workers take batches in parallel.
+    docs/performance.md); two workers take batches in parallel.
     """
     from redis import Redis
     from rq import Queue

@@ -1,7 +1,7 @@
 """The Alipay adapter: verify, decode and normalise a notification posted to our 应用网关 (`/webhooks/alipay`).
 
 A notification is a form POST (`application/x-www-form-urlencoded`) signed RSA2 by Alipay and verified
-with Alipay's public key (ALIPAY_PUBLIC_KEY), never our app key (shared/notes/wechat-alipay.md 4.1, 4.2).
+with Alipay's public key (ALIPAY_PUBLIC_KEY), never our app key (docs/platforms.md 4.1, 4.2).
 Which content is signed depends on the kind of message (AlipaySignature.java's rsaCheckV1 / rsaCheckV2):
 
 | kind (how we tell it)                                              | variant | signed content               |

@@ -2,7 +2,7 @@
 
 Every call is a form POST to the gateway (`gateway.do`) with the common parameters signed RSA2 by our app
 private key; the response's `*_response` node is verified with Alipay's public key over its exact text, and
-a `code` other than 10000 raises `AlipayApiError` (shared/notes/wechat-alipay.md section 4.3).
+a `code` other than 10000 raises `AlipayApiError` (docs/platforms.md section 4.3).
 https://docs.open.alipay.com/291/106118 (signing), https://docs.open.alipay.com/common/105806 (public codes)
 """
 

@@ -1,6 +1,6 @@
 """Alipay's RSA2 signatures, our own on `cryptography`: keys, sign content, notifications and responses.
 
-The rules are AlipaySignature.java's (shared/notes/wechat-alipay.md sections 4.2 and 4.3); we do not use an
+The rules are AlipaySignature.java's (docs/platforms.md sections 4.2 and 4.3); we do not use an
 Alipay SDK (section 4.4). RSA2 is RSASSA-PKCS1-v1_5 with SHA-256 over the content encoded in `charset`.
 
     GatewayError

@@ -1,1 +1,8 @@
-"""TODO map."""
+"""Loopback fakes of WeChat, Alipay and SMS: for dev mode, tests and benchmarks only (tests/test_layers.py).
+
+    alipay.py          A fake of Alipay's open-platform gateway: a real HTTP server on loopback, for tests ...
+    server.py          The loopback HTTP server under the platform fakes (fake_wechat.py, fake_alipay.py)
+    sms.py             A fake of the HTTP SMS gateway (SMS_SENDER=http): a real HTTP server on loopback, ...
+    wechat.py          A fake of WeChat's server API: a real HTTP server on loopback, for tests and the dev ...
+    wechat_peer.py     WeChat's side of the push protocol, for the dev simulator page and the benchmark
+"""

@@ -1,7 +1,7 @@
 """The one owner of WeChat's access token, shared by every process through its `access_tokens` row.
 
 wechatpy keeps the expiry in memory and, on 40001, every process fetches a new token with no lock, each
-invalidating the others' (shared/notes/wechat-alipay.md section 2.1). Here the row is the cache and its
+invalidating the others' (docs/platforms.md section 2.1). Here the row is the cache and its
 lock the single flight: whoever holds the lock re-reads the row and calls WeChat only if it is still stale.
 
 Upstream is the stable token endpoint in normal mode, which returns the same token while it is valid and

@@ -9,7 +9,7 @@ Implements, from developers.weixin.qq.com:
   https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Passive_user_reply_message.html
 
 The order of checks is fixed: size cap, signature, (safe mode) msg_signature, decrypt, parse. Nothing is
-parsed before the signature verifies (DESIGN.md section 8).
+parsed before the signature verifies (docs/design.md section 8).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every call takes the shared access token, retries once with a fresh one on 40001/40014/42001, and raises
 `WeChatApiError` for any other non-zero errcode; the caller decides what a code means for the citizen
-(shared/notes/wechat-alipay.md section 2.5). JSON goes out as UTF-8 with `ensure_ascii=False`: WeChat shows
+(docs/platforms.md section 2.5). JSON goes out as UTF-8 with `ensure_ascii=False`: WeChat shows
 `\\uXXXX` escapes literally to the citizen otherwise.
 """
 

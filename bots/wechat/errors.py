@@ -1,7 +1,7 @@
 """WeChat's error codes, the one exception for a refused or failed call, and reading a reply.
 
 Codes: https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html
-What the sender does with each: shared/notes/wechat-alipay.md section 2.5.
+What the sender does with each: docs/platforms.md section 2.5.
 
     GatewayError
     └── WeChatApiError      errcode, errmsg, retryable

@@ -1,7 +1,7 @@
 """Values for WeChat template and subscription message fields, fitted to the platform's rules.
 
 A value that breaks a rule makes WeChat answer 47003 and the citizen hears nothing, so every value
-is fitted before sending (shared/notes/wechat-alipay.md section 2.4):
+is fitted before sending (docs/platforms.md section 2.4):
 thing ≤ 20 characters; phrase ≤ 5 Chinese characters; character_string ≤ 32 of [0-9A-Za-z] and
 symbols; number ≤ 32 digits; name ≤ 10; time/date as "2026年11月23日 15:01"; keywordN (template
 messages) ≤ 20 as a safe bound.

@@ -3,7 +3,7 @@
 Keys derived from SECRET_KEY (one per purpose), the link signer, the rate limiter, the SMS sender,
 WeChat's web authorisation, and two small caches: petitions as the form shows them (a few seconds:
 their title, place and zone do not change, and the count shown after signing comes from the
-signing itself) and the printable cards (an image costs ~9 ms; shared/notes/performance.md).
+signing itself) and the printable cards (an image costs ~9 ms; docs/performance.md).
 """
 
 from __future__ import annotations

@@ -1,1 +1,6 @@
-"""TODO map."""
+"""`/open311/v2`: Open311 GeoReport v2.
+
+    catalogue.py       The Open311 view of our data: services from catalogue/services.toml, tickets as ...
+    responses.py       GeoReport v2 responses in JSON and XML, and the spec's error arrays
+    router.py          Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2): discovery, services, ...
+"""

@@ -1,1 +1,8 @@
-"""TODO map."""
+"""What citizens send us, and who they are.
+
+    citizens.py        Citizen identities per channel, and the durable conversation state kept on them
+    consents.py        Citizens' consent to subscription notifications, per template (WeChat popup and ...
+    log.py             Inbound records outside a conversation, in the same table as chat messages (one ...
+    message.py         The channel-neutral inbound message every adapter normalises to
+    turns.py           Inbound messages as received, with the replies given: the deduplication of platform ...
+"""

@@ -1,4 +1,4 @@
-"""The tables, as SQLAlchemy Core (the hot path uses Core; see shared/notes/performance.md)."""
+"""The tables, as SQLAlchemy Core (the hot path uses Core; see docs/performance.md)."""
 
 from __future__ import annotations
 
