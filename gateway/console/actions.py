@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 
 from bots.replies import say
-from gateway.console.auth import SECURITY_HEADERS, Officer, SignedIn, refused
+from gateway.console.auth import SECURITY_HEADERS, Officer, SignedIn, may_act
 from gateway.deps import State
 from gateway.state import AppState
 from tickets import progress, repository
@@ -28,14 +28,6 @@ Unit = Annotated[str, Form(max_length=128)]
 
 def _back(ticket_id: int, outcome: str) -> RedirectResponse:
     return RedirectResponse(f"/console/tickets/{ticket_id}?{outcome}", status_code=303, headers=SECURITY_HEADERS)
-
-
-def _allowed(state: AppState, officer: Officer, csrf: str) -> Response | None:
-    if not officer.csrf_ok(state, csrf):
-        return refused(state, officer, "csrf")
-    if not officer.can_act():
-        return refused(state, officer, "role")
-    return None
 
 
 def _expected(raw: str, state: AppState) -> datetime | None:
@@ -60,7 +52,7 @@ def change_status(ticket_id: int, state: State, officer: SignedIn, status: Annot
                   csrf: Annotated[str, Form(max_length=128)], note: Note = "", unit: Unit = "",
                   expected: Annotated[str, Form(max_length=10)] = "") -> Response:
     """Move the ticket along the lifecycle with a note for the citizen, and optionally a unit and a due date."""
-    if (refusal := _allowed(state, officer, csrf)) is not None:
+    if (refusal := may_act(state, officer, csrf)) is not None:
         return refusal
     if status is Status.MERGED:  # merging names the other ticket: its own form
         return _back(ticket_id, "error=merge_form")
@@ -76,7 +68,7 @@ def change_status(ticket_id: int, state: State, officer: SignedIn, status: Annot
 def reassign(ticket_id: int, state: State, officer: SignedIn, unit: Unit, csrf: Annotated[str, Form(max_length=128)],
              note: Note = "") -> Response:
     """Hand the ticket to another unit in its current status; a note tells the citizen."""
-    if (refusal := _allowed(state, officer, csrf)) is not None:
+    if (refusal := may_act(state, officer, csrf)) is not None:
         return refusal
     if not unit.strip():
         return _back(ticket_id, "error=unit")
@@ -93,7 +85,7 @@ def reassign(ticket_id: int, state: State, officer: SignedIn, unit: Unit, csrf: 
 def merge(ticket_id: int, state: State, officer: SignedIn, into: Annotated[str, Form(max_length=24)],
           csrf: Annotated[str, Form(max_length=128)], note: Note = "") -> Response:
     """Merge this ticket into another (by its number): it ends here and the citizen is told where it went."""
-    if (refusal := _allowed(state, officer, csrf)) is not None:
+    if (refusal := may_act(state, officer, csrf)) is not None:
         return refusal
     try:
         with state.engine.connect() as conn:

@@ -94,3 +94,12 @@ def console_page(state: AppState, template: str, officer: Officer | None, *, sta
 def refused(state: AppState, officer: Officer, reason: str) -> HTMLResponse:
     """The polite 403 page: a viewer tried to act, or a form's CSRF token did not match."""
     return console_page(state, "refused.html", officer, status_code=403, reason=reason)
+
+
+def may_act(state: AppState, officer: Officer, csrf: str) -> HTMLResponse | None:
+    """None when the officer may act on this form (CSRF token good, a role that acts), else the refusal page."""
+    if not officer.csrf_ok(state, csrf):
+        return refused(state, officer, "csrf")
+    if not officer.can_act():
+        return refused(state, officer, "role")
+    return None

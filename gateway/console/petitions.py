@@ -9,11 +9,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.console import ticket_data as data
-from gateway.console.auth import SECURITY_HEADERS, Officer, SignedIn, console_page, refused
+from gateway.console.auth import SECURITY_HEADERS, SignedIn, console_page, may_act
 from gateway.console.charts import cumulative_line
 from gateway.console.stats import signature_buckets
 from gateway.deps import State
-from gateway.state import AppState
 from tickets import petitions, warnings
 from tickets.access.officers import UserRole
 from tickets.clock import utcnow
@@ -23,14 +22,6 @@ from tickets.storage.db import reader
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 log = logging.getLogger("gateway.console")
 Csrf = Annotated[str, Form(max_length=128)]
-
-
-def _allowed(state: AppState, officer: Officer, csrf: str) -> Response | None:
-    if not officer.csrf_ok(state, csrf):
-        return refused(state, officer, "csrf")
-    if not officer.can_act():
-        return refused(state, officer, "role")
-    return None
 
 
 @router.get("/petitions", response_class=HTMLResponse)
@@ -70,7 +61,7 @@ def petition_page(petition_id: int, request: Request, state: State, officer: Sig
 def review(petition_id: int, signature_id: int, state: State, officer: SignedIn,
            decision: Annotated[str, Form(pattern="^(accept|reject)$")], csrf: Csrf) -> Response:
     """Count a flagged signature (which may raise a warning level) or withdraw it."""
-    if (refusal := _allowed(state, officer, csrf)) is not None:
+    if (refusal := may_act(state, officer, csrf)) is not None:
         return refusal
     try:
         with state.engine.begin() as conn:
@@ -91,7 +82,7 @@ def review(petition_id: int, signature_id: int, state: State, officer: SignedIn,
 def acknowledge(warning_id: int, state: State, officer: SignedIn, csrf: Csrf,
                 note: Annotated[str, Form(max_length=1000)] = "") -> Response:
     """Record that an officer has seen a warning (the first acknowledgement stands)."""
-    if (refusal := _allowed(state, officer, csrf)) is not None:
+    if (refusal := may_act(state, officer, csrf)) is not None:
         return refusal
     try:
         with state.engine.begin() as conn:
