@@ -9,8 +9,9 @@ import pytest
 from redis import Redis
 
 from gateway.limits import PRUNE_EVERY, Hit, Limiter, MemoryLimiter, RedisLimiter, build_limiter
+from tests.conftest import redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
+REDIS_URL = redis_url(12)
 START = 300.0 * 5_000_000 + 10  # 10 s into a 300 s window (and into a 60 s one)
 
 

@@ -59,13 +59,14 @@ def test_concurrent_migrations_are_safe(tmp_path: object, postgres_migrated: str
 
     from tickets.storage.db import MIGRATIONS, create_db_engine, migrate
 
+    race = postgres_migrated.rsplit("/", 1)[1] + "_migrate_race"  # beside the suite's own test database
     admin = create_db_engine(postgres_migrated)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("SET statement_timeout = 0")  # CREATE DATABASE can outlast the app's 3 s on a busy disk
-        conn.exec_driver_sql("DROP DATABASE IF EXISTS petition_migrate_race")
-        conn.exec_driver_sql("CREATE DATABASE petition_migrate_race")
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {race}")
+        conn.exec_driver_sql(f"CREATE DATABASE {race}")
     admin.dispose()
-    urls = [postgres_migrated.rsplit("/", 1)[0] + "/petition_migrate_race",
+    urls = [postgres_migrated.rsplit("/", 1)[0] + f"/{race}",
             f"sqlite:///{tmp_path}/race.db"]
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     for url in urls:

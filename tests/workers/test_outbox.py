@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from bots.conversations.desk import DeskConfig
 from bots.fakes.wechat import FakeWeChat
 from bots.intake import receive
+from tests.conftest import redis_url
 from tickets import outbox
 from tickets.clock import utcnow
 from tickets.inbox.message import Channel, InboundMessage, Kind
@@ -25,7 +26,7 @@ from workers.context import WorkerContext
 from workers.relay import relay_once, rq_sink
 from workers.runner import Loop
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = redis_url(14)
 
 
 def write(engine: Engine, settings: Settings, text: str, n: int, openid: str = "oDraft01") -> None:

@@ -8,6 +8,7 @@ import time
 import pytest
 from redis import Redis
 
+from tests.conftest import redis_url
 from workers.ratelimit import SendRate
 
 
@@ -30,7 +31,7 @@ def test_in_process_rate_is_held() -> None:
 
 @pytest.mark.redis
 def test_two_workers_share_one_rate_through_redis() -> None:
-    redis = Redis.from_url("redis://127.0.0.1:6379/13")
+    redis = Redis.from_url(redis_url(13))
     account = f"wechat:wx-{time.time_ns()}"
     counts: list[int] = []
     workers = [threading.Thread(target=lambda: counts.append(sends_in(SendRate(account, 40, redis), 2.0)))
@@ -63,7 +64,7 @@ def test_redis_down_falls_back_to_a_local_limit() -> None:
 
 @pytest.mark.redis
 def test_reserving_sends_in_chunks_never_grants_more_than_the_rate() -> None:
-    redis = Redis.from_url("redis://127.0.0.1:6379/13")
+    redis = Redis.from_url(redis_url(13))
     account = f"wechat:wx-chunk-{time.time_ns()}"
     per_window: dict[int, int] = {}
     lock = threading.Lock()

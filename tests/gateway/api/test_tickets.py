@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
+from tests.conftest import redis_url
 from tickets import repository
 from tickets.access.apikeys import Role, create_api_key
 from tickets.inbox.citizens import CitizenKey, lock_citizen
@@ -86,7 +87,7 @@ def test_health_and_readiness(client: TestClient) -> None:
 
 
 def test_readiness_checks_redis(settings: Settings) -> None:
-    settings.redis_url = "redis://127.0.0.1:6379/15"
+    settings.redis_url = redis_url(15)
     with TestClient(create_app(settings, run_jobs=False)) as client:
         assert client.get("/readyz").json()["checks"]["redis"] == "ok"
     settings.redis_url = "redis://127.0.0.1:1/0"

@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy.engine import Engine
 
 from qr.links import signer_for
+from tests.conftest import redis_url
 from tests.gateway.cosign.support import (
     StartSite,
     counts,
@@ -291,7 +292,7 @@ def test_codes_per_phone_burst_and_sustained_and_per_ip(start_site: StartSite) -
 def test_redis_limits_over_http(start_site: StartSite) -> None:
     import secrets
 
-    site = start_site(redis_url="redis://127.0.0.1:6379/12", cosign_ip_limits="1/60",
+    site = start_site(redis_url=redis_url(12), cosign_ip_limits="1/60",
                       secret_key=secrets.token_urlsafe(40))  # a fresh key: fresh counter names in Redis
     made = site.petition()
     first, second = site.browser(ip="203.0.113.70"), site.browser(ip="203.0.113.70")
