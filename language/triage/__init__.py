@@ -1,0 +1,11 @@
+"""Triage: is someone in danger now, and is this the city's to handle at all?
+
+    concepts.py   the dangers and the matters that are not ours, as objects, states and phrases
+    modality.py   whether words describe now: past, hypothetical, negated, hearsay, figurative
+    decide.py     the decision for a text, with its reasons: `triage(text) -> Decision`
+"""
+
+from language.triage.concepts import Kind
+from language.triage.decide import Decision, Reason, triage
+
+__all__ = ["Decision", "Kind", "Reason", "triage"]
