@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/triage_accuracy.py --data other.jsonl    # any file of the same format
 
 Each line: {"text": ..., "label": "emergency|urgent|redirect|unsure|normal", "service"?, "concept"?,
-"negative"?}. Recall of a class is the share of its lines given exactly that class; a false positive is a
+"negative"?}. The triage is the product's: the concepts with the learned second opinion trained on
+catalogue/training (--rules-only: the concepts alone). Recall of a class is the share of its lines given exactly that class; a false positive is a
 `normal` line (hard negatives included) given `emergency` or `urgent`. Danger caught counts emergency and
 urgent lines given emergency, urgent or unsure (the bot then asks before anything else). Lines are printed
 only with --show (never look at the test part's lines while tuning: tests/data/README.md).
@@ -23,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from language.triage import Kind, triage  # noqa: E402
+from language.triage import Kind, Triage  # noqa: E402
+from language.triage.learned import examples_from, train  # noqa: E402
 
 LABELS = [k.value for k in Kind]
 TARGETS = {"emergency": 0.98, "urgent": 0.98, "redirect": 0.95}
@@ -33,7 +35,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "tests" / "data" / "triage" / "test.jsonl")
     parser.add_argument("--show", action="store_true", help="print the lines given the wrong class")
+    parser.add_argument("--rules-only", action="store_true", help="without the learned second opinion")
+    parser.add_argument("--training", type=Path, default=ROOT / "catalogue" / "training",
+                        help="the labelled lines the second opinion learns from (as the product does)")
     args = parser.parse_args()
+    triage = Triage(None if args.rules_only else train(examples_from(args.training)))
     rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
     confusion: collections.Counter[tuple[str, str]] = collections.Counter()
     by_negative: collections.Counter[tuple[str, bool]] = collections.Counter()

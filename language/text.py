@@ -37,5 +37,6 @@ def normalise_for_reading(text: str) -> str:
     """The text as the understanding reads it: NFKC (full-width digits and letters), simplified characters,
     lower case, fillers of speech recognition (那个那个, 就是说, 嗯, 呃) dropped, spaces collapsed."""
     plain = unicodedata.normalize("NFKC", text).translate(_simplified()).lower()
-    plain = _FILLERS.sub(" ", plain).replace("嘞", "了")  # Henan's 嘞 is 了 (裂嘞, 着嘞)
+    # Henan's 嘞 is 了 (裂嘞, 着嘞), its 木 is 没 (木有, 木了)
+    plain = _FILLERS.sub(" ", plain).replace("嘞", "了").replace("木有", "没有").replace("木了", "没了")
     return _SPACES.sub(" ", plain).strip()

@@ -18,6 +18,7 @@ from language.triage.concepts import CONCEPTS, INDOORS, OUTDOORS, WEAK_SMELLS, C
 
 _RANK = {Kind.EMERGENCY: 0, Kind.URGENT: 1, Kind.REDIRECT: 2, Kind.UNSURE: 3, Kind.NORMAL: 4}
 _DONE_ENDINGS = "来了倒掉断塌"
+_REDIRECTS = tuple(f"{c.name}:" for c in CONCEPTS if c.kind is Kind.REDIRECT)
 _DOUBTED = {"fire", "medical", "crime", "traffic_accident"}  # asserted only when the writer does not doubt them
 
 
@@ -40,6 +41,7 @@ class Decision:
     services: tuple[str, ...] = ()  # emergency numbers to give, by key (110, 119, 120, 122, gas)
     reasons: tuple[Reason, ...] = ()
     set_aside: tuple[tuple[str, str], ...] = field(default=())  # (concept, why): past, hypothetical, ...
+    noticed: bool = False  # the text names an object or a state of some danger, whatever was decided
 
     @property
     def danger(self) -> bool:
@@ -103,7 +105,9 @@ def triage(text: str) -> Decision:
             reason = fired.pop(name)
             fired.setdefault(f"{name}?", Reason(f"{name}?", Kind.UNSURE, reason.words, reason.clause))
     if not fired:
-        return Decision(Kind.NORMAL, set_aside=tuple(set_aside.items()))
+        noticed = any(label.endswith((":object", ":state", ":phrase")) and not label.startswith(_REDIRECTS)
+                      for label in by_label)
+        return Decision(Kind.NORMAL, set_aside=tuple(set_aside.items()), noticed=noticed)
     reasons = sorted(fired.values(), key=lambda r: _RANK[r.kind])
     kind = reasons[0].kind
     chosen = tuple(r for r in reasons if r.kind is kind)
@@ -114,7 +118,7 @@ def triage(text: str) -> Decision:
                 if service not in services:
                     services.append(service)
     return Decision(kind, tuple(r.concept for r in chosen), tuple(services), tuple(reasons),
-                    tuple(set_aside.items()))
+                    tuple(set_aside.items()), noticed=True)
 
 
 def _fire(concept: Concept, hits: dict[str, list[Hit]], reading: modality.Reading
@@ -123,7 +127,9 @@ def _fire(concept: Concept, hits: dict[str, list[Hit]], reading: modality.Readin
     name = concept.name
     if concept.unless and f"{name}:unless" in hits:
         return None
-    phrases = hits.get(f"{name}:phrase", [])
+    # a two-character phrase is evidence on its own only as written: by sound it meets too many words
+    phrases = [h for h in hits.get(f"{name}:phrase", [])
+               if h.end - h.start > 2 or reading.text[h.start:h.end] == h.term]
     pairs: list[tuple[Hit, Hit]] = []
     objects = hits.get(f"{name}:object", [])
     states = hits.get(f"{name}:state", [])
@@ -143,10 +149,8 @@ def _fire(concept: Concept, hits: dict[str, list[Hit]], reading: modality.Readin
                 # a burst of speech splits one thought into clauses: the next clause still counts
                 if gap <= concept.window and abs(modality.clause_of(reading, state.start) - clause) <= 1:
                     pairs.append((obj, state))
-    if not (phrases or pairs):
-        return None
-    if concept.needs_now and not (_now(reading) or f"{name}:now" in hits):
-        return None
+    if pairs and concept.needs_now and not (_now(reading) or f"{name}:now" in hits):
+        pairs = []  # an object in a state says nothing of when; a phrase (侧翻, 着火了) tells an event
     candidates: list[tuple[tuple[str, ...], int, int]] = [((h.term,), h.start, h.end) for h in phrases]
     # the state is the event: its place in the sentence decides whether it is now (要是哪天漏气了)
     candidates += [((o.term, s.term), s.start, s.end) for o, s in pairs]
