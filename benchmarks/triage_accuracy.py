@@ -5,10 +5,11 @@
 
 Each line: {"text": ..., "label": "emergency|urgent|redirect|unsure|normal", "service"?, "concept"?,
 "negative"?}. The triage is the product's: the concepts with the learned second opinion trained on
-catalogue/training (--rules-only: the concepts alone). Recall of a class is the share of its lines given exactly that class; a false positive is a
-`normal` line (hard negatives included) given `emergency` or `urgent`. Danger caught counts emergency and
-urgent lines given emergency, urgent or unsure (the bot then asks before anything else). Lines are printed
-only with --show (never look at the test part's lines while tuning: tests/data/README.md).
+catalogue/training (--rules-only: the concepts alone). Recall of a class is the share of its lines given
+exactly that class; a false positive is a `normal` line (hard negatives included) given `emergency` or
+`urgent`. Danger caught counts emergency and urgent lines given emergency, urgent or unsure (the bot then
+asks before anything else). Lines are printed only with --show (never look at the test part's lines while
+tuning: tests/data/README.md).
 """
 
 from __future__ import annotations

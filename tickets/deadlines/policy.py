@@ -124,15 +124,26 @@ def ticket_type(conn: sa.Connection, ticket_id: int) -> str:
     return str(found or "")
 
 
-def assign(conn: sa.Connection, ticket_id: int, policy: Policy, now: datetime, *, ticket_type_: str | None = None
-           ) -> datetime:
-    """Give the ticket its due time from its zone and type as they stand; a new due time re-arms reminders."""
+def assign(conn: sa.Connection, ticket_id: int, policy: Policy, now: datetime, *, ticket_type_: str | None = None,
+           urgent_hours: float | None = None) -> datetime:
+    """Give the ticket its due time from its zone and type as they stand; a new due time re-arms reminders.
+
+    An urgent ticket (a danger now) is due `urgent_hours` clock hours after it was opened, nights and
+    holidays included, reminded at half that time: tickets/safety.py has the hours per zone.
+    """
     row = conn.execute(sa.select(tickets.c.zone, tickets.c.created_at).where(tickets.c.id == ticket_id)).one()
-    kind = ticket_type_ if ticket_type_ is not None else ticket_type(conn, ticket_id)
-    rule = policy.rule_for(row.zone, kind)
-    due = policy.due(rule, row.created_at)
-    remind = max(row.created_at, due - timedelta(minutes=rule.remind_before_minutes))
-    values = {"rule": rule.name[:80], "due_at": due, "remind_at": remind}
+    opened: datetime = row.created_at
+    if urgent_hours is not None:
+        rule_name = f"{row.zone}/urgent"
+        due = opened + timedelta(hours=urgent_hours)
+        remind = opened + timedelta(hours=urgent_hours / 2)
+    else:
+        kind = ticket_type_ if ticket_type_ is not None else ticket_type(conn, ticket_id)
+        rule = policy.rule_for(row.zone, kind)
+        rule_name = rule.name
+        due = policy.due(rule, row.created_at)
+        remind = max(row.created_at, due - timedelta(minutes=rule.remind_before_minutes))
+    values = {"rule": rule_name[:80], "due_at": due, "remind_at": remind}
     statement = dialect_insert(conn, ticket_deadlines).values(ticket_id=ticket_id, created_at=now, **values)
     conn.execute(statement.on_conflict_do_update(
         index_elements=["ticket_id"], set_={**values, "reminded_at": None, "escalated_at": None},
