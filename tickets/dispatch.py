@@ -12,16 +12,23 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from language.triage import Decision
 from tickets import outbox
 from tickets.masking import mask_text
 from tickets.repository import Ticket
 from tickets.routing.store import Routed
 
 
-def created_payload(ticket: Ticket, routed: Routed, *, due_at: datetime, citizen_ref: str) -> dict[str, Any]:
-    """The `ticket.created` event of a ticket (personal data in the text masked)."""
+def created_payload(ticket: Ticket, routed: Routed, *, due_at: datetime, citizen_ref: str,
+                    decision: Decision | None = None) -> dict[str, Any]:
+    """The `ticket.created` event of a ticket (personal data in the text masked).
+
+    An urgent ticket (a danger now) says `priority: "urgent"` and carries the triage's reasons: the
+    dispatch system sends it on at once.
+    """
     result, auto_dispatch = routed.result, routed.auto_dispatch
     return {
+        "priority": ticket.urgency, "triage": decision.to_data() if decision is not None else None,
         "event": "ticket.created", "ticket_id": ticket.id, "number": ticket.number, "channel": ticket.channel,
         "created_at": ticket.created_at.isoformat(), "status": ticket.status.value, "zone": routed.zone,
         "due_at": due_at.astimezone(UTC).isoformat(),
@@ -40,7 +47,7 @@ def created_payload(ticket: Ticket, routed: Routed, *, due_at: datetime, citizen
 
 
 def ticket_created(conn: sa.Connection, ticket: Ticket, routed: Routed, *, due_at: datetime, citizen_ref: str,
-                   now: datetime) -> int:
+                   now: datetime, decision: Decision | None = None) -> int:
     """Write the event for the dispatch system in the ticket's transaction; returns the outbox row id."""
-    payload = created_payload(ticket, routed, due_at=due_at, citizen_ref=citizen_ref)
+    payload = created_payload(ticket, routed, due_at=due_at, citizen_ref=citizen_ref, decision=decision)
     return outbox.put(conn, outbox.Topic.DISPATCH, payload, now)

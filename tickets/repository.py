@@ -39,6 +39,7 @@ class NewTicket:
     longitude: float | None = None
     location_label: str = ""
     attachments: tuple[NewAttachment, ...] = ()
+    urgency: str = "normal"  # "urgent" when the triage found a danger now
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class Ticket:
     resolved_at: datetime | None = None
     evaluation_asked_at: datetime | None = None
     evaluation_asks: int = 0
+    urgency: str = "normal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +105,14 @@ def _ticket(row: sa.Row[Any]) -> Ticket:
         address=row.address, latitude=row.latitude, longitude=row.longitude,
         location_label=row.location_label, created_at=row.created_at, updated_at=row.updated_at,
         unit=row.unit, expected_at=row.expected_at, resolved_at=row.resolved_at,
-        evaluation_asked_at=row.evaluation_asked_at, evaluation_asks=row.evaluation_asks,
+        evaluation_asked_at=row.evaluation_asked_at, evaluation_asks=row.evaluation_asks, urgency=row.urgency,
     )
 
 
 # open_ticket's statements, run through the driver (tickets/storage/fastsql.py): it is on the webhook's path.
 _INSERT_TICKET = (
     "INSERT INTO tickets (number, tracking_code, channel, citizen_id, status, description, address, latitude,"
-    " longitude, location_label, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " longitude, location_label, created_at, updated_at, urgency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _FIRST_EVENT = ("INSERT INTO ticket_events (ticket_id, status_from, status_to, actor, note, created_at)"
                 " VALUES ({ticket_id}, NULL, ?, ?, '', ?)")
@@ -129,12 +131,13 @@ def open_ticket(conn: sa.Connection, new: NewTicket, now: datetime, tz: ZoneInfo
         "number": number, "tracking_code": new_tracking_code(), "channel": new.channel,
         "citizen_id": new.citizen_id, "status": Status.RECEIVED.value, "description": new.description,
         "address": new.address, "latitude": new.latitude, "longitude": new.longitude,
-        "location_label": new.location_label, "created_at": now, "updated_at": now,
+        "location_label": new.location_label, "created_at": now, "updated_at": now, "urgency": new.urgency,
     }
     pg = is_postgres(conn)
     stamp = fastsql.bind_time(pg, now)
     ticket_row = (number, values["tracking_code"], new.channel, new.citizen_id, Status.RECEIVED.value,
-                  new.description, new.address, new.latitude, new.longitude, new.location_label, stamp, stamp)
+                  new.description, new.address, new.latitude, new.longitude, new.location_label, stamp, stamp,
+                  new.urgency)
     event_row = (Status.RECEIVED.value, f"citizen:{new.channel}", stamp)
     if pg:
         [(ticket_id,)] = fastsql.fetch(conn, _OPEN_PG, (*ticket_row, *event_row))

@@ -19,8 +19,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from language.triage import Decision
 from tickets import outbox
 from tickets.errors import NotFound
+from tickets.masking import mask_text
+from tickets.repository import Ticket
 from tickets.storage.db import dialect_insert
 from tickets.storage.schema import petitions, signatures, warnings
 
@@ -72,6 +75,17 @@ def raise_warning(conn: sa.Connection, *, subject: str, petition_id: int | None,
         return None
     outbox.put(conn, outbox.Topic.WARNING, {"warning_id": int(warning_id)}, now)
     return int(warning_id)
+
+
+URGENT = "urgent"
+
+
+def raise_urgent(conn: sa.Connection, ticket: Ticket, zone: str, decision: Decision, now: datetime) -> int | None:
+    """Raise the warning of an urgent ticket (a danger now), once: what, where, and why it is urgent."""
+    figures = {"ticket_id": ticket.id, "number": ticket.number, "concepts": list(decision.concepts),
+               "place": mask_text(ticket.address or ticket.location_label)[:120]}
+    return raise_warning(conn, subject=f"ticket:{ticket.id}", petition_id=None, kind=URGENT, level=1, zone=zone,
+                         figures=figures, now=now)
 
 
 def check_thresholds(conn: sa.Connection, petition_id: int, zone: str, *, before: int, after: int, flagged: int,

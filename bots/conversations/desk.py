@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from bots.conversations.draft import Draft
+from language.triage import Triage
 from qr.links import LinkSigner, signer_for
-from tickets import clusters, followers, opening, outbox, petitions, progress, repository, warnings
+from tickets import clusters, followers, opening, outbox, petitions, progress, repository, safety, warnings
 from tickets.clusters import ClusterRule, Match, Probe
 from tickets.deadlines import policy as deadlines
 from tickets.deadlines.policy import Policy
@@ -24,6 +25,7 @@ from tickets.progress import Satisfaction
 from tickets.repository import NewAttachment, Ticket, TicketFilter
 from tickets.routing import store as routing_store
 from tickets.routing.store import RoutingConfig
+from tickets.safety import SafetyBook
 
 # The chat's "a similar problem nearby is being handled" looks at this many of the newest open tickets: it
 # runs while the citizen waits for the reply (the cluster sweep, off that path, compares more).
@@ -49,13 +51,16 @@ class DeskConfig:
     deadlines: Policy = field(default_factory=lambda: deadlines.default_policy())
     clusters: ClusterRule = ClusterRule()
     offer_similar: bool = True
+    # Danger and scope (language/triage with its learned second opinion) and what to answer it with.
+    triage: Triage = field(default_factory=lambda: safety.triager(), repr=False, compare=False)
+    safety: SafetyBook = field(default_factory=lambda: safety.book(), repr=False, compare=False)
     identity_key: bytes = field(init=False, default=b"", repr=False, compare=False)
     links: LinkSigner | None = field(init=False, default=None, repr=False, compare=False)
 
     @property
     def opening(self) -> OpeningRules:
         """The rules every new ticket is opened with."""
-        return OpeningRules(self.tz, self.routing, self.deadlines)
+        return OpeningRules(self.tz, self.routing, self.deadlines, self.triage, self.safety)
 
     def __post_init__(self) -> None:
         if self.secret_key:  # without one (some tests) the petition commands are not available

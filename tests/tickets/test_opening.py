@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from tickets.opening import OpeningRules
 from tickets.outbox import Topic
 from tickets.repository import NewAttachment, NewTicket
 from tickets.storage.schema import attachments, outbox, ticket_deadlines, ticket_routing, tickets
+from tickets.storage.schema import warnings as warnings_table
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # a Tuesday, 10:00 in the city
@@ -37,3 +38,34 @@ def test_a_zoned_request_is_filed_timed_and_handed_over_once_with_its_zone(engin
     assert len(events) == 1 and events[0]["ticket_id"] == ticket.id and events[0]["zone"] == "unpaid_wages"
     assert events[0]["due_at"] == deadline.due_at.isoformat()
     assert photos == ["https://example.cn/a.jpg"]
+
+
+def test_an_urgent_danger_gets_the_clock_deadline_priority_and_a_warning(engine: Engine) -> None:
+    rules = OpeningRules(TZ, deadlines=deadlines.load_policy(TZ))
+    new = NewTicket("wechat", None, "小区门口的井盖没了，一个大窟窿，晚上有人差点掉进去", address="文化路80号")
+    with engine.begin() as conn:
+        ticket = opening.open_ticket(conn, new, rules, NOW, citizen_ref="oAbc***yz")
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(tickets.c.urgency).where(tickets.c.id == ticket.id)).scalar_one()
+        due = conn.execute(sa.select(ticket_deadlines.c.due_at).where(ticket_deadlines.c.ticket_id == ticket.id))
+        [event] = conn.execute(sa.select(outbox.c.payload).where(outbox.c.topic == Topic.DISPATCH)).scalars().all()
+        [warning] = conn.execute(sa.select(warnings_table)).all()
+        triage = conn.execute(sa.select(ticket_routing.c.triage).where(ticket_routing.c.ticket_id == ticket.id))
+        kept = triage.scalar_one()
+    assert stored == "urgent" and ticket.urgency == "urgent"
+    assert due.scalar_one() == NOW + timedelta(hours=rules.safety.urgent_deadline_hours(""))  # nights count too
+    assert event["priority"] == "urgent" and event["triage"]["concepts"] == ["manhole"]
+    assert warning.subject == f"ticket:{ticket.id}" and warning.kind == "urgent"
+    assert warning.figures["number"] == ticket.number
+    assert kept["kind"] == "urgent" and kept["reasons"][0]["concept"] == "manhole"
+
+
+def test_a_normal_request_is_normal_and_raises_nothing(engine: Engine) -> None:
+    rules = OpeningRules(TZ, deadlines=deadlines.load_policy(TZ))
+    new = NewTicket("wechat", None, "去年这里井盖丢过一次，现在想加个警示牌", address="文化路80号")
+    with engine.begin() as conn:
+        ticket = opening.open_ticket(conn, new, rules, NOW)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(warnings_table)).scalar_one() == 0
+        [event] = conn.execute(sa.select(outbox.c.payload).where(outbox.c.topic == Topic.DISPATCH)).scalars().all()
+    assert ticket.urgency == "normal" and event["priority"] == "normal"

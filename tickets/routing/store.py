@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from language.triage import Decision
 from tickets.masking import mask_text
 from tickets.repository import Ticket
 from tickets.routing import catalogue
@@ -73,7 +74,7 @@ class Routed:
 
 
 def classify_new_ticket(conn: sa.Connection, ticket: Ticket, now: datetime, config: RoutingConfig, *,
-                        zone: str = "") -> Routed:
+                        zone: str = "", decision: Decision | None = None) -> Routed:
     """Classify a just-opened ticket (filed under `zone`, "" for none), keep the result, and file it under
     the hot-topic zone the classifier found when it has none."""
     book = catalogue.current(conn)
@@ -82,7 +83,8 @@ def classify_new_ticket(conn: sa.Connection, ticket: Ticket, now: datetime, conf
     auto = bool(result.recommendations) and result.confidence >= config.auto_dispatch_confidence
     conn.execute(sa.insert(ticket_routing).values(
         ticket_id=ticket.id, catalogue_version=result.catalogue_version, kind=result.kind, zone=result.zone,
-        category=result.category, urgency=result.urgency, district=result.district,
+        category=result.category, urgency=ticket.urgency, district=result.district,
+        triage=decision.to_data() if decision is not None else {},
         out_of_scope=list(result.out_of_scope), recommendations=[r.to_data() for r in result.recommendations],
         top_unit=result.top_unit, confidence=result.confidence, auto_dispatch=auto, created_at=now,
     ))

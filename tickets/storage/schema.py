@@ -85,7 +85,10 @@ tickets = sa.Table(
     sa.Column("evaluation_asks", sa.Integer, nullable=False, server_default="0"),
     # Hot-topic zone the citizen named (housing_delivery, unpaid_wages ...), "" for none.
     sa.Column("zone", sa.String(32), nullable=False, server_default=""),
+    # "urgent" when the triage found a danger now (language/triage): first in the console, shortest deadline.
+    sa.Column("urgency", sa.String(16), nullable=False, server_default="normal"),
     sa.Index(None, "status", "created_at"),
+    sa.Index("ix_tickets_urgency_created_at", "urgency", "created_at"),
     sa.Index(None, "citizen_id", "created_at"),
     sa.Index(None, "channel", "created_at"),
 )
@@ -374,6 +377,8 @@ ticket_routing = sa.Table(
     sa.Column("final_unit", sa.String(128), nullable=False, server_default=""),
     sa.Column("final_at", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # The triage decision (language/triage: kind, concepts, services, reasons, what was set aside).
+    sa.Column("triage", JSONData, nullable=False, server_default=sa.text("'{}'")),
     sa.Index(None, "created_at"),
 )
 
