@@ -15,8 +15,9 @@ _ASKING = re.compile(
     r"[吗么嘛呢]|[?？]|"
     r"[能可行中会算要用有][不没]\b|[了过]没\b|不[能会行中]\b"
 )
-# A verb, adjective or particle closing a yes-no question with 不/没 ("能报不", "交了没", "中不").
-_TAIL = re.compile(r"[\u3400-\u9fff][不没](?:呀|啊|哩|嘞)?$")
+# A verb, adjective or particle closing a yes-no question with 不/没 ("能报不", "交了没", "中不"), and
+# the A-not-A question anywhere ("能报不能报", "归不归").
+_TAIL = re.compile(r"[\u3400-\u9fff][不没](?:呀|啊|哩|嘞)?$|([\u3400-\u9fff]{1,2})不\1")
 # What a report or complaint says even when it asks: a rhetorical or urging question ("怎么还没人修",
 # "能不能管管"), a demand to act, or the citizen filing something ("我要投诉").
 _REPORTING = re.compile(
@@ -31,7 +32,7 @@ _REPORTING = re.compile(
     r"(?:能不能|能否|可不可以|可否)(?:给(?:俺们?|我们?|咱们?)?(?:修|补|看看|解决|处理|弄|想|催|查|安排|调|挪)|"
     r"帮(?:俺们?|我们?|咱们?)?(?:修|看看|解决|处理|催|问问|查)|"
     r"派|来人|来看|安排|多[设装发加开放安排]|设|装|修|管|提前|早点|弄个|搞个|建个|挪|延|调|先来|查查|查一下|催)|"
-    r"有用吗|有没有用|给俺指|"
+    r"有用吗|有没有用|给俺指|[帮给](?:俺|我|咱)?问问|帮着催|"
     # A suggestion, and the exasperated "what now" after a story of what went wrong.
     r"^建议|^俺建议|^我建议|俺说句|俺有个想法|(?:这|可)(?:该|可)?(?:咋|怎么)(?:办|弄|整)|"
     r"这是啥道理|凭啥|弄啥嘞|[咋怎]么?[恁这那]么?慢|能[修来]一下|给[修看]一下"

@@ -28,6 +28,7 @@ FUNCTION_CHARS = frozenset("的了吗呢啊吧呀哩嘞哈嗯呃哦噢喂嘛么�
 _STOP_BIGRAMS = frozenset([
     "就是", "然后", "请问", "问问", "想问", "麻烦", "谢谢", "你好", "您好", "一下",
     "现在", "知道", "什么", "怎么", "一个", "还是", "是不", "不是", "就说", "说是",
+    "那个", "这个", "就是说", "是说", "然后然后",
 ])
 # Speech recognition and the Henan accent blur these: fold them in the phonetic key.
 _FOLD = (("zh", "z"), ("ch", "c"), ("sh", "s"))
