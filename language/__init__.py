@@ -1,6 +1,8 @@
 """The language layer: what a citizen's words mean, with no I/O and no storage (imports nothing of ours).
 
     text.py        normalising what people type and what speech recognition writes (full-width, case, ...)
+    places/        where a request is: roads, junctions, compounds, buildings, landmarks, and the district
+                   (find_place, is_place_answer), from the gazetteer files it is given
 
 Understanding grows here room by room: danger and scope (triage), places, the request's classification,
 the dialog act of a chat message, the city's knowledge base. Every channel and the domain (tickets/)
