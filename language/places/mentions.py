@@ -99,6 +99,8 @@ def _road_atom(norm: str, start: int, name_end: int, end: int, gazetteer: Gazett
     if len(name) < 2 or shapes.NOT_ROAD_NAMES.match(name):
         return None
     written = norm[start:end]
+    if not _may_follow_a_road(norm, end) and written not in gazetteer.surfaces:
+        return None
     directed = shapes.DIRECTED_ROAD.match(written)
     road = gazetteer.surfaces.get(directed["stem"] + directed["suffix"]) if directed else None
     if road is not None and road.kind == "road":
@@ -106,13 +108,35 @@ def _road_atom(norm: str, start: int, name_end: int, end: int, gazetteer: Gazett
     return _Atom(start, end, "road", f"road:{written}", written, form=written)
 
 
+def _may_follow_a_road(norm: str, end: int) -> bool:
+    """True when what follows a road's name at `end` may follow a road (139号, 口, 上, 菜市场, another road)."""
+    follower = norm[end : end + 1]
+    if not "\u4e00" <= follower <= "\u9fff" or follower in shapes.ROAD_FOLLOWERS:
+        return True
+    if shapes.FACILITY_AFTER_ROAD.match(norm, end):
+        return True
+    ahead = norm[end : end + shapes.NAME_LONGEST + 3]  # the name of another road or place begins here
+    for pattern, stops, longest in (
+        (shapes.ROAD_SUFFIX, shapes.ROAD_NAME_STOPS, shapes.ROAD_NAME_LONGEST),
+        (shapes.NAME_SUFFIX, shapes.NAME_STOPS, shapes.NAME_LONGEST),
+    ):
+        for match in pattern.finditer(ahead, 2):
+            if shapes.name_start(ahead, match.start(), stops, longest) == 0:
+                return True
+    return False
+
+
 def _named_atom(norm: str, start: int, name_end: int, end: int) -> _Atom | None:
     """A compound, facility, street office or village named by its ending, or None when the name is a word."""
+    for breaker in shapes.NAME_BREAKERS.finditer(norm, start, name_end):
+        start = breaker.end()  # the last one
     name = norm[start:name_end]
     if len(name) < 2 or name in shapes.NOT_NAMES or name.endswith(shapes.NOT_NAME_ENDS):
         return None
     written = norm[start:end]
     kind = shapes.SUFFIX_KIND[norm[name_end:end]]
+    if kind == "landmark" and name[-1] in shapes.VERB_BEFORE:
+        return None
     return _Atom(start, end, kind, _key(kind, written), form=written)
 
 

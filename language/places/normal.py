@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-# Full-width ASCII (what Chinese keyboards type: １２号, Ａ座) to half-width, the ideographic space to a
-# space, upper case to lower: one character for one, so a match's start and end hold in the original text.
-_WIDTH = {code: ord(chr(code - 0xFEE0).lower()) for code in range(0xFF01, 0xFF5F)}
+import re
+
+from language.places.trie import trie_pattern
+
+# Full-width digits and letters (what Chinese keyboards type: １２号, Ａ座) to half-width, the ideographic space
+# to a space, upper case to lower: one character for one, so a match's start and end hold in the original text.
+# Full-width punctuation stays (the patterns read both kinds).
+_WIDTH = {code: ord(chr(code - 0xFEE0).lower()) for code in range(0xFF01, 0xFF5F) if chr(code - 0xFEE0).isalnum()}
 _WIDTH[0x3000] = 0x20
 _WIDTH.update({code: code + 32 for code in range(ord("A"), ord("Z") + 1)})
 # Traditional characters people type (a phone set to traditional, a message from Hong Kong or Taiwan) to the
@@ -61,13 +66,16 @@ MISHEARD: dict[str, str] = {
 }
 
 
+_HEARD = re.compile(trie_pattern(MISHEARD))
+_TO_CHANGE = re.compile("[" + re.escape("".join(map(chr, _WIDTH))) + "]")
+
+
 def normalise_place_text(text: str) -> str:
     """`text` with full-width forms, capitals, traditional characters and misheard place words fixed (same length)."""
-    out = text.translate(_WIDTH)
-    for heard, meant in MISHEARD.items():
-        if heard in out:
-            out = out.replace(heard, meant)
-    return out
+    out = text.translate(_WIDTH) if _TO_CHANGE.search(text) else text  # translate is slow: only when needed
+    if _HEARD.search(out) is None:
+        return out
+    return _HEARD.sub(lambda match: MISHEARD[match.group()], out)
 
 
 _DIGITS = {

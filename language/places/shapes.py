@@ -14,14 +14,14 @@ from language.places.trie import trie_pattern
 # Characters that never stand inside a place's name: particles, pronouns, measure words, the verbs and
 # adverbs that come right before a place (住在, 就在, 靠近), and the words of an address's own parts.
 _STOP = (
-    "的了是我你他她它们这那哪个条有没不就也都还和与跟及或往向从到去来说要想让被把给很太"
+    "的了是我你他她它们这那哪个条有没不就也都还与跟及或往向从到去来说要想让被把给很太"
     "呢吗吧啊呀嘛哦嗯噢哈咋啥么呐哩嘞恁俺咱您谁得着过住在靠离对朝沿为因所但而并又再才只刚已每各某些"
     "家边旁附侧县号楼层单元栋幢室门口路街道座间块片段根辆堵坏修挖吵脏臭乱找问叫看走坐乘等停搬买租卖"
     "收反映投诉举议请谢喂啦嘿哎唉呗咯"
 )
 NAME_STOPS = frozenset(_STOP)
 # A road's name never holds 区, 市 or 省 (金水区花园路 is a district and a road).
-ROAD_NAME_STOPS = NAME_STOPS | frozenset("区市省")
+ROAD_NAME_STOPS = NAME_STOPS | frozenset("区市省和")  # and 和 joins two roads (a name may hold it: 祥和小区)
 NUMBER = f"(?:[0-9]+|[{NUMERAL_CHARS}]+)"
 
 
@@ -29,8 +29,13 @@ def name_start(norm: str, end: int, stops: frozenset[str], longest: int) -> int:
     """Where the name that ends at `end` begins: back over ideographs that are not stops, at most `longest`."""
     start = end
     floor = max(0, end - longest)
-    while start > floor and "\u4e00" <= norm[start - 1] <= "\u9fff" and norm[start - 1] not in stops:
-        start -= 1
+    while start > floor and "\u4e00" <= norm[start - 1] <= "\u9fff":
+        if norm[start - 1] not in stops:
+            start -= 1
+        elif norm[start - 2 : start] in ("铁路", "公路") and start - 2 >= floor:  # words, not roads: 铁路家属院
+            start -= 2
+        else:
+            break
     return start
 
 
@@ -55,6 +60,9 @@ DIRECTED_ROAD = re.compile("^(?P<stem>.{2,})[东西南北中](?P<suffix>大道|�
 # The end of a road's name (not 路灯, 路线, 路费: words of their own); the name is read backwards from it.
 ROAD_SUFFIX = re.compile("(?:大道|大街|胡同|路|街|巷)(?!灯|线|费|况|牌|程|途|径|数|人|子)")
 ROAD_NAME_LONGEST = 5
+# What may follow the name of a road the gazetteer does not know: a number, a junction, a position, a
+# particle, a facility; not another word (水箱路水顺着墙: 漏水 misheard, no road).
+ROAD_FOLLOWERS = frozenset("号口与和跟同及交上边旁那这的附东西南北往向朝段中里一街办菜")
 
 # A compound (where people live) by the word that ends its name.
 COMPOUND_SUFFIXES = (
@@ -85,7 +93,17 @@ SUFFIXES_LONGEST_FIRST = tuple(sorted(SUFFIX_KIND, key=len, reverse=True))
 NAME_SUFFIX = re.compile(f"(?:{trie_pattern(SUFFIX_KIND)})(?!南省|北省)")
 NAME_LONGEST = 8
 # Names made of these are words, not places (城中村, 农村, 这个小区 never gets here: 这个 are stops).
-NOT_NAMES = frozenset({"城中", "农", "乡", "本", "全", "物业", "开发", "施工", "建筑", "工程", "服务", "活动"})
+NOT_NAMES = frozenset({
+    "城中", "物业", "开发", "施工", "建筑", "工程", "服务", "活动", "公交车", "公交", "地铁", "出租车", "快递",
+    "老旧", "高档", "居民", "商品房", "回迁", "安置", "拆迁", "老年", "社区", "小区", "住宅", "新建",
+})
+# Words that end where a name begins: what comes before them is not part of the name (孩子明年上|小学).
+NAME_BREAKERS = re.compile(
+    "孩子|老人|明年|今年|去年|现在|今天|昨天|前天|晚上|早上|中午|天天|一直|已经|还是|就是|然后|但是|因为|所以|"
+    "如果|关于|对于|整个|所有|附近|周边|隔壁|对面|旁边|几个|这些|那些|我们|你们|他们|咱们|俺们|上个|下个"
+)
+# A verb right before a school (上小学, 读中学) makes it a school in general, not one school.
+VERB_BEFORE = frozenset("上读念考进")
 # …府 is a compound (悦澜府), but not 政府, 王府, 官府.
 NOT_NAME_ENDS = ("政", "王", "官", "首")
 
@@ -94,7 +112,7 @@ FACILITY_AFTER_ROAD = re.compile(trie_pattern(FACILITY_SUFFIXES + COMPOUND_SUFFI
 # A house number right after a road: 花园路139号, 建设路128号院, 大学路一百号 (not 3号楼: a building).
 NUMBER_AFTER_ROAD = re.compile(f"\\s*(?P<number>{NUMBER})\\s*号(?P<yard>院)?(?!楼)")
 # Between two roads of a junction: 文化路与农业路, 中原路和嵩山路, 丰产路东明路 (nothing).
-JOIN = re.compile(r"\s*(?:与|和|跟|同|及|、|/|\+|交)?\s*")
+JOIN = re.compile(r"\s*(?:与|和|跟|同|及|、|/|／|\+|＋|交)?\s*")
 # The junction's own word after the second road: 交叉口, 路口, 口, 十字路口, "那个路口".
 JUNCTION = re.compile(
     r"\s*(?:(?:的|那个|这个)\s*(?=路口|十字|交叉))?(?:交叉路口|交叉口|交汇处|交汇口|十字路口|十字|路口|交口|口)"
