@@ -32,11 +32,12 @@ class Place:
     address: str  # the most specific mentions in reading order (金水区花园路139号绿城百合3号楼东门); "" when none
     district: str | None  # a district's name, only when unambiguous
     district_source: str | None  # "named" | "street_office" | "place" | "label" | "coordinates" | None
+    pinned: tuple[PlaceMention, ...] = ()  # the mentions of a location pin's label (offsets into the label)
 
     @property
     def keys(self) -> frozenset[str]:
-        """The keys of the mentions, for matching one place written in different ways."""
-        return frozenset(m.key for m in self.mentions)
+        """The keys of the mentions (the text's and the pin's), for matching one place written differently."""
+        return frozenset(m.key for m in self.mentions + self.pinned)
 
 
 def find_place(
@@ -47,16 +48,19 @@ def find_place(
     best = _best_run(text, mentions)
     address = _address(best)
     district, source = _district(mentions, best)
-    if label and (district is None or not address):
-        pinned = find_place(_LABEL_PREFIX.sub("", label), gazetteer)
-        if district is None and pinned.district is not None:
-            district, source = pinned.district, "label"
+    pinned: tuple[PlaceMention, ...] = ()
+    if label:
+        label = _LABEL_PREFIX.sub("", label).strip()
+        pin = find_place(label, gazetteer)
+        pinned = pin.mentions
+        if district is None and pin.district is not None:
+            district, source = pin.district, "label"
         if not address:
-            address = pinned.address or _LABEL_PREFIX.sub("", label).strip()
+            address = pin.address or label
     if district is None and lat is not None and lon is not None:
         district = district_near(lat, lon, gazetteer.points)
         source = "coordinates" if district else None
-    return Place(mentions, address, district, source)
+    return Place(mentions, address, district, source, pinned)
 
 
 def relative_part(text: str) -> str:

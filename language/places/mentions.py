@@ -46,7 +46,7 @@ _SKIPPED = ("city", "word")
 # The known places a compound or facility may be named after (郑大家属院, 二七万达广场, 建业森林半岛小区).
 _NAMED_AFTER = ("landmark", "area", "village", "compound", "developer")
 _NUMERAL_RUN = re.compile(f"[{NUMERAL_CHARS}]+")
-_FILLERS = re.compile(r"那个|这个|的|\s")
+_FILLERS = re.compile(r"那个|这个|\s")
 
 
 def find_mentions(text: str, gazetteer: Gazetteer) -> list[PlaceMention]:
@@ -302,7 +302,7 @@ def _junction(norm: str, first: _Atom, second: _Atom) -> _Atom:
         end = suffix.end()
     bases = sorted({first.base or first.key, second.base or second.key})
     district, districts = _crossing(first, second)
-    form = norm[first.start : end]
+    form = _FILLERS.sub("", norm[first.start : end])  # 淮河路那个跟大学路那个十字路口 -> 淮河路跟大学路十字路口
     return _Atom(first.start, end, "intersection", "intersection:" + "|".join(bases), "", district, districts,
                  known=first.known or second.known, form=form)
 

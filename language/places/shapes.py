@@ -112,7 +112,7 @@ FACILITY_AFTER_ROAD = re.compile(trie_pattern(FACILITY_SUFFIXES + COMPOUND_SUFFI
 # A house number right after a road: 花园路139号, 建设路128号院, 大学路一百号 (not 3号楼: a building).
 NUMBER_AFTER_ROAD = re.compile(f"\\s*(?P<number>{NUMBER})\\s*号(?P<yard>院)?(?!楼)")
 # Between two roads of a junction: 文化路与农业路, 中原路和嵩山路, 丰产路东明路 (nothing).
-JOIN = re.compile(r"\s*(?:与|和|跟|同|及|、|/|／|\+|＋|交)?\s*")
+JOIN = re.compile(r"\s*(?:那个|这个)?\s*(?:与|和|跟|同|及|、|/|／|\+|＋|交)?\s*")
 # The junction's own word after the second road: 交叉口, 路口, 口, 十字路口, "那个路口".
 JUNCTION = re.compile(
     r"\s*(?:(?:的|那个|这个)\s*(?=路口|十字|交叉))?(?:交叉路口|交叉口|交汇处|交汇口|十字路口|十字|路口|交口|口)"

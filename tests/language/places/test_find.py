@@ -67,6 +67,13 @@ def test_a_location_pin_s_label_gives_the_district_and_the_address(gazetteer: Ga
     assert find_place("金水区这边", gazetteer, label="郑州市二七区大学路80号").district == "金水区"
 
 
+def test_the_pin_s_places_are_matched_too(gazetteer: Gazetteer) -> None:
+    typed = find_place("德化街步行街南口有人摆摊卖假包", gazetteer)
+    pinned = find_place("步行街南头那个卖包的", gazetteer, label="河南省郑州市二七区德化街")
+    assert pinned.mentions == () and [m.key for m in pinned.pinned] == ["district:二七区", "road:德化街"]
+    assert typed.keys & pinned.keys == {"road:德化街"}
+
+
 def test_coordinates_close_to_places_of_one_district(gazetteer: Gazetteer) -> None:
     at_the_tower = find_place("这里的井盖响", gazetteer, lat=34.7540, lon=113.6660)
     assert (at_the_tower.district, at_the_tower.district_source) == ("二七区", "coordinates")

@@ -45,7 +45,7 @@ def test_a_road_and_its_house_number(gazetteer: Gazetteer, text: str, form: str,
     "text",
     [
         "文化路与农业路交叉口", "农业路文化路口", "文化路和农业路路口", "农业路跟文化路那个路口", "文化路/农业路",
-        "农业路、文化路交叉路口", "文化北路与农业路交汇处",
+        "农业路、文化路交叉路口", "文化北路与农业路交汇处", "农业路那个跟文化路那个十字路口",
     ],
 )
 def test_one_junction_written_every_way_has_one_key(gazetteer: Gazetteer, text: str) -> None:
@@ -75,6 +75,8 @@ def test_junctions_of_roads_the_gazetteer_does_not_know_and_their_districts(gaze
         ("悦澜府", "悦澜府", "compound:悦澜府"),
         ("书香社区", "书香社区", "compound:书香社区"),
         ("锦绣华庭小去", "锦绣华庭小区", "compound:锦绣华庭"),  # voice: 小区 heard as 小去
+        ("祥和小区", "祥和小区", "compound:祥和"),  # 和 ends a road's name, not a compound's
+        ("铁路家属院", "铁路家属院", "compound:铁路家属院"),  # 铁路 is a word, not a road
     ],
 )
 def test_compounds_by_their_ending_or_their_developer(gazetteer: Gazetteer, text: str, form: str, key: str) -> None:
@@ -165,6 +167,11 @@ def test_ambiguous_district_names_count_only_where_they_name_a_place(
         "人民政府",
         "城中村改造",
         "我是小学生",
+        "孩子明年上小学",
+        "公交车站没有座椅",
+        "老旧小去改造挖的沟",
+        "关于小区停车收费的事",
+        "我们楼顶的水箱路水顺着墙往下流",  # 漏水 misheard: no road
     ],
 )
 def test_words_that_only_look_like_places_are_none(gazetteer: Gazetteer, text: str) -> None:
@@ -193,3 +200,7 @@ def test_voice_transcripts_without_punctuation(gazetteer: Gazetteer) -> None:
         ("district", "二七区"), ("road", "大学路"), ("compound", "郑大老校区家属院"), ("building", "18号楼"),
     ]
     assert found("金水路未来路路扣往北", gazetteer) == [("intersection", "金水路未来路路口")]
+    assert found("上街许昌路铝厂家属院", gazetteer) == [
+        ("district", "上街"), ("road", "许昌路"), ("compound", "铝厂家属院"),
+    ]
+    assert found("中牟县万胜路农贸市场门口", gazetteer) == [("district", "中牟县"), ("landmark", "万胜路农贸市场")]
