@@ -112,7 +112,8 @@ def test_buildings_entrances_and_flats(gazetteer: Gazetteer, text: str, form: st
         ("省人民医院", "landmark", "金水区"),
         ("西流湖公园", "landmark", "中原区"),
         ("伊河路菜市场", "landmark", None),  # a market named after its road
-        ("陈砦小学", "landmark", None),  # a school by its ending
+        ("优胜小学", "landmark", None),  # a school by its ending
+        ("陈砦小学", "landmark", "金水区"),  # a school named after a village lies there
         ("龙子湖", "area", "郑东新区"),
         ("关虎屯村", "village", "金水区"),
         ("白沙镇", "street_office", None),  # a township by its ending
