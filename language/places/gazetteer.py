@@ -130,7 +130,7 @@ def load_gazetteer(places: Path, districts: Path) -> Gazetteer:
         _add_place(add, row, by_name)
     for stem, (entry, key) in _town_stems(district_rows).items():
         if normalise_place_text(stem) not in forms:  # 薛店 for 薛店镇, unless the stem names something else
-            add(stem, entry, key, stem)
+            add(stem, entry, key, stem, True)  # ambiguous: 高山, 竹林, 张庄 are also words and other towns' names
     for form in _CITY:
         add(form, Entry(form, "city", frozenset()), "", "")
     for form in _WORDS:

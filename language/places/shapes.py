@@ -39,15 +39,24 @@ def name_start(norm: str, end: int, stops: frozenset[str], longest: int) -> int:
     return start
 
 
+# What ends a compound's name read forwards after its developer's (建业|森林半岛|那个): fewer stops than
+# backwards, since such names hold 家, 门, 城 (鑫苑名家, 正商智慧城).
+NAME_END_STOPS = frozenset(
+    "的了是在我你他她们这那个有没不就也都还与跟往向从到去来说要想让被把给很太呢吗吧啊呀嘛哦嗯恁俺咱号楼单元栋"
+)
+
+
 def name_end(norm: str, start: int, limit: int) -> int:
-    """Where the name that begins at `start` ends: over ideographs that are not stops, up to `limit`, leaving
-    a side before a door or a side (绿城百合|东门) to the words of position."""
+    """Where the name that begins at `start` ends: over ideographs that are not stops, up to `limit`, and
+    before the words of a position (绿城百合|东门, 鑫苑名家|门口)."""
     end = start
-    while end < limit and "\u4e00" <= norm[end] <= "\u9fff" and norm[end] not in NAME_STOPS:
+    while end < limit and "\u4e00" <= norm[end] <= "\u9fff" and norm[end] not in NAME_END_STOPS:
         end += 1
-    if end > start and norm[end - 1] in "东西南北" and norm[end : end + 1] in ("门", "边", "侧", "面", "头", "角"):
-        end -= 1
-    return end
+    position = _POSITION_IN_NAME.search(norm, start, end)
+    return position.start() if position is not None else end
+
+
+_POSITION_IN_NAME = re.compile("[东西南北](?:门|边|侧|面|头|角)|大门|门口|路口|对面|旁边|附近|楼下|后头|后面|前面")
 
 
 ROAD_SUFFIXES = ("大道", "大街", "路", "街", "巷", "胡同")
@@ -105,7 +114,7 @@ NAME_BREAKERS = re.compile(
 # A verb right before a school (上小学, 读中学) makes it a school in general, not one school.
 VERB_BEFORE = frozenset("上读念考进")
 # …府 is a compound (悦澜府), but not 政府, 王府, 官府.
-NOT_NAME_ENDS = ("政", "王", "官", "首")
+NOT_NAME_ENDS = ("政", "王", "官", "首", "出", "进")  # and 出站, 进站 are no stations
 
 # A facility word right after a road: 伊河路菜市场, 文化路派出所, 东风路地铁站.
 FACILITY_AFTER_ROAD = re.compile(trie_pattern(FACILITY_SUFFIXES + COMPOUND_SUFFIXES))
@@ -134,8 +143,8 @@ _DISTANCE = f"(?:大约|大概|约)?(?:[0-9]+|[{NUMERAL_CHARS}几]+)\\s*多?\\s*
 _SIDE = "(?:东北|东南|西北|西南|[东西南北])"
 _PART = (
     f"(?:往|向|朝){_SIDE}(?:走|拐)?(?:{_DISTANCE})?"
-    f"|{_SIDE}(?:方向|大门|侧门|门口|门|边|面|侧|头|角|段|出口|入口)"
-    "|大门口|大门|正门|后门|侧门|门口|对面|对过|旁边|边上|附近|周边|一带|拐角|路边|楼下|楼顶|楼上|底下|桥下|"
+    f"|{_SIDE}(?:方向|大门|侧门|门口|门|边|面|侧|头|角|段|出口|入口|广场|出站口|进站口)"
+    "|出站口|进站口|出口|入口|[a-z0-9]口|大门口|大门|正门|后门|侧门|门口|对面|对过|旁边|边上|附近|周边|一带|拐角|路边|楼下|楼顶|楼上|底下|桥下|"
     "桥底下|下面|里面|里头|后面|前面|背后|隔壁|那一片|这一片|那一段|这一段"
     # the compound itself, unnamed, right after the road or junction it stands on (顺城街那个家属院北门)
     "|家属院|家属楼|小区|院里|院子"

@@ -68,6 +68,8 @@ def test_junctions_of_roads_the_gazetteer_does_not_know_and_their_districts(gaze
         ("绿城百合小区", "绿城百合小区", "compound:绿城百合"),
         ("绿城百合", "绿城百合", "compound:绿城百合"),
         ("建业森林半岛", "建业森林半岛", "compound:建业森林半岛"),
+        ("鑫苑名家", "鑫苑名家", "compound:鑫苑名家"),  # 家 and 城 may end a developer's compound's name
+        ("正商智慧城", "正商智慧城", "compound:正商智慧城"),
         ("幸福家园", "幸福家园", "compound:幸福家园"),
         ("国棉三厂家属院", "国棉三厂家属院", "compound:国棉三厂家属院"),
         ("南阳新村", "南阳新村", "area:南阳新村"),  # the gazetteer knows it
@@ -141,6 +143,12 @@ def test_named_places_of_every_kind(gazetteer: Gazetteer, text: str, kind: str, 
         ("我们小区东区那边", []),
         ("金水河边上", [("landmark", "金水河")]),
         ("中原地区", []),
+        ("厂在薛店", [("street_office", "薛店")]),  # a township named without 镇
+        ("薛店那边有个厂", [("street_office", "薛店")]),
+        ("累得跟爬高山一样", []),  # 高山镇 is in 荥阳, 高山 a mountain
+        ("一片竹林里", []),
+        ("郑州老城区", [("area", "郑州老城")]),
+        ("我们县城老城区", []),  # any town has an old town
     ],
 )
 def test_ambiguous_district_names_count_only_where_they_name_a_place(
@@ -185,6 +193,8 @@ def test_words_that_only_look_like_places_are_none(gazetteer: Gazetteer, text: s
         ("郑大一附院门口", "门口"),
         ("文化路与农业路交叉口往北一百米", "往北一百米"),
         ("绿城百合东门", "东门"),
+        ("鑫苑名家门口", "门口"),
+        ("郑州东站出站口", "出站口"),
         ("紫荆山公园南门对面", "南门对面"),
         ("城东路顺城街那个家属院北门", "家属院北门"),
         ("二七塔附近", "附近"),
