@@ -37,7 +37,6 @@ class _Atom:
     base: str = ""  # a road's own name, for junctions
     district: str | None = None
     districts: frozenset[str] = field(default_factory=frozenset)
-    known: bool = False  # a name of the gazetteer (else found by its shape)
     ambiguous: bool = False
     form: str = ""
 
@@ -66,7 +65,7 @@ def _known(norm: str, gazetteer: Gazetteer) -> list[_Atom]:
         atoms.append(
             _Atom(
                 match.start(), match.end(), surface.kind, surface.key, surface.base, surface.district,
-                surface.districts, known=True, ambiguous=surface.ambiguous,
+                surface.districts, ambiguous=surface.ambiguous,
             )
         )
     return atoms
@@ -202,7 +201,7 @@ def _around_known(
         if name.start <= atom.start and name.end < atom.end:
             if name.kind in _NAMED_AFTER and name.start == atom.start:
                 # A compound or facility named after a known place or its developer: it lies where that lies.
-                atom.district, atom.districts, atom.known, prefix = name.district, name.districts, True, name
+                atom.district, atom.districts, prefix = name.district, name.districts, name
                 continue
             cut = _reshape(norm, atom, name.end, gazetteer)
             if cut is None:
@@ -230,7 +229,7 @@ def _developers(norm: str, atoms: list[_Atom]) -> list[_Atom]:
         end = shapes.name_end(norm, atom.end, min(limit, atom.end + shapes.NAME_LONGEST - 2))
         if end > atom.end:
             written = norm[atom.start : end]
-            out.append(_Atom(atom.start, end, "compound", _key("compound", written), form=written, known=True))
+            out.append(_Atom(atom.start, end, "compound", _key("compound", written), form=written))
     return out
 
 
@@ -304,7 +303,7 @@ def _junction(norm: str, first: _Atom, second: _Atom) -> _Atom:
     district, districts = _crossing(first, second)
     form = _FILLERS.sub("", norm[first.start : end])  # 淮河路那个跟大学路那个十字路口 -> 淮河路跟大学路十字路口
     return _Atom(first.start, end, "intersection", "intersection:" + "|".join(bases), "", district, districts,
-                 known=first.known or second.known, form=form)
+                 form=form)
 
 
 def _crossing(first: _Atom, second: _Atom) -> tuple[str | None, frozenset[str]]:
@@ -329,18 +328,18 @@ def _after_road(norm: str, road: _Atom, nxt: _Atom | None) -> _Atom:
         name = road.key.removeprefix("road:")
         form = f"{norm[road.start : road.end]}{value}号{yard}"
         return _Atom(road.start, number.end(), "road_number", f"road_number:{name}:{value}", road.base,
-                     road.district, road.districts, road.known, form=form)
+                     road.district, road.districts, form=form)
     office = shapes.OFFICE_AFTER_ROAD.match(norm, road.end, limit)
     if office is not None:
         form = norm[road.start : office.end()]
         return _Atom(road.start, office.end(), "street_office", f"street_office:{norm[road.start : road.end]}",
-                     "", road.district, road.districts, road.known, form=form)
+                     "", road.district, road.districts, form=form)
     facility = shapes.FACILITY_AFTER_ROAD.match(norm, road.end, limit)
     if facility is not None:
         form = norm[road.start : facility.end()]
         kind = shapes.SUFFIX_KIND.get(facility.group(), "landmark")
         return _Atom(road.start, facility.end(), kind, _key(kind, form), "", road.district, road.districts,
-                     road.known, form=form)
+                     form=form)
     junction = shapes.JUNCTION.match(norm, road.end, limit)
     if junction is not None:
         road.end = junction.end()
