@@ -55,8 +55,8 @@ def find_place(
         pinned = pin.mentions
         if district is None and pin.district is not None:
             district, source = pin.district, "label"
-        if not address:
-            address = pin.address or label
+        if not address:  # the pin's place, and where exactly the citizen says it is from there
+            address = (pin.address or label) + _from_pin(text, pin.address or label)
     if district is None and lat is not None and lon is not None:
         district = district_near(lat, lon, gazetteer.points)
         source = "coordinates" if district else None
@@ -67,6 +67,14 @@ def relative_part(text: str) -> str:
     """Where exactly, in words (东门, 门口, 对面, 路口往南几十米), so the chat can keep it with a pinned place."""
     match = shapes.RELATIVE_ANYWHERE.search(normalise_place_text(text))
     return match.group("relative") if match else ""
+
+
+def _from_pin(text: str, address: str) -> str:
+    """The position a message gives next to a pin (就在这 路口往南几十米), as it follows the pin's address."""
+    relative = relative_part(text)
+    if address.endswith("口") and relative.startswith("路口"):
+        relative = relative[2:]
+    return relative
 
 
 def _runs(text: str, mentions: Iterable[PlaceMention]) -> list[list[PlaceMention]]:

@@ -141,22 +141,25 @@ BUILDING = re.compile(
 # Where exactly, said after the place: 东门, 门口, 对面, 附近, 往北一百米, 东北角, 北段, 楼顶.
 _DISTANCE = f"(?:大约|大概|约)?(?:[0-9]+|[{NUMERAL_CHARS}几]+)\\s*多?\\s*(?:米|公里|步)"
 _SIDE = "(?:东北|东南|西北|西南|[东西南北])"
-_PART = (
+_POSITION = (
     f"(?:往|向|朝){_SIDE}(?:走|拐)?(?:{_DISTANCE})?"
     f"|{_SIDE}(?:方向|大门|侧门|门口|门|边|面|侧|头|角|段|出口|入口|广场|出站口|进站口)"
-    "|出站口|进站口|出口|入口|[a-z0-9]口|大门口|大门|正门|后门|侧门|门口|对面|对过|旁边|边上|附近|周边|一带|拐角|路边|楼下|楼顶|楼上|底下|桥下|"
-    "桥底下|下面|里面|里头|后面|前面|背后|隔壁|那一片|这一片|那一段|这一段"
-    # the compound itself, unnamed, right after the road or junction it stands on (顺城街那个家属院北门)
-    "|家属院|家属楼|小区|院里|院子"
+    "|出站口|进站口|出口|入口|[a-z0-9]口|大门口|大门|正门|后门|侧门|门口|对面|对过|旁边|边上|附近|周边|一带|拐角|"
+    "路边|楼下|楼顶|楼上|底下|桥下|桥底下|下面|里面|里头|后面|前面|背后|隔壁|那一片|这一片|那一段|这一段"
 )
+# After a road or junction, also the compound itself, unnamed, that stands on it (顺城街那个家属院北门).
+_PART = _POSITION + "|家属院|家属楼|小区|院里|院子"
 _FILLER = "(?:\\s|的|那个|这个|那|这)*"
 RELATIVE = re.compile(f"{_FILLER}(?P<relative>(?:{_PART})(?:{_FILLER}(?:{_PART}))*)")
-# Anywhere in a message (for `relative_part`).
-RELATIVE_ANYWHERE = re.compile(f"(?P<relative>(?:路口|{_PART})(?:{_FILLER}(?:{_PART}))*)")
+# Anywhere in a message (for `relative_part`): the position alone.
+RELATIVE_ANYWHERE = re.compile(f"(?P<relative>(?:路口|{_POSITION})(?:{_FILLER}(?:{_POSITION}))*)")
 # Before a name found by its shape: an indefinite one (一家食品厂, 有个小区) is not a place that can be found.
 INDEFINITE_BEFORE = re.compile("(?:一家|一个|一所|一座|一栋|一片|有个|有家|某个|某|哪个|哪家)$")
 
 # Around an ambiguous name standing alone (上街, 二七, 东区, 新郑): a word boundary before it (the start, a
 # punctuation mark, a particle or a verb like 在), and after it a word that makes it a place.
 WORD_BOUNDARY_BEFORE = re.compile(f"(?:^|[^\\u4e00-\\u9fff]|[{_STOP}])$")
-PLACED_AFTER = re.compile(r"\s*(?:这|那|的(?!时候)|一带|附近|一家|一个|一所|村|镇|俺|我|咱|[，,。.！!？?；;]|$)")
+PLACED_AFTER = re.compile(
+    r"\s*(?:这|那|的(?!时候)|一带|附近|一家|一个|一所|村|镇|俺|我|咱|也|都|还|上班|工作|打工|干活|开店|住|"
+    r"[，,。.！!？?；;]|$)"
+)

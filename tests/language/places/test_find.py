@@ -60,7 +60,7 @@ def test_the_district_and_where_it_came_from(
 def test_a_location_pin_s_label_gives_the_district_and_the_address(gazetteer: Gazetteer) -> None:
     place = find_place("就在这 路口往南几十米", gazetteer, label="河南省郑州市中原区桐柏路与建设西路交叉口")
     assert (place.district, place.district_source) == ("中原区", "label")
-    assert place.address == "中原区桐柏路与建设西路交叉口"
+    assert place.address == "中原区桐柏路与建设西路交叉口往南几十米"  # the pin, and where from it
     poi = find_place("", gazetteer, label="二七万达广场")
     assert (poi.district, poi.district_source, poi.address) == ("二七区", "label", "二七万达广场")
     # A district named in the text comes first; the label does not override it.
@@ -89,7 +89,8 @@ def test_an_intersection_of_two_known_roads_is_matched_whichever_order(gazetteer
 
 @pytest.mark.parametrize(
     ("text", "relative"),
-    [("就在这 路口往南几十米", "路口往南几十米"), ("小区东门", "小区东门"), ("就在对面", "对面"), ("一直没人管", "")],
+    [("就在这 路口往南几十米", "路口往南几十米"), ("小区东门", "东门"), ("就在对面", "对面"), ("一直没人管", ""),
+     ("我们小区电梯坏了", "")],
 )
 def test_relative_part(text: str, relative: str) -> None:
     assert relative_part(text) == relative
