@@ -1,9 +1,10 @@
-"""Similar-complaint clusters (未诉先办): independent tickets about the same thing, place and time.
+"""Similar-complaint clusters (未诉先办): independent tickets about the same problem at the same place.
 
-Two tickets are similar when the Jaccard index of their texts' character bigrams reaches a threshold,
-their zones agree (when both have one), they lie within a radius (haversine, when both have coordinates;
-otherwise their typed places must be as similar as their texts, when both have one) and the newer was
-opened within a time window of the older. Only a bounded window of recent open tickets is compared.
+Two tickets belong together when they are one matter (language/routing/duplicates.py): the same place (a
+compound, junction, landmark, road and number the gazetteer found in both; within a radius when both have
+coordinates) and the same problem (the objects they name, or the kind of body both were routed to when they
+name the place exactly), the newer opened within a time window of the older; never one without the other.
+Each member keeps why. Only a bounded window of recent open tickets is compared.
 
 A periodic sweep puts each new ticket into the cluster of its best match (starting one when that match
 has none) and raises an early warning per size level, like a petition's. Officers merge a cluster into
@@ -13,9 +14,7 @@ one primary ticket; every reporter of a merged ticket then hears the primary's p
 from __future__ import annotations
 
 import math
-import re
 import time
-import unicodedata
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,8 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from language.routing.duplicates import Matter, Verdict, same_matter
+from language.routing.problem import objects_of
 from tickets import progress, repository, warnings
 from tickets.errors import InvalidTransition, NotFound
 from tickets.lifecycle import OPEN_STATUSES, Status, can_move
@@ -32,21 +33,19 @@ from tickets.progress import StatusUpdate
 from tickets.settings import Settings
 from tickets.storage import fastsql
 from tickets.storage.db import is_postgres
-from tickets.storage.schema import cluster_members, clusters, tickets
+from tickets.storage.schema import cluster_members, clusters, ticket_routing, tickets
 
 WARNING_KIND = "cluster"
 OPEN, MERGED = "open", "merged"
 EARTH_RADIUS_M = 6_371_000.0
 _OPEN = [s.value for s in OPEN_STATUSES]
-_LONG_NUMBER = re.compile(r"\d{5,}")
 
 
 @dataclass(frozen=True, slots=True)
 class ClusterRule:
     """The thresholds, all configurable (CLUSTER_* settings)."""
 
-    similarity: float = 0.3  # Jaccard index of character bigrams
-    radius_m: float = 500.0
+    radius_m: float = 300.0
     window_hours: int = 72
     recent_limit: int = 300  # open tickets compared at most
     warning_sizes: tuple[int, ...] = (3, 5, 10)  # tickets in a cluster per warning level
@@ -54,8 +53,8 @@ class ClusterRule:
 
 def rule_for(settings: Settings) -> ClusterRule:
     """The thresholds the settings give (CLUSTER_SIMILARITY, CLUSTER_RADIUS_M ...)."""
-    return ClusterRule(settings.cluster_similarity, settings.cluster_radius_m, settings.cluster_window_hours,
-                       settings.cluster_recent_limit, tuple(settings.cluster_warning_sizes))
+    return ClusterRule(settings.cluster_radius_m, settings.cluster_window_hours, settings.cluster_recent_limit,
+                       tuple(settings.cluster_warning_sizes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +66,8 @@ class Probe:
     latitude: float | None = None
     longitude: float | None = None
     place: str = ""
+    keys: frozenset[str] = frozenset()  # place keys (language/places)
+    kind: str = ""  # the kind of body it was routed to ("" for a draft not classified yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,28 +83,8 @@ class Match:
     distance_m: float | None
     citizen_id: int | None
     cluster_id: int | None = None
-
-
-def shingles(text: str) -> frozenset[str]:
-    """Character bigrams of the text's letters and digits (punctuation, spaces, case and long numbers such
-    as phone numbers dropped: they tell who wrote, not what about)."""
-    text = _LONG_NUMBER.sub("", unicodedata.normalize("NFKC", text).lower())
-    kept = "".join(c for c in text if c.isalnum())
-    if len(kept) < 2:
-        return frozenset({kept}) if kept else frozenset()
-    return frozenset(kept[i:i + 2] for i in range(len(kept) - 1))
-
-
-@lru_cache(maxsize=8192)
-def _cached_shingles(text: str) -> frozenset[str]:
-    # A ticket's description never changes: its shingles are made once per process, not on every comparison.
-    return shingles(text)
-
-
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    """|a ∩ b| / |a ∪ b| (0 for two empty sets)."""
-    union = len(a | b)
-    return len(a & b) / union if union else 0.0
+    why: tuple[str, ...] = ()
+    created_at: datetime | None = None
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -118,20 +99,26 @@ def _place(row: Any) -> str:
     return str(row.address or row.location_label or "")
 
 
-def _compare(probe: Probe, words: frozenset[str], row: Any, rule: ClusterRule) -> tuple[float, float | None] | None:
-    """(score, distance) when the row is similar to the probe, else None."""
-    if probe.zone and row.zone and probe.zone != row.zone:
-        return None
+@lru_cache(maxsize=8192)
+def _objects(text: str) -> tuple[str, ...]:
+    # A ticket's description never changes: its objects are found once per process, not on every comparison.
+    return tuple(objects_of(text))
+
+
+def matter_of(probe: Probe, at: datetime) -> Matter:
+    """What duplicate matching reads of a probe."""
+    return Matter(probe.keys, _objects(probe.description), probe.kind, at, probe.latitude, probe.longitude,
+                  text=f"{probe.place} {probe.description}")
+
+
+def _compare(probe: Matter, row: Any, rule: ClusterRule) -> tuple[Verdict, float | None]:
+    """The verdict on the probe and a candidate row, and their distance when both have coordinates."""
+    other = Matter(frozenset(row.place_keys or ()), _objects(row.description), row.category or "", row.created_at,
+                   row.latitude, row.longitude, text=f"{_place(row)} {row.description}")
     distance = None
     if None not in (probe.latitude, probe.longitude, row.latitude, row.longitude):
         distance = haversine_m(probe.latitude, probe.longitude, row.latitude, row.longitude)  # type: ignore[arg-type]
-        if distance > rule.radius_m:
-            return None
-    elif probe.place and _place(row) and \
-            jaccard(_cached_shingles(probe.place), _cached_shingles(_place(row))) < rule.similarity:
-        return None
-    score = jaccard(words, _cached_shingles(row.description))
-    return (score, distance) if score >= rule.similarity else None
+    return same_matter(probe, other, window_hours=rule.window_hours), distance
 
 
 def find_similar(conn: sa.Connection, probe: Probe, rule: ClusterRule, now: datetime, *,
@@ -144,15 +131,16 @@ def find_similar(conn: sa.Connection, probe: Probe, rule: ClusterRule, now: date
     runs while a citizen waits: a ticket opened in the last seconds is not offered, which is fine for a hint).
     """
     rows = _candidates(conn, rule, now, before_id, limit or rule.recent_limit, fresh_within_s)
-    words = shingles(probe.description)
+    matter = matter_of(probe, now)
     found: list[Match] = []
     for row in rows:
         if exclude_citizen is not None and row.citizen_id == exclude_citizen:
             continue
-        compared = _compare(probe, words, row, rule)
-        if compared is not None:
-            found.append(Match(row.id, row.number, row.description, Status(row.status), _place(row), compared[0],
-                               compared[1], row.citizen_id, row.cluster_id))
+        verdict, distance = _compare(matter, row, rule)
+        if verdict.same:
+            score = 1.0 if verdict.why[-1].startswith("同一问题") else 0.8
+            found.append(Match(row.id, row.number, row.description, Status(row.status), _place(row), score,
+                               distance, row.citizen_id, row.cluster_id, verdict.why, row.created_at))
     found.sort(key=lambda m: (-m.score, m.distance_m if m.distance_m is not None else math.inf, -m.ticket_id))
     return found
 
@@ -173,13 +161,17 @@ class _Candidate(NamedTuple):
     location_label: str
     citizen_id: int | None
     cluster_id: int | None
+    created_at: datetime
+    category: str
+    place_keys: Any
 
 
 # The chat's offer runs on the webhook's path: its statement goes through the driver (tickets/storage/fastsql.py).
 _OPEN_LIST = ", ".join(f"'{s}'" for s in _OPEN)  # constants of tickets/lifecycle.py
 _NEWER_SQL = (
     "SELECT t.id, t.number, t.description, t.status, t.zone, t.latitude, t.longitude, t.address, t.location_label,"  # noqa: S608
-    " t.citizen_id, m.cluster_id FROM tickets t LEFT JOIN cluster_members m ON m.ticket_id = t.id"
+    " t.citizen_id, m.cluster_id, t.created_at, r.category, r.place_keys FROM tickets t"
+    " LEFT JOIN cluster_members m ON m.ticket_id = t.id LEFT JOIN ticket_routing r ON r.ticket_id = t.id"
     f" WHERE t.status IN ({_OPEN_LIST}) AND t.created_at >= ? AND t.created_at <= ?"
     " AND t.id > ? AND t.id < ? ORDER BY t.id DESC LIMIT ?")
 _NEWER = fastsql.Sql(_NEWER_SQL)
@@ -193,7 +185,7 @@ def _candidates(conn: sa.Connection, rule: ClusterRule, now: datetime, before_id
     known = cached[2] if cached is not None and fresh else []
     pg = is_postgres(conn)
     since = fastsql.bind_time(pg, now - timedelta(hours=rule.window_hours))
-    rows = [_Candidate(*r) for r in fastsql.fetch(conn, _NEWER, (
+    rows = [_candidate(pg, r) for r in fastsql.fetch(conn, _NEWER, (
         since, fastsql.bind_time(pg, now), known[0].id if known else 0,
         before_id if before_id is not None else 2**62, limit))]
     rows = (rows + known)[:limit]  # the tickets opened since the last full read, then that read
@@ -202,12 +194,24 @@ def _candidates(conn: sa.Connection, rule: ClusterRule, now: datetime, before_id
     return rows
 
 
+def _candidate(pg: bool, row: Any) -> _Candidate:
+    """A row as Core would read it (driver values converted: tickets/storage/fastsql.py)."""
+    values = list(row)
+    values[11] = fastsql.read_time(values[11])
+    values[12] = values[12] or ""
+    values[13] = fastsql.read_json(pg, values[13]) or []
+    return _Candidate(*values)
+
+
 def assign(conn: sa.Connection, ticket_id: int, rule: ClusterRule, now: datetime) -> int | None:
     """Put the ticket into the cluster of its best match (once); returns the cluster id, or None."""
     if conn.execute(sa.select(cluster_members.c.ticket_id).where(cluster_members.c.ticket_id == ticket_id)).first():
         return None
-    row = conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id)).one()
-    probe = Probe(row.description, row.zone, row.latitude, row.longitude, _place(row))
+    row = conn.execute(sa.select(tickets, ticket_routing.c.category, ticket_routing.c.place_keys)
+                       .outerjoin(ticket_routing, ticket_routing.c.ticket_id == tickets.c.id)
+                       .where(tickets.c.id == ticket_id)).one()
+    probe = Probe(row.description, row.zone, row.latitude, row.longitude, _place(row),
+                  frozenset(row.place_keys or ()), row.category or "")
     matches = find_similar(conn, probe, rule, row.created_at, before_id=ticket_id)
     if not matches:
         conn.execute(sa.insert(cluster_members).values(ticket_id=ticket_id, checked_at=now))
@@ -224,7 +228,8 @@ def assign(conn: sa.Connection, ticket_id: int, rule: ClusterRule, now: datetime
             conn.execute(sa.insert(cluster_members).values(ticket_id=best.ticket_id, cluster_id=cluster_id,
                                                            score=1.0, checked_at=now))
     conn.execute(sa.insert(cluster_members).values(ticket_id=ticket_id, cluster_id=cluster_id,
-                                                   score=round(best.score, 4), checked_at=now))
+                                                   score=round(best.score, 4), reasons=list(best.why),
+                                                   checked_at=now))
     _grown(conn, cluster_id, rule, now)
     return cluster_id
 
@@ -266,6 +271,7 @@ class Member:
     score: float
     merged_into: int | None
     created_at: datetime
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,12 +292,13 @@ def _members(conn: sa.Connection, cluster_ids: Sequence[int]) -> dict[int, list[
     found: dict[int, list[Member]] = {i: [] for i in cluster_ids}
     rows = conn.execute(
         sa.select(cluster_members.c.cluster_id, cluster_members.c.score, cluster_members.c.merged_into, tickets.c.id,
-                  tickets.c.number, tickets.c.status, tickets.c.description, tickets.c.created_at)
+                  tickets.c.number, tickets.c.status, tickets.c.description, tickets.c.created_at,
+                  cluster_members.c.reasons)
         .join(tickets, tickets.c.id == cluster_members.c.ticket_id)
         .where(cluster_members.c.cluster_id.in_(list(cluster_ids))).order_by(tickets.c.id))
     for r in rows:
         found[r.cluster_id].append(Member(r.id, r.number, Status(r.status), r.description, r.score, r.merged_into,
-                                          r.created_at))
+                                          r.created_at, tuple(r.reasons or ())))
     return found
 
 

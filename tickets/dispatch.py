@@ -35,11 +35,13 @@ def created_payload(ticket: Ticket, routed: Routed, *, due_at: datetime, citizen
         "description": mask_text(ticket.description),
         "location": {"address": mask_text(ticket.address), "latitude": ticket.latitude,
                      "longitude": ticket.longitude, "label": mask_text(ticket.location_label)},
-        "citizen": {"channel": ticket.channel, "ref": citizen_ref},
+        # A confidential report (举报) keeps the reporter's identity from the units: no reference at all.
+        "citizen": {"channel": ticket.channel, "ref": "" if ticket.confidential else citizen_ref,
+                    "confidential": ticket.confidential},
         "classification": {"type": result.kind, "zone": result.zone, "category": result.category,
-                           "urgency": result.urgency, "district": result.district,
-                           "out_of_scope": list(result.out_of_scope), "confidence": result.confidence,
-                           "catalogue_version": result.catalogue_version},
+                           "urgency": ticket.urgency, "district": result.district, "place": result.place,
+                           "vague": result.vague, "confidence": result.confidence,
+                           "catalogue_version": result.catalogue_version, "model_version": result.model_version},
         "recommendations": [r.to_data() for r in result.recommendations],
         # Confident enough to dispatch without an officer: the unit to send it to ("" = an officer decides).
         "auto_dispatch": auto_dispatch, "unit": result.top_unit if auto_dispatch else "",

@@ -118,14 +118,14 @@ class Settings(BaseSettings):
     # officer; the recommender learns from the units of this many recent tickets.
     routing_auto_dispatch_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     routing_learn_from: int = Field(default=1000, ge=0, le=20000)
+    routing_retrain_after: int = Field(default=20, ge=1, le=100000)
 
     # Deadlines (issue 7): rules per zone and type, and the holidays files (catalogue/ when unset).
     deadline_rules_file: Path | None = None
     holidays_dir: Path | None = None
-    # Similar-complaint clusters: Jaccard index of character bigrams, radius, time window, how many recent
-    # open tickets are compared, and the cluster sizes of the warning levels.
-    cluster_similarity: float = Field(default=0.3, gt=0, le=1)
-    cluster_radius_m: float = Field(default=500.0, gt=0)
+    # Similar-complaint clusters (same place, same problem): the radius when both have coordinates, the time
+    # window, how many recent open tickets are compared, and the cluster sizes of the warning levels.
+    cluster_radius_m: float = Field(default=300.0, gt=0)
     cluster_window_hours: int = Field(default=72, ge=1, le=24 * 90)
     cluster_recent_limit: int = Field(default=300, ge=1, le=5000)
     cluster_warning_sizes: list[int] = Field(default_factory=lambda: [3, 5, 10])

@@ -52,6 +52,7 @@ class Loop:
                 sweeps.watch_deadlines(conn, utcnow(), deadlines.policy_for(settings))
             with self.context.engine.begin() as conn:
                 sweeps.gather_clusters(conn, utcnow(), clusters.rule_for(settings))
+            sweeps.retrain_routing(self.context.engine, utcnow(), after=settings.routing_retrain_after)
         return relay.relay_once(self.context.engine, self.sink,
                                 stale_after_s=self.context.settings.outbox_stale_seconds)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from bots.conversations.draft import Draft
 from bots.conversations.states import Intake
@@ -14,11 +16,14 @@ from tickets.access import otp
 from tickets.deadlines import policy as deadlines
 from tickets.inbox.message import Channel
 from tickets.lifecycle import Status
+from tickets.routing import catalogue, learned
 from tickets.storage.schema import citizens, tickets
 
 # WeChat allows customer-service messages for 48 hours after the citizen last wrote.
 SERVICE_WINDOW = timedelta(hours=47)
 
+
+log = logging.getLogger(__name__)
 
 def remind_idle_drafts(conn: sa.Connection, now: datetime, *, idle_minutes: int) -> int:
     """Queue one reminder per draft with a description left idle, while the citizen can still be reached."""
@@ -94,3 +99,20 @@ def watch_deadlines(conn: sa.Connection, now: datetime, policy: deadlines.Policy
 def gather_clusters(conn: sa.Connection, now: datetime, rule: clusters.ClusterRule) -> int:
     """Compare new tickets with recent open ones; clusters that grow raise warnings. Returns tickets compared."""
     return clusters.sweep(conn, rule, now)
+
+
+def retrain_routing(engine: Engine, now: datetime, *, after: int) -> bool:
+    """Train the routing model again once `after` officers' corrections arrived since the last one; the
+    training runs outside any transaction (on SQLite a transaction would hold the write lock for seconds)."""
+    with engine.connect() as conn:
+        book = catalogue.current(conn)
+        taught = learned.lessons(conn, book, after=after)
+    if taught is None:
+        return False
+    model = learned.train(book, taught)
+    with engine.begin() as conn:
+        if catalogue.current(conn).version != book.version:
+            return False  # the catalogue changed meanwhile: its own round trains for it
+        learned.save(conn, book, model, taught, now)
+    log.info("routing model retrained on %d corrections", taught.corrections)
+    return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -31,24 +31,32 @@ class RecommendationOut(BaseModel):
 
     unit: str
     name: str
+    kind: str = Field(description="The kind of body (the catalogue's kinds)")
     score: float
-    reasons: list[dict[str, Any]] = Field(description="rule (category, words), similar (tickets), district (word)")
+    reasons: list[dict[str, Any]] = Field(
+        description="keywords (the catalogue's cue words found), learned (words the model weighed), similar "
+                    "(a ticket officers decided, with its similarity), district (and where it came from)")
 
 
 class RoutingOut(BaseModel):
     """How a ticket was classified when it was opened, and the unit it ended with."""
 
     type: str = Field(description="consultation / help / complaint / report / suggestion")
-    zone: str
-    category: str
-    urgency: str = Field(description="urgent / high / normal")
-    district: str
-    out_of_scope: list[str]
+    zone: str = Field(description="The hot-topic zone (\"\" for none)")
+    category: str = Field(description="The most likely kind of body")
+    urgency: str = Field(description="urgent / normal (language/triage)")
+    district: str = Field(description="The district's name, \"\" when the request does not say")
+    district_source: str = Field(description="named / street_office / place / label / coordinates / \"\"")
+    place: str = Field(description="The place as the gazetteer read it")
+    problem: str = Field(description="kind:objects, what the request is about (for duplicates)")
+    vague: bool = Field(description="Too vague to route: no recommendation")
+    triage: dict[str, Any] = Field(description="Danger and scope: kind, concepts and reasons")
     recommendations: list[RecommendationOut]
     confidence: float
     auto_dispatch: bool
     final_unit: str
     catalogue_version: str
+    model_version: str
 
 
 class CatalogueOut(BaseModel):
@@ -65,6 +73,10 @@ class AssignmentIn(BaseModel):
 
     unit: str = Field(min_length=1, max_length=128, description="A unit of the catalogue, by id or name")
     note: str = Field(default="", max_length=2000, description="What the citizen is told (optional)")
+    type: Literal["consultation", "help", "complaint", "report", "suggestion"] | None = Field(
+        default=None, description="The request's type, as the officer reviewed it")
+    zone: str | None = Field(default=None, max_length=32, description="Its hot-topic zone (\"\" for none)")
+    district: str | None = Field(default=None, max_length=32, description="Its district (a district's name)")
 
 
 class AssignmentOut(BaseModel):
@@ -83,13 +95,14 @@ class RoutingStatsOut(BaseModel):
     with_final_unit: int
     top1: int
     top3: int
-    top1_accuracy: float | None
-    top3_accuracy: float | None
+    top1_accuracy: float | None = Field(description="The recommended kind of body was the one it ended with")
+    top3_accuracy: float | None = Field(description="The kind it ended with was among the three recommended")
+    type_accuracy: float | None = Field(description="Against the types officers reviewed")
+    zone_accuracy: float | None = Field(description="Against the zones officers reviewed")
+    district_accuracy: float | None = Field(description="Against the districts officers reviewed")
     auto_dispatched: int
-    auto_dispatched_and_kept: int
-    auto_dispatch_rate: float | None = Field(description="Share of decided tickets dispatched without an officer "
-                                             "and kept with that unit")
-    auto_dispatch_share: float | None = Field(description="Share of classified tickets confident enough")
+    auto_dispatch_rate: float | None = Field(description="Share of classified tickets dispatched without an officer")
+    auto_dispatch_precision: float | None = Field(description="Share of those, once decided, that kept the unit")
     threshold: float
 
 
@@ -123,7 +136,7 @@ async def put_catalogue(request: Request, state: State, caller: Caller) -> JSONR
             book = catalogue.save(conn, data, actor=f"api:{caller.name}", now=utcnow())
     except CatalogueError as exc:
         return JSONResponse({"detail": "catalogue refused", "problems": exc.problems}, status_code=400)
-    return JSONResponse({"version": book.version, "units": len(book.units), "categories": len(book.categories)})
+    return JSONResponse({"version": book.version, "units": len(book.units), "kinds": len(book.kinds)})
 
 
 @router.post("/tickets/{ticket_id}/assignment", responses={400: {"description": "Unknown unit"}})
@@ -139,10 +152,16 @@ async def assign(ticket_id: int, request: Request, state: State, caller: Caller)
         unit = book.units.get(book.unit_id(body.unit))
         if unit is None:
             raise MalformedPayload("unit is not in the routing catalogue")
+        if body.zone and body.zone not in book.zones:
+            raise MalformedPayload("zone is not in the routing catalogue")
+        if body.district and book.district_named(body.district) is None:
+            raise MalformedPayload("district is not in the routing catalogue")
         current = repository.get_ticket(conn, ticket_id).status
         before = routing_store.final_unit(conn, ticket_id)
         update = StatusUpdate(current, actor=f"dispatch:{caller.name}", note=body.note, unit=unit.name)
         progress.apply_update(conn, ticket_id, update, utcnow())
+        routing_store.record_review(conn, ticket_id, type_=body.type or "", zone=body.zone,
+                                    district=body.district or "")
     return AssignmentOut(ticket_id=ticket_id, unit=unit.id, unit_name=unit.name, learned=before != unit.id)
 
 
@@ -153,5 +172,5 @@ def routing_stats(state: State, caller: Caller,
     """Top-1 and top-3 accuracy of the recommended units against the final ones, and the auto-dispatch rate."""
     caller.require(Role.READER)
     with reader(state.engine).connect() as conn:
-        figures = routing_store.figures(conn, since)
+        figures = routing_store.figures(conn, catalogue.current(conn), since)
     return RoutingStatsOut(**figures, threshold=state.desk.routing.auto_dispatch_confidence)

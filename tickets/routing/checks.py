@@ -1,6 +1,8 @@
-"""Validation of a routing catalogue: every section's shape, unique ids, and references that resolve.
+"""Validation of a routing catalogue: every section's shape, unique ids, references that resolve, offices.
 
-All problems are gathered before refusing, so an admin fixes a catalogue in one round.
+All problems are gathered before refusing, so an admin fixes a catalogue in one round. The units are not
+written in the catalogue: each kind's offices are made from its name templates, one per district for a
+kind with `district_office` (`{district}`: the district's name, `{short}`: the name offices use).
 """
 
 from __future__ import annotations
@@ -8,19 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tickets.routing.model import (
-    ID,
-    REFERRALS,
-    SECTIONS,
-    TYPES,
-    URGENCY_LEVELS,
-    Catalogue,
-    CatalogueError,
-    Category,
-    District,
-    Referral,
-    Unit,
-)
+from tickets.routing.model import ID, SECTIONS, TYPES, Catalogue, CatalogueError, District, Kind, Unit
 
 MAX_WORDS = 200  # per list: a catalogue is edited by hand, not generated
 
@@ -68,97 +58,90 @@ class _Checker:
             self.fail(f"{where}: more than {MAX_WORDS} words")
         return tuple(w.strip() for w in value)
 
-    def name(self, where: str, entry: Mapping[str, Any]) -> str:
-        value = entry.get("name")
-        if not isinstance(value, str) or not value.strip() or len(value) > 64:
-            self.fail(f"{where}: name must be a text of 1 to 64 characters")
+    def text(self, where: str, value: Any, *, required: bool = True, limit: int = 64) -> str:
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            self.fail(f"{where}: must be a text of 1 to {limit} characters")
             return ""
         return value.strip()
-
-    def refs(self, where: str, value: Any, known: Mapping[str, object] | set[str], what: str) -> frozenset[str]:
-        if value is None:
-            return frozenset()
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(f"{where}: must be a list of {what} ids")
-            return frozenset()
-        for missing in sorted(set(value) - set(known)):
-            self.fail(f"{where}: unknown {what} {missing!r}")
-        return frozenset(v for v in value if v in known)
 
     def build(self, version: str) -> Catalogue:
         for extra in sorted(set(self.body) - SECTIONS):
             self.fail(f"unknown section {extra!r}")
-        types, type_names = self.types()
+        types = self.types()
         zones: dict[str, str] = {}
+        keywords: dict[str, tuple[str, ...]] = {}
         hot: set[str] = set()
         for z in self.entries("zones"):
-            zones[z["id"]] = self.name(f"zones.{z['id']}", z)
+            zones[z["id"]] = self.text(f"zones.{z['id']}.name", z.get("name"))
+            keywords[z["id"]] = self.words(f"zones.{z['id']}.keywords", z.get("keywords"), required=False)
             if not isinstance(z.get("hot_topic", False), bool):
                 self.fail(f"zones.{z['id']}: hot_topic must be true or false")
             elif z.get("hot_topic"):
                 hot.add(z["id"])
-        categories = tuple(self.category(c, zones) for c in self.entries("categories"))
-        districts = tuple(District(d["id"], self.name(f"districts.{d['id']}", d),
-                                  self.words(f"districts.{d['id']}.words", d.get("words")))
-                          for d in self.entries("districts"))
-        known_districts = {d.id for d in districts}
-        by_category = {c.id: c for c in categories}
-        units = {u["id"]: self.unit(u, zones, by_category, known_districts) for u in self.entries("units")}
-        for category in categories:
-            if not any(u.handles(category) for u in units.values()):
-                self.fail(f"categories.{category.id}: no unit handles it")
-        urgency = self.urgency()
-        referrals = tuple(self.referral(r) for r in self.entries("out_of_scope"))
+        districts = tuple(self.district(d) for d in self.entries("districts"))
+        kinds = {k["id"]: self.kind(k, zones) for k in self.entries("kinds")}
+        units = self.units(kinds, districts)
+        examples = self.words("examples", self.body.get("examples"), required=False)
+        for path in examples:
+            if path.startswith("/") or ".." in path.split("/"):
+                self.fail(f"examples: {path!r} must be a path inside the catalogue folder")
         if self.problems:
             raise CatalogueError(self.problems)
-        return Catalogue(version=version, body=dict(self.body), zones=zones, hot_topics=frozenset(hot),
-                         categories=categories, districts=districts, units=units, types=types,
-                         type_names=type_names, urgency=urgency, referrals=referrals)
+        return Catalogue(version=version, body=dict(self.body), types=types, zones=zones, hot_topics=frozenset(hot),
+                         zone_keywords=keywords, kinds=kinds, districts=districts, units=units, examples=examples)
 
-    def types(self) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    def types(self) -> dict[str, tuple[str, tuple[str, ...]]]:
         entries = self.entries("types")
         ids = [t["id"] for t in entries]
         if entries and sorted(ids) != sorted(TYPES):
             self.fail(f"types: exactly {', '.join(TYPES)} are required")
-        return ({t["id"]: self.words(f"types.{t['id']}.keywords", t.get("keywords")) for t in entries},
-                {t["id"]: self.name(f"types.{t['id']}", t) for t in entries})
+        return {t["id"]: (self.text(f"types.{t['id']}.name", t.get("name")),
+                          self.words(f"types.{t['id']}.keywords", t.get("keywords"))) for t in entries}
 
-    def category(self, entry: Mapping[str, Any], zones: Mapping[str, str]) -> Category:
-        where = f"categories.{entry['id']}"
-        zone = entry.get("zone")
-        if zone not in zones:
+    def district(self, entry: Mapping[str, Any]) -> District:
+        where = f"districts.{entry['id']}"
+        name = self.text(f"{where}.name", entry.get("name"))
+        short = self.text(f"{where}.short", entry.get("short"), required=False) or name
+        county = entry.get("county", False)
+        if not isinstance(county, bool):
+            self.fail(f"{where}.county must be true or false")
+            county = False
+        return District(entry["id"], name, short, county)
+
+    def kind(self, entry: Mapping[str, Any], zones: Mapping[str, str]) -> Kind:
+        where = f"kinds.{entry['id']}"
+        zone = entry.get("zone", "")
+        if zone and zone not in zones:
             self.fail(f"{where}: unknown zone {zone!r}")
-        return Category(entry["id"], self.name(where, entry), str(zone),
-                        self.words(f"{where}.keywords", entry.get("keywords")))
+        offices = {}
+        for field in ("city_office", "district_office", "county_office"):
+            offices[field] = self.text(f"{where}.{field}", entry.get(field), required=field == "city_office",
+                                       limit=64)
+            if field != "city_office" and offices[field] and "{district}" not in offices[field] \
+                    and "{short}" not in offices[field]:
+                self.fail(f"{where}.{field}: must name the district with {{district}} or {{short}}")
+        return Kind(entry["id"], self.text(f"{where}.name", entry.get("name")), str(zone or ""),
+                    self.words(f"{where}.keywords", entry.get("keywords")), offices["city_office"],
+                    offices["district_office"], offices["county_office"])
 
-    def unit(self, entry: Mapping[str, Any], zones: Mapping[str, str], categories: Mapping[str, Category],
-             districts: set[str]) -> Unit:
-        where = f"units.{entry['id']}"
-        kind = entry.get("kind", entry["id"])
-        if not isinstance(kind, str) or not ID.fullmatch(kind):
-            self.fail(f"{where}: kind must look like an id")
-            kind = entry["id"]
-        unit = Unit(entry["id"], self.name(where, entry), kind,
-                    self.refs(f"{where}.zones", entry.get("zones"), zones, "zone"),
-                    self.refs(f"{where}.categories", entry.get("categories"), categories, "category"),
-                    self.refs(f"{where}.districts", entry.get("districts"), districts, "district"))
-        if not unit.zones and not unit.categories:
-            self.fail(f"{where}: handles no zone and no category")
-        return unit
-
-    def urgency(self) -> dict[str, tuple[str, ...]]:
-        raw = self.body.get("urgency")
-        if not isinstance(raw, Mapping) or set(raw) != set(URGENCY_LEVELS):
-            self.fail(f"urgency: a table with exactly {' and '.join(URGENCY_LEVELS)} is required")
-            return {level: () for level in URGENCY_LEVELS}
-        return {level: self.words(f"urgency.{level}", raw[level]) for level in URGENCY_LEVELS}
-
-    def referral(self, entry: Mapping[str, Any]) -> Referral:
-        where = f"out_of_scope.{entry['id']}"
-        if entry["id"] not in REFERRALS:
-            self.fail(f"{where}: not one the chat can refer ({', '.join(REFERRALS)})")
-        return Referral(entry["id"], self.words(f"{where}.keywords", entry.get("keywords")),
-                        self.words(f"{where}.unless", entry.get("unless"), required=False))
+    def units(self, kinds: Mapping[str, Kind], districts: tuple[District, ...]) -> dict[str, Unit]:
+        units: dict[str, Unit] = {}
+        for kind in kinds.values():
+            units[kind.id] = Unit(kind.id, kind.city_office, kind.id, frozenset())
+            if not kind.district_office:
+                continue
+            for district in districts:
+                template = (kind.county_office or kind.district_office) if district.county else kind.district_office
+                try:
+                    name = template.format(district=district.name, short=district.short)[:128]
+                except (KeyError, ValueError, IndexError):
+                    self.fail(f"kinds.{kind.id}: office {template!r} names nothing but {{district}} and {{short}}")
+                    break
+                units[f"{district.id}_{kind.id}"] = Unit(f"{district.id}_{kind.id}", name, kind.id,
+                                                         frozenset({district.id}))
+        return units
 
 
 def parse_body(body: Mapping[str, Any], version: str) -> Catalogue:

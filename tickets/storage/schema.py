@@ -87,6 +87,8 @@ tickets = sa.Table(
     sa.Column("zone", sa.String(32), nullable=False, server_default=""),
     # "urgent" when the triage found a danger now (language/triage): first in the console, shortest deadline.
     sa.Column("urgency", sa.String(16), nullable=False, server_default="normal"),
+    # The citizen asked to keep their identity from the units (举报): the dispatch system gets no reference.
+    sa.Column("confidential", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index(None, "status", "created_at"),
     sa.Index("ix_tickets_urgency_created_at", "urgency", "created_at"),
     sa.Index(None, "citizen_id", "created_at"),
@@ -379,7 +381,48 @@ ticket_routing = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     # The triage decision (language/triage: kind, concepts, services, reasons, what was set aside).
     sa.Column("triage", JSONData, nullable=False, server_default=sa.text("'{}'")),
+    # Where (language/places) and what (kind of body and object): duplicates are the same place and problem.
+    sa.Column("district_source", sa.String(16), nullable=False, server_default=""),
+    sa.Column("place", sa.String(255), nullable=False, server_default=""),
+    sa.Column("place_keys", JSONData, nullable=False, server_default=sa.text("'[]'")),
+    sa.Column("problem", sa.String(64), nullable=False, server_default=""),
+    sa.Column("model_version", sa.String(64), nullable=False, server_default=""),
+    sa.Column("vague", sa.Boolean, nullable=False, server_default=sa.false()),
+    # What an officer said the ticket is, when they corrected or confirmed it ("" = not reviewed; zone "-" = none).
+    sa.Column("final_type", sa.String(16), nullable=False, server_default=""),
+    sa.Column("final_zone", sa.String(32), nullable=False, server_default=""),
+    sa.Column("final_district", sa.String(32), nullable=False, server_default=""),
     sa.Index(None, "created_at"),
+)
+
+consultations = sa.Table(
+    "consultations",
+    metadata,
+    # A question answered at once from the knowledge base (即问即答), without a ticket: the "online answer" rate.
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id")),
+    sa.Column("entry", sa.String(64), nullable=False),
+    sa.Column("topic", sa.String(32), nullable=False),
+    sa.Column("question", sa.Text, nullable=False),  # personal data masked
+    sa.Column("helped", sa.Boolean),  # None until the citizen says; False when they went on to file
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
+routing_models = sa.Table(
+    "routing_models",
+    metadata,
+    # The learned routing models of a catalogue version: trained on its examples and officers' corrections
+    # up to `last_correction_id` (tickets/routing/learned.py); the newest row of a version is in force.
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("catalogue_version", sa.String(64), nullable=False, index=True),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("examples", sa.Integer, nullable=False),
+    sa.Column("corrections", sa.Integer, nullable=False),
+    sa.Column("last_correction_id", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("figures", JSONData, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("trained_at", UTCDateTime, nullable=False),
 )
 
 routing_corrections = sa.Table(
@@ -433,6 +476,8 @@ cluster_members = sa.Table(
     sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), primary_key=True),
     sa.Column("cluster_id", sa.Integer, sa.ForeignKey("clusters.id"), index=True),
     sa.Column("score", sa.Float, nullable=False, server_default="0"),
+    # Why it belongs with the cluster's first ticket: the place they share and the problem (language/routing).
+    sa.Column("reasons", JSONData, nullable=False, server_default=sa.text("'[]'")),
     # Set when an officer merged this ticket into another: its citizens hear that ticket's progress.
     sa.Column("merged_into", sa.Integer, sa.ForeignKey("tickets.id"), index=True),
     sa.Column("checked_at", UTCDateTime, nullable=False),

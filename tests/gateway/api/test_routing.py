@@ -28,7 +28,8 @@ def world(settings: Settings) -> dict[str, str]:
     with engine.begin() as conn:
         citizen = lock_citizen(conn, CitizenKey("wechat", "gh_x", "oCitizen9"), NOW)
         desk = Desk(conn, DeskConfig(ZoneInfo("Asia/Shanghai"), settings.public_base_url), NOW)
-        ticket = desk.open_ticket(citizen, Draft(description="小区电梯经常坏，困人好几次", address="幸福路阳光小区"))
+        draft = Draft(description="小区电梯经常坏，困人好几次", address="金水区农业路阳光小区")
+        ticket = desk.open_ticket(citizen, draft)
         keys = {role.value: create_api_key(conn, role.value, role, NOW) for role in Role}
     engine.dispose()
     return keys | {"id": str(ticket.id)}
@@ -42,15 +43,17 @@ def test_catalogue_is_read_and_replaced_by_admins_only(client: TestClient, world
     shown = client.get("/api/v1/catalogue", headers=auth(world, "reader")).json()
     assert shown["source"] == "file" and shown["version"] == catalogue.load_file().version
     data = tomllib.loads(catalogue.DEFAULT_PATH.read_text(encoding="utf-8"))
-    data["categories"].append({"id": "elevator", "name": "电梯安全", "zone": "market", "keywords": ["电梯"]})
+    data["kinds"].append({"id": "elevator", "name": "电梯安全", "city_office": "郑州市电梯应急处置中心",
+                          "keywords": ["电梯困人"]})
     text = json.dumps(data, ensure_ascii=False)
     assert client.put("/api/v1/catalogue", content=text, headers=auth(world, "dispatcher")).status_code == 403
-    bad = dict(data, units=[])
+    bad = dict(data, kinds=[])
     refused = client.put("/api/v1/catalogue", content=json.dumps(bad), headers=auth(world, "admin"))
-    assert refused.status_code == 400 and "units: a non-empty list is required" in refused.json()["problems"]
+    assert refused.status_code == 400 and "kinds: a non-empty list is required" in refused.json()["problems"]
     assert client.put("/api/v1/catalogue", content=b"{not json", headers=auth(world, "admin")).status_code == 400
     saved = client.put("/api/v1/catalogue", content=text, headers=auth(world, "admin"))
     assert saved.status_code == 200 and saved.json()["version"] != shown["version"]
+    assert saved.json()["kinds"] == len(data["kinds"])
     now = client.get("/api/v1/catalogue", headers=auth(world, "reader")).json()
     assert now["source"] == "saved" and now["version"] == saved.json()["version"]
     assert now["history"][0]["saved_by"] == "api:admin"
@@ -59,21 +62,33 @@ def test_catalogue_is_read_and_replaced_by_admins_only(client: TestClient, world
 def test_ticket_shows_its_routing_and_an_assignment_teaches(client: TestClient, world: dict[str, str]) -> None:
     url = f"/api/v1/tickets/{world['id']}"
     routing = client.get(url, headers=auth(world, "reader")).json()["routing"]
-    assert routing["type"] == "complaint" and routing["district"] == "dongcheng" and routing["final_unit"] == ""
-    assert routing["catalogue_version"] == catalogue.load_file().version
+    assert routing["type"] in {"help", "complaint", "report"} and routing["district"] == "金水区"
+    assert routing["final_unit"] == ""
+    assert routing["district_source"] == "named" and routing["problem"] == "market_regulation:电梯"
+    assert not routing["vague"]
+    assert routing["catalogue_version"] == catalogue.load_file().version and routing["model_version"]
+    assert routing["recommendations"][0]["kind"] == "market_regulation"
     unknown = client.post(f"{url}/assignment", json={"unit": "月球管理局"}, headers=auth(world, "dispatcher"))
     assert unknown.status_code == 400
-    assert client.post(f"{url}/assignment", json={"unit": "dongcheng_market"},
+    nowhere = client.post(f"{url}/assignment", json={"unit": "housing_management", "district": "月球区"},
+                          headers=auth(world, "dispatcher"))
+    assert nowhere.status_code == 400
+    assert client.post(f"{url}/assignment", json={"unit": "housing_management"},
                        headers=auth(world, "reader")).status_code == 403
-    given = client.post(f"{url}/assignment", json={"unit": "dongcheng_market", "note": "已转市场监管部门"},
+    given = client.post(f"{url}/assignment", json={"unit": "housing_management", "note": "已转房管部门督促物业",
+                                                   "type": "help", "zone": "", "district": "金水区"},
                         headers=auth(world, "dispatcher"))
     assert given.status_code == 200 and given.json() == {
-        "ticket_id": int(world["id"]), "unit": "dongcheng_market", "unit_name": "东城区市场监督管理局", "learned": True}
-    again = client.post(f"{url}/assignment", json={"unit": "东城区市场监督管理局"}, headers=auth(world, "dispatcher"))
+        "ticket_id": int(world["id"]), "unit": "housing_management", "unit_name": "郑州市住房保障和房地产管理局",
+        "learned": True}
+    again = client.post(f"{url}/assignment", json={"unit": "郑州市住房保障和房地产管理局"},
+                        headers=auth(world, "dispatcher"))
     assert again.json()["learned"] is False
     detail = client.get(url, headers=auth(world, "reader")).json()
-    assert detail["unit"] == "东城区市场监督管理局" and detail["routing"]["final_unit"] == "dongcheng_market"
-    assert detail["timeline"][-1]["note"] == "" and detail["timeline"][-2]["note"] == "已转市场监管部门"
+    assert detail["unit"] == "郑州市住房保障和房地产管理局" and detail["routing"]["final_unit"] == "housing_management"
+    assert detail["timeline"][-1]["note"] == "" and detail["timeline"][-2]["note"] == "已转房管部门督促物业"
     stats = client.get("/api/v1/stats/routing", headers=auth(world, "reader")).json()
     assert stats["classified"] == 1 and stats["with_final_unit"] == 1 and stats["threshold"] == 0.6
-    assert stats["top1_accuracy"] == 0.0 and stats["auto_dispatch_rate"] == 0.0
+    assert stats["top1_accuracy"] == 0.0 and stats["top3_accuracy"] in (0.0, 1.0)
+    assert stats["type_accuracy"] == (1.0 if routing["type"] == "help" else 0.0)
+    assert (stats["zone_accuracy"], stats["district_accuracy"]) == (1.0, 1.0)
