@@ -105,8 +105,11 @@ def triage(text: str) -> Decision:
             reason = fired.pop(name)
             fired.setdefault(f"{name}?", Reason(f"{name}?", Kind.UNSURE, reason.words, reason.clause))
     if not fired:
-        noticed = any(label.endswith((":object", ":state", ":phrase")) and not label.startswith(_REDIRECTS)
-                      for label in by_label)
+        # A state or a telling phrase of some danger, or an object named in two characters or more: a bare
+        # 路 or 门 is in every address and notices nothing.
+        noticed = any(not label.startswith(_REDIRECTS) and (label.endswith((":state", ":phrase")) or (
+            label.endswith(":object") and any(len(hit.term) >= 2 for hit in found)))
+            for label, found in by_label.items())
         return Decision(Kind.NORMAL, set_aside=tuple(set_aside.items()), noticed=noticed)
     reasons = sorted(fired.values(), key=lambda r: _RANK[r.kind])
     kind = reasons[0].kind

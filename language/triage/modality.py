@@ -65,6 +65,7 @@ _CUES: dict[str, tuple[str, ...]] = {
 CUES = Lexicon(_CUES, by_sound=False)  # function words: people and recognisers write them right
 _FIGURATIVE = Lexicon({"figurative": FIGURATIVE, "scope": FIGURATIVE_SCOPE}, by_sound=False)
 _SIMILE = ("一样", "似的", "一般")
+_RISK = ("隐患", "风险")
 _HEARD = re.compile(r"听[^，。！？,.!?\s]{1,4}说")  # 听老乡说, 听人家说: hearsay
 _CLAUSE = re.compile(r"[，。！？；,.!?;：:、\n]+|\s{1,}|(?:但是|不过|可是|结果|后来|然后然后)")
 
@@ -126,6 +127,8 @@ def mood_at(reading: Reading, start: int, end: int, *, lasting: bool = False) ->
         return "figurative"  # 心里跟着了火一样
     if text[end:end + 1] == "过":
         return "past"  # 偷过, 着过: it happened and is over
+    if text[end:end + 3].lstrip("的").startswith(_RISK):
+        return "hypothetical"  # 火灾隐患, 触电的风险: what could happen, not what does
     for cue in reading.cues:
         if cue.label == "negation" and c_start <= cue.start and 0 <= start - cue.end <= 2:
             return "negated"
