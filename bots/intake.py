@@ -15,13 +15,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bots.conversations import dialog
+from bots.conversations import dialog, drafting
 from bots.conversations.desk import Desk, DeskConfig
 from bots.replies import Reply
 from tickets import notifications
 from tickets.clock import utcnow
 from tickets.inbox import consents
 from tickets.inbox import turns as inbox
+from tickets.inbox.citizens import CitizenKey, get_citizen_key, lock_citizen, save_citizen
 from tickets.inbox.message import InboundMessage, Kind
 from tickets.masking import mask_identifier
 
@@ -44,7 +45,7 @@ def receive(conn: sa.Connection, msg: InboundMessage, config: DeskConfig, now: d
     if earlier is not None:
         log.info("retry of %s from %s answered as before", msg.kind.value, mask_identifier(msg.user_id))
         return [Reply.from_record(r) for r in earlier]
-    turn = dialog.step(msg, citizen, Desk(conn, config, now))
+    turn = dialog.step(msg, citizen, Desk(conn, config, now, msg))
     _record_platform_event(conn, msg, citizen.id, now)
     inbox.close_turn(conn, msg, citizen, [r.to_record() for r in turn.replies], turn.ticket_id, now,
                      wrote=msg.kind in dialog.CONTENT_KINDS)  # save_citizen + record
@@ -69,3 +70,32 @@ def handle(engine: Engine, message: InboundMessage, config: DeskConfig) -> list[
     except IntegrityError:
         with engine.connect() as conn, conn.begin():
             return receive(conn, message, config, utcnow())
+
+
+def after_burst(engine: Engine, citizen_id: int, burst: str, config: DeskConfig, now: datetime | None = None
+                ) -> tuple[CitizenKey, list[str]] | None:
+    """The one reply owed after a burst of fragments that ended at `burst`, with whom to send it to; None when
+    nothing is owed any more (the chat answered since, or a later fragment owes its own)."""
+    now = now or utcnow()
+    with engine.connect() as conn, conn.begin():
+        key = get_citizen_key(conn, citizen_id)
+        if key is None:
+            return None
+        citizen = lock_citizen(conn, key, now)
+        texts = drafting.after_burst(citizen, Desk(conn, config, now), burst)
+        if texts is None:
+            return None
+        save_citizen(conn, citizen, now, wrote=False)
+    return key, texts
+
+
+def burst_sent(engine: Engine, citizen_id: int, burst: str, now: datetime | None = None) -> None:
+    """Record that the reply after the burst ending at `burst` was sent (a retried job sends nothing)."""
+    now = now or utcnow()
+    with engine.connect() as conn, conn.begin():
+        key = get_citizen_key(conn, citizen_id)
+        if key is None:
+            return
+        citizen = lock_citizen(conn, key, now)
+        drafting.burst_sent(citizen, burst)
+        save_citizen(conn, citizen, now, wrote=False)

@@ -8,6 +8,7 @@ from typing import Any
 import jinja2
 
 from templates import MESSAGES_DIR
+from tickets.masking import mask_text
 
 
 @lru_cache(maxsize=1)
@@ -25,6 +26,8 @@ def environment() -> jinja2.Environment:
         auto_reload=False,
     )
     env.filters["clip"] = clip
+    # Personal numbers a citizen typed into free text are shown back masked (tickets/masking.py).
+    env.filters["mask"] = mask_text
     return env
 
 

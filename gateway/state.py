@@ -11,10 +11,6 @@ from bots.alipay.adapter import AlipayAdapter
 from bots.alipay.api import AlipayApi
 from bots.conversations.desk import DeskConfig
 from bots.wechat.adapter import WeChatAdapter
-from tickets import clusters
-from tickets.deadlines import policy as deadlines
-from tickets.petitions import SurgeRule
-from tickets.routing.store import RoutingConfig
 from tickets.settings import Settings
 
 
@@ -40,14 +36,7 @@ class AppState:
                 token=settings.wechat_token, app_id=settings.wechat_app_id, aes_key=settings.wechat_aes_key,
                 max_body_bytes=settings.max_body_bytes,
             )
-        desk = DeskConfig(tz=settings.tz, public_base_url=settings.public_base_url,
-                          draft_ttl_hours=settings.draft_ttl_hours, secret_key=settings.secret_key,
-                          link_key_ids=tuple(settings.link_key_ids), petition_days=settings.petition_days,
-                          warning_thresholds=settings.warning_thresholds,
-                          surge=SurgeRule(settings.surge_block_per_hour, settings.surge_device_per_hour),
-                          deadlines=deadlines.policy_for(settings), clusters=clusters.rule_for(settings),
-                          offer_similar=settings.cluster_offer_in_chat,
-                          routing=RoutingConfig(settings.routing_auto_dispatch_confidence, settings.routing_learn_from))
+        desk = DeskConfig.from_settings(settings)
         http = httpx.Client(timeout=httpx.Timeout(5.0, connect=2.0))
         alipay_adapter = alipay_api = None
         if settings.alipay_app_id and settings.alipay_public_key:

@@ -32,3 +32,10 @@ def linked_citizens(conn: sa.Connection, ticket_id: int) -> list[int]:
     for row in rows:
         seen.setdefault(int(row.citizen_id), None)
     return list(seen)
+
+
+def followed_by(conn: sa.Connection, citizen_id: int, limit: int = 10) -> list[int]:
+    """The tickets the citizen follows, the newest first."""
+    return [int(t) for t in conn.execute(
+        sa.select(ticket_followers.c.ticket_id).where(ticket_followers.c.citizen_id == citizen_id)
+        .order_by(ticket_followers.c.id.desc()).limit(limit)).scalars()]

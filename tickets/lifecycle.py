@@ -19,22 +19,26 @@ class Status(StrEnum):
     REJECTED = "rejected"
     MERGED = "merged"
     REOPENED = "reopened"
+    WITHDRAWN = "withdrawn"  # the citizen took it back (with a reason), while it was still being handled
 
 
 _ALLOWED: dict[Status, frozenset[Status]] = {
     # Auto-dispatch (over 85% of requests) accepts and dispatches in one step.
-    Status.RECEIVED: frozenset({Status.ACCEPTED, Status.DISPATCHED, Status.REJECTED, Status.MERGED}),
+    Status.RECEIVED: frozenset({Status.ACCEPTED, Status.DISPATCHED, Status.REJECTED, Status.MERGED,
+                                Status.WITHDRAWN}),
     Status.ACCEPTED: frozenset({Status.DISPATCHED, Status.IN_PROGRESS, Status.RESOLVED, Status.REJECTED,
-                                Status.MERGED}),
+                                Status.MERGED, Status.WITHDRAWN}),
     # A unit may hand a ticket back (退单): it returns to accepted for re-dispatch.
-    Status.DISPATCHED: frozenset({Status.IN_PROGRESS, Status.ACCEPTED, Status.RESOLVED, Status.MERGED}),
-    Status.IN_PROGRESS: frozenset({Status.RESOLVED, Status.ACCEPTED, Status.MERGED}),
+    Status.DISPATCHED: frozenset({Status.IN_PROGRESS, Status.ACCEPTED, Status.RESOLVED, Status.MERGED,
+                                  Status.WITHDRAWN}),
+    Status.IN_PROGRESS: frozenset({Status.RESOLVED, Status.ACCEPTED, Status.MERGED, Status.WITHDRAWN}),
     Status.RESOLVED: frozenset({Status.CLOSED, Status.REOPENED}),
     Status.REOPENED: frozenset({Status.ACCEPTED, Status.DISPATCHED, Status.IN_PROGRESS, Status.RESOLVED,
-                                Status.MERGED}),
+                                Status.MERGED, Status.WITHDRAWN}),
     Status.REJECTED: frozenset({Status.REOPENED}),
     Status.CLOSED: frozenset({Status.REOPENED}),
     Status.MERGED: frozenset(),
+    Status.WITHDRAWN: frozenset(),
 }
 
 OPEN_STATUSES: frozenset[Status] = frozenset(

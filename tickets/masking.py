@@ -37,3 +37,14 @@ def mask_text(text: str) -> str:
     """Mask mobile numbers and ID-card numbers inside free text."""
     text = _ID_NUMBER.sub(lambda m: f"{m.group(1)}********{m.group(3)}", text)
     return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+_BANK_CARD = re.compile(r"(?<!\d)(\d{4})[\d ]{8,15}(\d{4})(?!\d)")
+
+
+def mask_kept(text: str) -> str:
+    """What a ticket keeps of a citizen's words: ID and bank card numbers masked, phone numbers kept (the unit
+    may call back; every page and reply that does not need them masks them with `mask_text`)."""
+    text = _ID_NUMBER.sub(lambda m: f"{m.group(1)}********{m.group(3)}", text)
+    return _BANK_CARD.sub(lambda m: m.group(0) if _PHONE.fullmatch(m.group(0)) else f"{m.group(1)} **** {m.group(2)}",
+                          text)

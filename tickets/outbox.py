@@ -27,6 +27,7 @@ class Topic(StrEnum):
     PETITION_CARD = "petition.qr_card"  # make and send a joint petition's QR card
     WARNING = "warning.deliver"  # an early warning, as a signed webhook
     DEADLINE = "deadline.event"  # a deadline reminder or escalation, as a signed webhook
+    DRAFT_PROMPT = "citizen.draft_prompt"  # the one reply after a burst of fragments (bots/conversations)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from tickets import followers, notifications, outbox, petitions, repository
 from tickets.errors import InvalidTransition
 from tickets.lifecycle import Status
+from tickets.masking import mask_text
 from tickets.repository import Ticket
 from tickets.routing import store as routing_store
 from tickets.storage.schema import citizens, evaluations, tickets
@@ -150,3 +151,28 @@ def satisfaction_figures(conn: sa.Connection, since: datetime | None = None) -> 
     return {"total": total, "by_grade": counts, "solved": solved,
             "satisfaction_rate": round(happy / total, 4) if total else None,
             "solved_rate": round(solved / total, 4) if total else None}
+
+
+def withdraw(conn: sa.Connection, ticket_id: int, *, channel: str, reason: str, now: datetime) -> Ticket:
+    """The citizen takes back a request still being handled, with their reason: a lifecycle change the
+    dispatch system hears about (`ticket.withdrawn`), so the unit stops. Raises InvalidTransition otherwise."""
+    note = f"市民撤回：{reason}" if reason else "市民撤回"
+    applied = apply_update(conn, ticket_id, StatusUpdate(Status.WITHDRAWN, actor=f"citizen:{channel}",
+                                                         note=mask_text(note)[:500]), now)
+    ticket = applied.ticket
+    outbox.put(conn, outbox.Topic.DISPATCH, {
+        "event": "ticket.withdrawn", "ticket_id": ticket.id, "number": ticket.number, "unit": ticket.unit,
+        "reason": mask_text(reason)[:500], "at": now.isoformat()}, now)
+    return ticket
+
+
+def supplement(conn: sa.Connection, ticket_id: int, *, channel: str, text: str, now: datetime) -> Ticket:
+    """What the citizen adds to a request after filing it (按了警铃没人应, 现场没人指挥): a note on its timeline,
+    in its current status, that the dispatch system hears about (`ticket.supplemented`)."""
+    note = mask_text(f"市民补充：{text.strip()}")[:500]
+    ticket = repository.get_ticket(conn, ticket_id)
+    repository.change_status(conn, ticket_id, ticket.status, actor=f"citizen:{channel}", note=note, now=now)
+    outbox.put(conn, outbox.Topic.DISPATCH, {
+        "event": "ticket.supplemented", "ticket_id": ticket.id, "number": ticket.number, "unit": ticket.unit,
+        "note": note, "at": now.isoformat()}, now)
+    return ticket

@@ -40,6 +40,7 @@ class NewTicket:
     location_label: str = ""
     attachments: tuple[NewAttachment, ...] = ()
     urgency: str = "normal"  # "urgent" when the triage found a danger now
+    confidential: bool = False  # keep the citizen's identity from the units
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class Ticket:
     evaluation_asked_at: datetime | None = None
     evaluation_asks: int = 0
     urgency: str = "normal"
+    confidential: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +108,15 @@ def _ticket(row: sa.Row[Any]) -> Ticket:
         location_label=row.location_label, created_at=row.created_at, updated_at=row.updated_at,
         unit=row.unit, expected_at=row.expected_at, resolved_at=row.resolved_at,
         evaluation_asked_at=row.evaluation_asked_at, evaluation_asks=row.evaluation_asks, urgency=row.urgency,
+        confidential=row.confidential,
     )
 
 
 # open_ticket's statements, run through the driver (tickets/storage/fastsql.py): it is on the webhook's path.
 _INSERT_TICKET = (
     "INSERT INTO tickets (number, tracking_code, channel, citizen_id, status, description, address, latitude,"
-    " longitude, location_label, created_at, updated_at, urgency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " longitude, location_label, created_at, updated_at, urgency, confidential)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _FIRST_EVENT = ("INSERT INTO ticket_events (ticket_id, status_from, status_to, actor, note, created_at)"
                 " VALUES ({ticket_id}, NULL, ?, ?, '', ?)")
@@ -132,12 +136,13 @@ def open_ticket(conn: sa.Connection, new: NewTicket, now: datetime, tz: ZoneInfo
         "citizen_id": new.citizen_id, "status": Status.RECEIVED.value, "description": new.description,
         "address": new.address, "latitude": new.latitude, "longitude": new.longitude,
         "location_label": new.location_label, "created_at": now, "updated_at": now, "urgency": new.urgency,
+        "confidential": new.confidential,
     }
     pg = is_postgres(conn)
     stamp = fastsql.bind_time(pg, now)
     ticket_row = (number, values["tracking_code"], new.channel, new.citizen_id, Status.RECEIVED.value,
                   new.description, new.address, new.latitude, new.longitude, new.location_label, stamp, stamp,
-                  new.urgency)
+                  new.urgency, new.confidential)
     event_row = (Status.RECEIVED.value, f"citizen:{new.channel}", stamp)
     if pg:
         [(ticket_id,)] = fastsql.fetch(conn, _OPEN_PG, (*ticket_row, *event_row))

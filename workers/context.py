@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy.engine import Engine
 
 from bots.alipay.api import AlipayApi
+from bots.conversations.desk import DeskConfig
 from bots.sms import SmsSender, build_sender
 from bots.wechat.access_token import AccessTokenProvider
 from bots.wechat.api import WeChatApi
@@ -27,6 +28,15 @@ class WorkerContext:
     alipay: AlipayApi | None = None
     wechat_rate: SendRate | None = None
     sms: SmsSender | None = None  # texts to co-signers who signed with a phone number
+    # The conversations' settings, for the reply owed after a burst of fragments; built on first use.
+    _desk: list[DeskConfig] = field(default_factory=list, repr=False)
+
+    @property
+    def desk(self) -> DeskConfig:
+        """The conversations' settings (bots/conversations/desk.py)."""
+        if not self._desk:
+            self._desk.append(DeskConfig.from_settings(self.settings))
+        return self._desk[0]
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> WorkerContext:

@@ -15,7 +15,7 @@ from tickets.clock import utcnow
 from tickets.errors import PermanentFailure, RetryLater
 from tickets.outbox import Topic
 from workers.context import WorkerContext, current
-from workers.notify import deliver_notification, push_text
+from workers.notify import deliver_notification, draft_prompt, push_text
 from workers.notify import prefetch as prefetch_notifications
 from workers.petition_qr import send_card
 from workers.webhooks import deliver_warning, post_deadline_event, post_dispatch_event
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[..., None]
 HANDLERS: dict[str, Handler] = {
     Topic.PUSH_TEXT: push_text,
+    Topic.DRAFT_PROMPT: draft_prompt,
     Topic.NOTIFICATION: deliver_notification,
     Topic.DISPATCH: post_dispatch_event,
     Topic.PETITION_CARD: send_card,

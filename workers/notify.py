@@ -1,5 +1,6 @@
 """Delivering a notification in the citizen's own channel, down the ladder of the platform rules, and
-`push_text` (outbox topic `citizen.push_text`): a plain text to a citizen, as a customer-service message.
+`push_text` (outbox topic `citizen.push_text`): a plain text to a citizen, as a customer-service message, and
+`draft_prompt` (`citizen.draft_prompt`): the one reply after a burst of fragments.
 
 WeChat: subscription notification (bizsend) where the citizen consented -> template message ->
 customer-service message inside the 48-hour window. The platform's answer decides the next step
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bots import intake
 from bots.alipay.api import AlipayApiError
 from bots.replies import say
 from bots.sms import SmsError
@@ -205,6 +207,21 @@ def _sms(context: WorkerContext, phone: str, values: dict[str, str]) -> tuple[st
     return "sms", None
 
 
+def draft_prompt(context: WorkerContext, payload: dict[str, Any], *, final: bool = False) -> None:
+    """The one reply after a burst of fragments (outbox topic `citizen.draft_prompt`), once it went quiet:
+    what the draft still needs, as customer-service messages; nothing when the chat answered meanwhile."""
+    citizen_id, burst = int(payload["citizen_id"]), str(payload.get("burst", ""))
+    owed = intake.after_burst(context.engine, citizen_id, burst, context.desk)
+    if owed is None:
+        return
+    key, texts = owed
+    if key.channel != Channel.WECHAT.value:
+        raise PermanentFailure(f"no text push for channel {key.channel}")
+    for text in texts:
+        _send_text(context, key.external_id, text)
+    intake.burst_sent(context.engine, citizen_id, burst)
+
+
 def push_text(context: WorkerContext, payload: dict[str, Any], *, final: bool = False) -> None:
     """Send `payload["text"]` to citizen `payload["citizen_id"]` (WeChat: customer-service message)."""
     with context.engine.connect() as conn:
@@ -213,10 +230,16 @@ def push_text(context: WorkerContext, payload: dict[str, Any], *, final: bool = 
         raise PermanentFailure("citizen not found")
     if key.channel != Channel.WECHAT.value:
         raise PermanentFailure(f"no text push for channel {key.channel}")
+    _send_text(context, key.external_id, str(payload["text"]))
+
+
+def _send_text(context: WorkerContext, openid: str, text: str) -> None:
     if context.wechat is None:
         raise PermanentFailure("wechat sender not configured (WECHAT_APP_SECRET missing)")
+    if context.wechat_rate is not None:
+        context.wechat_rate.wait()
     try:
-        context.wechat.send_text(key.external_id, str(payload["text"]))
+        context.wechat.send_text(openid, text)
     except WeChatApiError as exc:
         if exc.retryable:
             raise RetryLater(f"wechat {exc.errcode}") from exc

@@ -10,12 +10,10 @@ Commands (in any state; an open draft is kept):
     撤销联名 [工单号]          a co-signer takes back the signature they gave last in chat (or on the one named)
 
 A scanned WeChat parametric QR code (scene `petition:{id}`, from SCAN or a follow) shows the petition
-and asks:
-
-    1 sign and hear of progress · 2 sign without notices · 0 / 取消 do not sign
-
-The question waits in `dialog_data["cosign"]`; only those exact answers take it (before the draft's
-"1" and the evaluation's digits); any other content drops it and is handled as usual.
+and asks whether to co-sign. The answer comes in words (同意, 算我一个, 我也签 / 不签, 算了; "会不会被
+别人看到我的名字" is answered and the question stays) or digits (1 sign and hear of progress, 2 sign
+without notices, 0 do not sign). The question waits in `dialog_data["cosign"]`; any other content drops
+it and is handled as usual.
 """
 
 from __future__ import annotations
@@ -23,9 +21,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from bots.conversations import drafting
 from bots.conversations.desk import Desk
-from bots.conversations.states import Pending
+from bots.conversations.states import Intake, Pending
 from bots.replies import Reply, say
+from language.acts import Act, acts_of
+from language.knowledge import looks_like_question
+from language.routing.problem import objects_of
 from language.text import normalise
 from tickets.codes import parse_ticket_number
 from tickets.errors import PetitionClosed
@@ -36,7 +38,7 @@ from tickets.petitions import OPEN, SCENE_PREFIX, Petition
 PENDING = Pending.COSIGN  # the question asked after a scan
 SIGNED_HERE = Pending.COSIGNED  # the petition last signed in chat
 PENDING_TTL = timedelta(hours=24)
-ENDED = frozenset({Status.CLOSED, Status.REJECTED, Status.MERGED})
+ENDED = frozenset({Status.CLOSED, Status.REJECTED, Status.MERGED, Status.WITHDRAWN})
 LOOK_BACK = 20  # tickets searched for the latest one still being handled
 
 _ANSWERS = {"1": True, "2": False}  # sign, and whether to hear of progress
@@ -71,6 +73,8 @@ def scanned(event_key: str, citizen: Citizen, desk: Desk, *, greet: bool = False
     replies = [say("greeting")] if greet else []
     _forget(citizen)
     petition = desk.petition_by_scene(scene)
+    if petition is not None:
+        _drop_words_about(citizen, desk, petition)
     if petition is None:
         return [*replies, say("petition_unknown")]
     state = petition.state_at(desk.now)
@@ -80,24 +84,52 @@ def scanned(event_key: str, citizen: Citizen, desk: Desk, *, greet: bool = False
         return [*replies, say("petition_already_signed", petition=petition, count=petition.signature_count)]
     citizen.dialog_data = {**citizen.dialog_data, PENDING: {"petition_id": petition.id,
                                                             "asked_at": desk.now.isoformat()}}
-    return [*replies, say("petition_scan", petition=petition)]
+    return [say("petition_scan", petition=petition)]  # it greets on its own
 
 
 def answer(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None:
-    """Replies if `text` answers the co-sign question; any other content drops the question (None)."""
+    """Replies if `text` answers the co-sign question; any other content drops the question (None).
+
+    In words as people say them (同意, 算我一个, 我也签; 不签, 算了) or the digits of the question
+    (1 sign and hear of progress, 2 sign without notices, 0 no); "will others see my name?" is answered
+    and the question stays open.
+    """
     pending: dict[str, Any] | None = citizen.dialog_data.get(PENDING)
     if not pending:
         return None
-    _forget(citizen)
     asked = pending.get("asked_at")
     if asked and desk.now - datetime.fromisoformat(str(asked)) > PENDING_TTL:
+        _forget(citizen)
         return None  # asked a day ago or more: a "1" now is about something else
+    acts = acts_of(text)
     word = normalise(text)
-    if word in _DECLINE:
+    if Act.PRIVACY in acts:
+        return [say("cosign_privacy")]
+    if word in _DECLINE or Act.DECLINE in acts or (acts.short and (Act.NO in acts or Act.CANCEL in acts)):
+        _forget(citizen)
         return [say("cosign_declined")]
-    if word not in _ANSWERS:
-        return None
-    return _sign(citizen, desk, int(pending["petition_id"]), consent=_ANSWERS[word])
+    if word in _ANSWERS:
+        _forget(citizen)
+        return _sign(citizen, desk, int(pending["petition_id"]), consent=_ANSWERS[word])
+    if Act.SIGN in acts or Act.SIGN in acts.lead or (Act.YES in acts.lead and acts.bare):
+        _forget(citizen)  # 那中，签吧; 俺也同意，俺家就住这楼
+        return _sign(citizen, desk, int(pending["petition_id"]), consent=True)
+    if looks_like_question(text) and not objects_of(text):
+        return [say("cosign_what", petition=desk.petition(int(pending["petition_id"])))]  # 这是干啥的
+    _forget(citizen)
+    return None
+
+
+def _drop_words_about(citizen: Citizen, desk: Desk, petition: Petition) -> None:
+    """What the citizen wrote just before scanning (邻居让我扫这个码, 楼下那个事我也遇到了) was about the petition,
+    not a request of their own: a draft without a place that names no other problem is set aside."""
+    draft = drafting.draft_of(citizen)
+    if not draft.description or draft.has_place or citizen.dialog_state == Intake.IDLE:
+        return
+    said = set(objects_of(draft.description))
+    if said and not said & set(objects_of(petition.title)):
+        return  # another problem: kept, and the citizen reminded of it later
+    drafting.store(citizen, desk, Intake.IDLE, None)
 
 
 def _argument(word: str, prefixes: tuple[str, ...]) -> str | None:

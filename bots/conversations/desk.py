@@ -10,22 +10,38 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from bots.conversations.draft import Draft
+from bots.conversations.states import Pending
+from language.knowledge import KnowledgeBase
+from language.places import Gazetteer, Place
 from language.triage import Triage
 from qr.links import LinkSigner, signer_for
-from tickets import clusters, followers, opening, outbox, petitions, progress, repository, safety, warnings
+from tickets import (
+    clusters,
+    consultations,
+    followers,
+    opening,
+    outbox,
+    petitions,
+    places,
+    progress,
+    repository,
+    safety,
+    warnings,
+)
 from tickets.clusters import ClusterRule, Match, Probe
 from tickets.deadlines import policy as deadlines
 from tickets.deadlines.policy import Policy
 from tickets.errors import ConfigurationError, NotFound
 from tickets.inbox.citizens import Citizen
+from tickets.inbox.message import InboundMessage
 from tickets.masking import mask_identifier
 from tickets.opening import OpeningRules
 from tickets.petitions import Petition, Signer, SignOutcome, SurgeRule
 from tickets.progress import Satisfaction
 from tickets.repository import NewAttachment, Ticket, TicketFilter
-from tickets.routing import store as routing_store
 from tickets.routing.store import RoutingConfig
 from tickets.safety import SafetyBook
+from tickets.settings import Settings
 
 # The chat's "a similar problem nearby is being handled" looks at this many of the newest open tickets: it
 # runs while the citizen waits for the reply (the cluster sweep, off that path, compares more).
@@ -51,9 +67,11 @@ class DeskConfig:
     deadlines: Policy = field(default_factory=lambda: deadlines.default_policy())
     clusters: ClusterRule = ClusterRule()
     offer_similar: bool = True
-    # Danger and scope (language/triage with its learned second opinion) and what to answer it with.
+    # Danger and scope (language/triage with its learned second opinion) and what to answer it with; the
+    # knowledge base of common questions; the city's gazetteer.
     triage: Triage = field(default_factory=lambda: safety.triager(), repr=False, compare=False)
     safety: SafetyBook = field(default_factory=lambda: safety.book(), repr=False, compare=False)
+    knowledge: KnowledgeBase = field(default_factory=lambda: consultations.knowledge(), repr=False, compare=False)
     identity_key: bytes = field(init=False, default=b"", repr=False, compare=False)
     links: LinkSigner | None = field(init=False, default=None, repr=False, compare=False)
 
@@ -61,6 +79,18 @@ class DeskConfig:
     def opening(self) -> OpeningRules:
         """The rules every new ticket is opened with."""
         return OpeningRules(self.tz, self.routing, self.deadlines, self.triage, self.safety)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeskConfig:
+        """The conversations' settings from the process's (already `prepared()`)."""
+        return cls(tz=settings.tz, public_base_url=settings.public_base_url,
+                   draft_ttl_hours=settings.draft_ttl_hours, secret_key=settings.secret_key,
+                   link_key_ids=tuple(settings.link_key_ids), petition_days=settings.petition_days,
+                   warning_thresholds=settings.warning_thresholds,
+                   surge=SurgeRule(settings.surge_block_per_hour, settings.surge_device_per_hour),
+                   deadlines=deadlines.policy_for(settings), clusters=clusters.rule_for(settings),
+                   offer_similar=settings.cluster_offer_in_chat,
+                   routing=RoutingConfig(settings.routing_auto_dispatch_confidence, settings.routing_learn_from))
 
     def __post_init__(self) -> None:
         if self.secret_key:  # without one (some tests) the petition commands are not available
@@ -75,6 +105,8 @@ class Desk:
     conn: sa.Connection
     config: DeskConfig
     now: datetime
+    message: InboundMessage | None = None  # the message this step answers (None: a job's step)
+    opened: list[int] = field(default_factory=list)  # the tickets this step opened
 
     def open_ticket(self, citizen: Citizen, draft: Draft, *, zone: str = "",
                     attachments: tuple[NewAttachment, ...] = ()) -> Ticket:
@@ -85,17 +117,61 @@ class Desk:
         return opening.open_ticket(self.conn, new, self.config.opening, self.now, zone=zone,
                                    citizen_ref=mask_identifier(citizen.key.external_id))
 
-    def out_of_scope(self, text: str) -> tuple[str, ...]:
-        """The emergencies and procedures elsewhere (court, arbitration ...) the text names: where to send them."""
-        return routing_store.out_of_scope(self.conn, text, self.config.routing)
+    @property
+    def gazetteer(self) -> Gazetteer:
+        """The city's places (catalogue/places.toml, districts.toml)."""
+        return places.gazetteer()
+
+    def place_of(self, text: str, *, label: str = "") -> Place:
+        """Where `text` says the matter is."""
+        return places.place_of(text, label=label)
+
+    def prompt_later(self, citizen: Citizen, seconds: float) -> None:
+        """After a burst of fragments: one reply by customer-service message once `seconds` pass quietly."""
+        stamp = citizen.dialog_data.get(Pending.BURST, {}).get("at", "")
+        outbox.put(self.conn, outbox.Topic.DRAFT_PROMPT, {"citizen_id": citizen.id, "burst": stamp}, self.now,
+                   delay_s=seconds)
+
+    def withdraw_ticket(self, citizen: Citizen, ticket_id: int, reason: str) -> Ticket:
+        """Take back the citizen's request, with their reason; raises InvalidTransition when it is over."""
+        return progress.withdraw(self.conn, ticket_id, channel=citizen.key.channel, reason=reason, now=self.now)
+
+    def followed_tickets(self, citizen_id: int) -> list[Ticket]:
+        """Tickets the citizen follows (linked by tracking code, or a similar one they chose to follow)."""
+        return [self.ticket(t) for t in followers.followed_by(self.conn, citizen_id)]
+
+    def by_tracking_code(self, code: str) -> Ticket | None:
+        """A ticket by its tracking code."""
+        try:
+            return repository.find_ticket(self.conn, tracking_code=code)
+        except NotFound:
+            return None
+
+    def link(self, citizen: Citizen, ticket: Ticket) -> None:
+        """A request filed elsewhere (by phone) that the citizen names by its tracking code: its progress is told
+        here from then on."""
+        if ticket.citizen_id != citizen.id:
+            followers.follow(self.conn, ticket.id, citizen.id, self.now)
+
+    def consulted(self, citizen: Citizen, entry: str, topic: str, question: str) -> int:
+        """Count a question answered at once; returns its id."""
+        return consultations.record(self.conn, channel=citizen.key.channel, citizen_id=citizen.id, entry=entry,
+                                    topic=topic, question=question, now=self.now)
+
+    def consultation_helped(self, consultation_id: int, *, helped: bool) -> None:
+        """Keep whether an answer helped."""
+        consultations.mark(self.conn, consultation_id, helped=helped)
 
     def similar_nearby(self, citizen: Citizen, draft: Draft) -> Match | None:
         """The best recent open ticket of someone else about the same problem nearby, if any."""
         if not self.config.offer_similar:
             return None
         location = draft.location or {}
+        label = str(location.get("label", ""))
+        place = places.place_of(f"{draft.address} {draft.description}", label=label,
+                                latitude=location.get("latitude"), longitude=location.get("longitude"))
         probe = Probe(draft.description, latitude=location.get("latitude"), longitude=location.get("longitude"),
-                      place=draft.address or str(location.get("label", "")))
+                      place=draft.address or label, keys=place.keys)
         found = clusters.find_similar(self.conn, probe, self.config.clusters, self.now, exclude_citizen=citizen.id,
                                       limit=OFFER_CANDIDATES, fresh_within_s=OFFER_FRESH_S)
         return found[0] if found else None
@@ -120,8 +196,17 @@ class Desk:
 
     def last_note(self, ticket_id: int) -> str:
         """The latest note for the citizen on the ticket's timeline."""
-        notes = [e.note for e in repository.timeline(self.conn, ticket_id) if e.note]
+        notes = [e.note for e in repository.timeline(self.conn, ticket_id)
+                 if e.note and not e.actor.startswith("citizen:")]
         return notes[-1] if notes else ""
+
+    def supplement(self, citizen: Citizen, ticket_id: int, text: str) -> Ticket:
+        """Add what the citizen says after filing to the request's timeline, for the unit."""
+        return progress.supplement(self.conn, ticket_id, channel=citizen.key.channel, text=text, now=self.now)
+
+    def due_at(self, ticket_id: int) -> datetime | None:
+        """When the request is due (its deadline, else the date the unit gave)."""
+        return deadlines.due_of(self.conn, [ticket_id]).get(ticket_id) or self.ticket(ticket_id).expected_at
 
     def ticket(self, ticket_id: int) -> Ticket:
         """A ticket by id."""

@@ -1,16 +1,25 @@
-"""The intake conversation: from one or several messages to a confirmed ticket.
+"""The chat: every message read as what the citizen is doing with it, in the context of the conversation.
 
-States (declared in bots/conversations/states.py, stored on the citizen, see tickets/inbox/citizens.py):
+States are declared in bots/conversations/states.py (the draft's intake state and the pending questions),
+stored on the citizen. Which conversation answers a message first is `ANSWERERS`, in order; the first that
+returns replies answers it:
 
-    idle ──content──▶ describing ──text──▶ locating ──place──▶ confirming ──"1"──▶ idle (ticket)
-                          ▲                                        │
-                          └──────────── more content ◀────────────┘
-    any state ──"取消"──▶ idle (the citizen is told what was dropped)
+    a pending safety question     现在有人被困或者受伤吗？ (bots/conversations/safety.py)
+    a pending co-sign question    after a scanned petition code: 同意 / 不签 / 会不会被别人看到 (cosign.py)
+    a pending rating              满意 / 还是老样子 (evaluation.py)
+    a pending choice / reason     which of the listed requests; why take it back (requests.py)
+    the follow-instead offer      关注 (similar.py)
+    danger and scope              emergency, urgent, unsure, not ours: before anything else that is new
+    after an answer               没用，我要反映 (consult.py)
+    petition commands             联名, 二维码, 结束联名, 撤销联名 (cosign.py)
+    the commands of the chat      a request number or tracking code, help, cancel, confirm, greetings, thanks
+    after an exchange ended       中，俺记下了; 恁们多催催; 还要几天; 按了警铃没人应 (followup.py)
+    the citizen's requests        how is it going, take it back (requests.py)
+    a question                    answered at once from the knowledge base (consult.py)
+    the draft                     what, where, confirm (drafting.py)
 
-Commands (help, my requests, a ticket number, cancel) work in every state and never lose the
-draft. A draft with a description is never dropped silently: past its time-to-live it is kept
-and the citizen is reminded of it on their next message. Before the intake, the pending questions
-and the petition commands get their turn, in the order of `ANSWERERS`.
+Menu keys and digits keep working. A draft with a description is never dropped silently: past its
+time-to-live it is kept and the citizen is reminded of it on their next message.
 """
 
 from __future__ import annotations
@@ -19,21 +28,37 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bots.conversations import commands, cosign, evaluation, similar
+from bots.conversations import (
+    commands,
+    consult,
+    cosign,
+    drafting,
+    evaluation,
+    followup,
+    requests,
+    safety,
+    similar,
+)
 from bots.conversations.commands import Command, Parsed
 from bots.conversations.desk import Desk
-from bots.conversations.draft import Draft
 from bots.conversations.states import Intake
 from bots.replies import Reply, say
+from language.acts import Act, acts_of
 from tickets.inbox.citizens import Citizen
 from tickets.inbox.message import InboundMessage, Kind
 
-# Asked for the place, a citizen may instead go on describing; addresses are rarely this long.
-MAX_TYPED_ADDRESS = 40
 CONTENT_KINDS = frozenset({Kind.TEXT, Kind.VOICE, Kind.IMAGE, Kind.VIDEO, Kind.LOCATION, Kind.LINK})
 # Events that are recorded but answered with nothing (WeChat gets `success`).
 SILENT_KINDS = frozenset({Kind.MENU_VIEW, Kind.LOCATION_REPORT, Kind.DELIVERY_RECEIPT, Kind.CONSENT,
                           Kind.UNKNOWN})
+
+
+@dataclass(slots=True)
+class Turn:
+    """The outcome of one step: replies, and the ticket opened, if any."""
+
+    replies: list[Reply] = field(default_factory=list)
+    ticket_id: int | None = None
 
 
 Answerer = Callable[[str, Citizen, Desk], list[Reply] | None]
@@ -46,25 +71,49 @@ def _cosign_answer(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | Non
 def _with_text(answerer: Answerer) -> Answerer:
     def answer(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None:
         return answerer(text, citizen, desk) if text else None
+    answer.__name__ = getattr(answerer, "__name__", "answer")
     return answer
 
 
-# Who answers a message first, in order; the first that does not return None answers it, and the intake
-# (commands, then the draft) answers what none of them takes.
+def _commands(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None:
+    parsed = commands.parse(text)
+    if parsed is not None:
+        return _command(parsed, citizen, desk, text)
+    acts = acts_of(text)
+    drafting_now = citizen.dialog_state != Intake.IDLE and not drafting.draft_of(citizen).is_empty
+    if Act.CANCEL in acts and (acts.short or drafting_now) and Act.WITHDRAW not in acts:
+        return _command(Parsed(Command.CANCEL), citizen, desk, text)
+    if citizen.dialog_state == Intake.CONFIRMING and drafting.confirms(text, acts, citizen, desk):
+        return _command(Parsed(Command.SUBMIT), citizen, desk, text)
+    if not acts.short or (drafting_now and Act.YES in acts):
+        return None
+    if Act.HUMAN in acts:
+        return [say("human")]
+    if Act.HELP in acts:
+        return [say("help")]
+    if Act.THANKS in acts or (Act.YES in acts and not drafting_now):
+        return [say("welcome")] if not drafting_now else _remind(citizen)
+    if Act.GREETING in acts:
+        return [say("greeting")] if not drafting_now else _remind(citizen)
+    return None
+
+
 ANSWERERS: tuple[Answerer, ...] = (
+    _with_text(safety.answer),  # the safety question after a possible danger
     _cosign_answer,  # the question after a scanned petition code
     _with_text(evaluation.answer),  # a pending rating of a resolved ticket
+    _with_text(requests.answer_choice),  # which of the listed requests
+    _with_text(requests.answer_withdraw),  # why take it back
     _with_text(similar.answer),  # "follow the similar ticket instead?"
+    _with_text(safety.check),  # danger and scope: before anything new
+    _with_text(consult.follow_up),  # after an answer from the knowledge base
     _with_text(cosign.command),  # 联名, 二维码, 结束联名, 撤销联名
+    _with_text(_commands),
+    _with_text(followup.answer),  # after an exchange ended: thanks, hurry, when, one more detail
+    _with_text(requests.withdraw),
+    _with_text(requests.progress),
+    _with_text(consult.question),  # 即问即答
 )
-
-
-@dataclass(slots=True)
-class Turn:
-    """The outcome of one step: replies, and the ticket opened, if any."""
-
-    replies: list[Reply] = field(default_factory=list)
-    ticket_id: int | None = None
 
 
 def step(msg: InboundMessage, citizen: Citizen, desk: Desk) -> Turn:
@@ -78,35 +127,27 @@ def step(msg: InboundMessage, citizen: Citizen, desk: Desk) -> Turn:
     if msg.kind is Kind.SCAN:
         return Turn(cosign.scanned(msg.event_key, citizen, desk) or [say("help")])
     if msg.kind is Kind.MENU_CLICK:
-        return _command(Parsed(commands.MENU_KEYS.get(msg.event_key.upper(), Command.HELP)), citizen, desk)
+        parsed = Parsed(commands.MENU_KEYS.get(msg.event_key.upper(), Command.HELP))
+        return _turn(_command(parsed, citizen, desk, ""), desk, citizen)
     if msg.kind in SILENT_KINDS or msg.kind not in CONTENT_KINDS:
         return Turn()
-
-    text = msg.text if msg.kind in (Kind.TEXT, Kind.VOICE) else ""
+    text = msg.text.strip() if msg.kind in (Kind.TEXT, Kind.VOICE) else ""
+    stale = _stale_draft(citizen, desk)  # first: what a danger or a command acts on is not days old
     for answerer in ANSWERERS:
         replies = answerer(text, citizen, desk)
         if replies is not None:
-            return Turn(replies)
-    parsed = commands.parse(text) if text else None
-    if parsed is not None:
-        return _command(parsed, citizen, desk)
-    stale = _stale_draft(citizen, desk)
-    turn = _content(msg, citizen, desk, stale=stale)
-    kinds = desk.out_of_scope(text)  # an emergency or a case in court: where to go instead, before confirming
-    if kinds:
-        turn.replies.insert(0, say("out_of_scope", kinds=kinds))
-    return turn
+            return _turn(replies, desk, citizen)
+    if stale is not None:
+        drafting.content(msg, citizen, desk)
+        return _turn([say("stale_draft", since=stale, description=drafting.draft_of(citizen).description)], desk,
+                     citizen)
+    return _turn(drafting.content(msg, citizen, desk), desk, citizen)
 
 
-def _draft(citizen: Citizen) -> Draft:
-    return Draft.from_data(citizen.dialog_data)
-
-
-def _store(citizen: Citizen, desk: Desk, state: Intake, draft: Draft | None) -> None:
-    citizen.dialog_state = state.value
-    others = {k: v for k, v in citizen.dialog_data.items() if k != "draft"}  # e.g. a pending evaluation
-    citizen.dialog_data = others | (draft.to_data() if draft is not None else {})
-    citizen.dialog_updated_at = desk.now
+def _turn(replies: list[Reply], desk: Desk, citizen: Citizen) -> Turn:
+    if replies:
+        drafting.answered(citizen)  # the reply a burst of fragments waits for is given now
+    return Turn(replies, desk.opened[-1] if desk.opened else None)
 
 
 def _stale_draft(citizen: Citizen, desk: Desk) -> str | None:
@@ -118,102 +159,41 @@ def _stale_draft(citizen: Citizen, desk: Desk) -> str | None:
         return None
     if desk.now - citizen.dialog_updated_at < timedelta(hours=desk.config.draft_ttl_hours):
         return None
-    if not _draft(citizen).description:
-        _store(citizen, desk, Intake.IDLE, None)
+    if not drafting.draft_of(citizen).description:
+        drafting.store(citizen, desk, Intake.IDLE, None)
         return None
     return desk.local_time(citizen.dialog_updated_at)
 
 
-def _content(msg: InboundMessage, citizen: Citizen, desk: Desk, *, stale: str | None) -> Turn:
-    draft = _draft(citizen)
-    before = Intake(citizen.dialog_state)
-    got, fits = _absorb(msg, draft, before)
-    if stale:
-        _store(citizen, desk, Intake.CONFIRMING if draft.has_place else Intake.LOCATING, draft)
-        return Turn([say("stale_draft", since=stale, description=draft.description)])
-    if not draft.description:
-        _store(citizen, desk, Intake.DESCRIBING, draft)
-        return Turn([say("ask_description", got=got)])
-    if not draft.has_place:
-        _store(citizen, desk, Intake.LOCATING, draft)
-        replies = [say("ask_location")]
-    else:
-        _store(citizen, desk, Intake.CONFIRMING, draft)
-        replies = [say("confirm", draft=draft, note="added" if before is Intake.CONFIRMING else "")]
-        offered = similar.offer(citizen, desk, draft, again=before is Intake.CONFIRMING)
-        replies += [offered] if offered is not None else []
-    if not fits:
-        replies.insert(0, say("too_long"))
-    return Turn(replies)
-
-
-def _absorb(msg: InboundMessage, draft: Draft, state: Intake) -> tuple[str, bool]:
-    """Put the message into the draft; returns what it was and whether text was cut."""
-    fits = True
-    if msg.kind in (Kind.TEXT, Kind.VOICE) and msg.text.strip():
-        if state is Intake.LOCATING and not draft.has_place and len(msg.text.strip()) <= MAX_TYPED_ADDRESS:
-            draft.address = msg.text.strip()
-        else:
-            fits = draft.add_text(msg.text)
-    if msg.kind is Kind.VOICE and msg.media:
-        draft.add_media(draft.voices, {"media_id": msg.media.media_id, "format": msg.media.format,
-                                       "recognition": msg.text})
-        return ("voice" if msg.text.strip() else "voice_unrecognised"), fits
-    if msg.kind is Kind.IMAGE and msg.media:
-        draft.add_media(draft.photos, {"media_id": msg.media.media_id, "url": msg.media.url})
-        return "photo", fits
-    if msg.kind is Kind.VIDEO and msg.media:
-        draft.add_media(draft.videos, {"media_id": msg.media.media_id})
-        return "video", fits
-    if msg.kind is Kind.LOCATION and msg.location:
-        loc = msg.location
-        draft.location = {"latitude": loc.latitude, "longitude": loc.longitude, "label": loc.label}
-        return "location", fits
-    if msg.kind is Kind.LINK and msg.link:
-        fits = draft.add_text(f"{msg.link.title} {msg.link.url}".strip())
-        return "link", fits
-    return "text", fits
-
-
-def _command(parsed: Parsed, citizen: Citizen, desk: Desk) -> Turn:
-    draft = _draft(citizen)
-    drafting = citizen.dialog_state != Intake.IDLE and not draft.is_empty
+def _command(parsed: Parsed, citizen: Citizen, desk: Desk, text: str) -> list[Reply]:
+    draft = drafting.draft_of(citizen)
+    drafting_now = citizen.dialog_state != Intake.IDLE and not draft.is_empty
     match parsed.command:
         case Command.HELP | Command.NEW_REQUEST:
-            return Turn([say("help")])
+            return [say("help")]
         case Command.GREETING:
-            return Turn([say("greeting")]) if not drafting else _remind(draft)
+            return [say("greeting")] if not drafting_now else _remind(citizen)
         case Command.MY_TICKETS:
-            tickets = desk.recent_tickets(citizen.id)
-            return Turn([say("my_tickets", tickets=tickets, pending_draft=drafting and bool(draft.description))])
+            return requests.progress("进度", citizen, desk) or [say("no_requests")]
         case Command.QUERY:
-            ticket = desk.find_for(citizen.id, parsed.argument)
-            if ticket is None:
-                return Turn([say("ticket_not_found", number=parsed.argument)])
-            return Turn([say("ticket_status", ticket=ticket, last_note=desk.last_note(ticket.id),
-                             tracking_url=desk.tracking_url(ticket))])
+            found = requests.progress(parsed.argument, citizen, desk)
+            return found if found is not None else [say("ticket_not_found", number=parsed.argument)]
         case Command.CANCEL:
-            if not drafting:
-                _store(citizen, desk, Intake.IDLE, None)
-                return Turn([say("nothing_to_cancel")])
-            _store(citizen, desk, Intake.IDLE, None)
-            return Turn([say("cancelled", had_description=bool(draft.description),
-                             description=draft.description)])
+            drafting.store(citizen, desk, Intake.IDLE, None)
+            if not drafting_now:
+                return [say("nothing_to_cancel")]
+            return [say("cancelled", had_description=bool(draft.description), description=draft.description)]
         case Command.SUBMIT:
-            return _submit(citizen, desk, draft, drafting)
-    return Turn([say("help")])
+            if not drafting_now:
+                return [say("help")] if text.strip() in ("1", "") else [say("welcome")]
+            if not draft.description or not draft.has_place:
+                return drafting.advance(citizen, desk, draft, Intake(citizen.dialog_state))
+            return drafting.submit(citizen, desk, draft)
+    return [say("help")]
 
 
-def _remind(draft: Draft) -> Turn:
-    return Turn([say("confirm", draft=draft, note="")]) if draft.has_place and draft.description \
-        else Turn([say("nothing_to_submit", missing="description" if not draft.description else "place")])
-
-
-def _submit(citizen: Citizen, desk: Desk, draft: Draft, drafting: bool) -> Turn:
-    if not drafting:
-        return Turn([say("help")])
-    if not draft.description or not draft.has_place:
-        return Turn([say("nothing_to_submit", missing="description" if not draft.description else "place")])
-    ticket = desk.open_ticket(citizen, draft)
-    _store(citizen, desk, Intake.IDLE, None)
-    return Turn([say("opened", ticket=ticket, tracking_url=desk.tracking_url(ticket))], ticket_id=ticket.id)
+def _remind(citizen: Citizen) -> list[Reply]:
+    draft = drafting.draft_of(citizen)
+    if draft.has_place and draft.description:
+        return [say("confirm", draft=draft, note="")]
+    return [say("nothing_to_submit", missing="description" if not draft.description else "place")]

@@ -22,6 +22,10 @@ class Draft:
     photos: list[dict[str, str]] = field(default_factory=list)
     voices: list[dict[str, str]] = field(default_factory=list)
     videos: list[dict[str, str]] = field(default_factory=list)
+    place_asked: int = 0  # times the chat asked where it is (it asks twice at most, then takes "not sure")
+    place_unknown: bool = False  # the citizen does not know the place: filed with what they could say
+    confidential: bool = False  # the citizen asked to keep their identity from the units (举报)
+    urgent: bool = False  # the triage found a danger now: filed as soon as the place is known
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Draft:
@@ -31,6 +35,8 @@ class Draft:
             description=str(raw.get("description", "")), address=str(raw.get("address", "")),
             location=raw.get("location"), photos=list(raw.get("photos", [])),
             voices=list(raw.get("voices", [])), videos=list(raw.get("videos", [])),
+            place_asked=int(raw.get("place_asked", 0)), place_unknown=bool(raw.get("place_unknown", False)),
+            confidential=bool(raw.get("confidential", False)), urgent=bool(raw.get("urgent", False)),
         )
 
     def to_data(self) -> dict[str, Any]:
@@ -45,8 +51,8 @@ class Draft:
 
     @property
     def has_place(self) -> bool:
-        """A typed address or a shared location."""
-        return bool(self.address or self.location)
+        """A typed address or a shared location (or the citizen said they do not know it)."""
+        return bool(self.address or self.location or self.place_unknown)
 
     def add_text(self, text: str) -> bool:
         """Append to the description; False if it had to be cut to the limit."""
@@ -72,4 +78,5 @@ class Draft:
             channel=channel, citizen_id=citizen_id, description=self.description, address=self.address,
             latitude=location.get("latitude"), longitude=location.get("longitude"),
             location_label=str(location.get("label", "")), attachments=tuple(media),
+            confidential=self.confidential,
         )

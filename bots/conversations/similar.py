@@ -30,8 +30,10 @@ def offer(citizen: Citizen, desk: Desk, draft: Draft, *, again: bool) -> Reply |
         return None  # the same offer was made for this draft: do not repeat it at every addition
     citizen.dialog_data[KEY] = {"ticket_id": match.ticket_id}
     distance = None if match.distance_m is None else max(50, round(match.distance_m / 10) * 10)
+    when = desk.local_time(match.created_at) if match.created_at is not None else ""
     return say("similar_offer", number=match.number, description=mask_text(match.description),
-               status=match.status.value, distance=distance, place=mask_text(match.place))
+               status=match.status.value, distance=distance, place=mask_text(match.place), why=match.why[:2],
+               when=when)
 
 
 def answer(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None:

@@ -6,7 +6,9 @@ renaming one strands the conversations in progress.
 
     Intake:      idle ──content──▶ describing ──text──▶ locating ──place──▶ confirming ──yes──▶ idle (ticket)
     Evaluation:  satisfaction ──▶ solved ──▶ reason        (after a ticket is resolved)
-    Pending:     evaluation · cosign (after a scanned petition code) · similar (the follow-instead offer)
+    Pending:     a question the bot asked and the citizen's next words may answer (see `Pending`)
+
+Which conversation answers a message first is the order of `dialog.ANSWERERS`.
 """
 
 from __future__ import annotations
@@ -34,7 +36,14 @@ class Evaluation(StrEnum):
 class Pending(StrEnum):
     """The keys of `dialog_data` that hold a question waiting for the citizen's answer."""
 
-    EVALUATION = "evaluation"  # {ticket_id, step, satisfaction?, solved?}
-    COSIGN = "cosign"  # {petition_id, asked_at}
-    SIMILAR = "similar"  # {ticket_id}: follow this ticket instead of filing the draft
+    EVALUATION = "evaluation"  # {ticket_id, step, satisfaction?, solved?}: rate a resolved ticket
+    COSIGN = "cosign"  # {petition_id, asked_at}: co-sign after a scanned petition code?
+    SIMILAR = "similar"  # {ticket_id}: follow this ticket instead of filing the draft?
+    SAFETY = "safety"  # {asked_at}: is anyone trapped or hurt? (a danger was possible, not clear)
+    CHOICE = "choice"  # {purpose, tickets, asked_at}: which of the listed requests (progress / withdraw)?
+    WITHDRAW = "withdraw"  # {ticket_id, asked_at}: why take it back?
+    CONSULT = "consult"  # {consultation_id, question, asked_at}: did the answer help?
+    EMERGENCY = "emergency"  # {text, at}: an emergency told where to call; more words may file it
+    BURST = "burst"  # {at}: the last fragment of a burst, for one reply after it
+    AFTER = "after"  # {what, tickets, at}: an exchange just ended (filed, told the status, answered ...)
     COSIGNED = "cosigned"  # not a question: the petition last signed in chat (撤销联名 withdraws it)

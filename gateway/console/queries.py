@@ -20,7 +20,8 @@ from tickets.storage.schema import ticket_deadlines, tickets
 PER_PAGE = 25
 CSV_MAX_ROWS = 50_000
 # Done one way or another: such a ticket is never overdue.
-FINISHED = (Status.RESOLVED.value, Status.CLOSED.value, Status.REJECTED.value, Status.MERGED.value)
+FINISHED = (Status.RESOLVED.value, Status.CLOSED.value, Status.REJECTED.value, Status.MERGED.value,
+            Status.WITHDRAWN.value)
 CSV_HEADER = ("number", "status", "channel", "zone", "unit", "created_at", "expected_at", "overdue", "description")
 
 

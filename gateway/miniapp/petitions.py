@@ -27,7 +27,7 @@ from tickets.petitions import Signer
 
 router = APIRouter()
 log = logging.getLogger(__name__)
-ENDED = frozenset({Status.CLOSED, Status.REJECTED, Status.MERGED})
+ENDED = frozenset({Status.CLOSED, Status.REJECTED, Status.MERGED, Status.WITHDRAWN})
 
 
 @router.post("/petitions", status_code=201, response_model=PetitionStartOut,

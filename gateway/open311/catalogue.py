@@ -25,7 +25,7 @@ from tickets.settings import CATALOGUE_DIR
 from tickets.storage.schema import attachments, ticket_events
 
 SERVICES_FILE = CATALOGUE_DIR / "services.toml"
-CLOSED = frozenset({Status.RESOLVED, Status.CLOSED, Status.REJECTED, Status.MERGED})
+CLOSED = frozenset({Status.RESOLVED, Status.CLOSED, Status.REJECTED, Status.MERGED, Status.WITHDRAWN})
 REQUEST_FIELDS = ("service_request_id", "status", "status_notes", "service_name", "service_code", "description",
                   "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
                   "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url")

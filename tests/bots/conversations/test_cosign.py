@@ -95,7 +95,7 @@ def count(engine: Engine, table: sa.Table) -> int:
 
 def test_start_turns_the_latest_ticket_into_a_petition_and_queues_the_card(engine: Engine) -> None:
     opened = file_ticket(engine)
-    assert '如需邻居一起联名反映，请回复"联名"' in opened
+    assert "回复“联名”可请邻居一起签名" in opened
     reply = text(engine, "联名", REP)
     petition = the_petition(engine)
     link = signer_for(SECRET, ["k1"]).url(BASE, petition.id, petition.expires_at)
@@ -141,7 +141,7 @@ def test_without_a_ticket_of_their_own_the_citizen_is_told_how_to_file_one(engin
 def test_scan_then_1_signs_with_progress_notices_and_raises_the_threshold(engine: Engine) -> None:
     petition = started(engine)
     asked = scan(engine, petition)
-    assert f"事项：{petition.title}" in asked and "已有 1 人签名" in asked and "1 签名，并接收办理进度通知" in asked
+    assert f"“{petition.title}”" in asked and "已有1人签名" in asked and "回复“同意”签名" in asked
     assert dialog_data(engine, NEIGHBOUR)["cosign"] == {"petition_id": petition.id, "asked_at": T0.isoformat()}
     signed = text(engine, "1")
     assert "签名成功" in signed and "现在共有 2 人签名" in signed and "办理有进展时，我们会通知您" in signed
@@ -177,7 +177,7 @@ def test_scan_then_0_or_cancel_signs_nothing(engine: Engine) -> None:
     assert "您没有签名" in text(engine, "取消")
     assert len(signature_rows(engine)) == 1 and the_petition(engine).signature_count == 1
     # Nothing pending any more: "1" is the intake's again.
-    assert "使用说明" in text(engine, "1")
+    assert "回复“进度”查看办理情况" in text(engine, "1")
 
 
 def test_signing_twice_in_chat_counts_once(engine: Engine) -> None:
@@ -265,16 +265,16 @@ def test_following_through_the_petition_code_greets_and_asks(engine: Engine) -> 
     follow = wechat_parse.normalise(fields)
     assert follow.kind is Kind.FOLLOW
     reply = say(engine, follow)
-    assert reply.startswith("您好，欢迎关注") and "您愿意一起签名吗" in reply
+    assert reply.startswith("您好！邻居发起了联名反映") and "您愿意一起签名吗" in reply
     assert "签名成功" in text(engine, "1", follow.user_id)
     with engine.connect() as conn:
         assert conn.execute(sa.select(citizens.c.following).where(
             citizens.c.external_id == follow.user_id)).scalar_one() is True
     # A scene that is not a petition's, or one that is gone.
-    assert "欢迎关注" in say(engine, message(Kind.FOLLOW, user="oNew", event_key="poster:7"))
-    assert "使用说明" in say(engine, message(Kind.SCAN, user="oNew", event_key="poster:7"))
+    assert "这里是12345市民服务" in say(engine, message(Kind.FOLLOW, user="oNew", event_key="poster:7"))
+    assert "回复“进度”查看办理情况" in say(engine, message(Kind.SCAN, user="oNew", event_key="poster:7"))
     gone = say(engine, message(Kind.FOLLOW, user="oNew2", event_key="petition:999"))
-    assert "欢迎关注" in gone and "没有找到这件联名" in gone
+    assert "没有找到这件联名" in gone
 
 
 def test_a_pending_answer_comes_before_the_drafts_1_only_for_its_own_answers(engine: Engine) -> None:
@@ -287,12 +287,12 @@ def test_a_pending_answer_comes_before_the_drafts_1_only_for_its_own_answers(eng
     assert "工单号：20261123-0002" in text(engine, "1")  # the draft was kept and now goes in
     # Any other content drops the question and is handled as usual.
     scan(engine, petition, user="oThird03")
-    assert "地点" in text(engine, "楼下施工太吵了", "oThird03")
+    assert "问题在哪里" in text(engine, "楼下施工太吵了", "oThird03")
     assert "cosign" not in dialog_data(engine, "oThird03")
-    assert "请核对" in text(engine, "和平路5号", "oThird03")
+    assert "请核对" in text(engine, "管城区紫荆山路5号", "oThird03")
     assert "工单号" in text(engine, "1", "oThird03")
     assert len(signature_rows(engine)) == 2
     # A question left unanswered for a day lapses.
     scan(engine, petition, user="oFourth04")
-    assert "使用说明" in text(engine, "1", "oFourth04", T0 + timedelta(hours=25))
+    assert "回复“进度”查看办理情况" in text(engine, "1", "oFourth04", T0 + timedelta(hours=25))
     assert len(signature_rows(engine)) == 2

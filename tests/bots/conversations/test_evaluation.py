@@ -46,7 +46,7 @@ def test_satisfied_and_solved_closes_the_ticket(engine: Engine) -> None:
     [rating] = rows(engine, evaluations)
     assert (rating.satisfaction, rating.solved, rating.channel) == ("satisfied", True, "wechat")
     # Nothing pending any more: "1" is a plain message again.
-    assert "使用说明" in say(engine, message(text="1"))
+    assert "回复“进度”查看办理情况" in say(engine, message(text="1"))
 
 
 def test_unsatisfied_reopens_with_the_reason_and_tells_dispatch(engine: Engine) -> None:
@@ -73,8 +73,8 @@ def test_digits_go_to_an_open_draft_but_words_still_rate(engine: Engine) -> None
 
 def test_unclear_short_answer_is_asked_again(engine: Engine) -> None:
     file_and_resolve(engine)
-    assert "回复 1 满意" in say(engine, message(text="嗯"))
-    assert "地点" in say(engine, message(text="楼下的路灯又不亮了，晚上看不清路"))
+    assert "1满意，2基本满意，3不满意" in say(engine, message(text="嗯"))
+    assert "问题在哪里" in say(engine, message(text="楼下的路灯又不亮了，晚上看不清路"))
 
 
 def test_satisfaction_figures(engine: Engine) -> None:

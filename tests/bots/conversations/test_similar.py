@@ -47,14 +47,15 @@ def test_follow_instead_of_filing(engine: Engine) -> None:
     later = T0 + timedelta(hours=2)
     send(engine, "oSecond", "3号楼门口路灯不亮了，晚上很黑", now=later)
     summary = send(engine, "oSecond", location=Location(34.751, 113.621, "幸福小区东门"), now=later)
-    assert "回复 1 提交" in summary and "附近已有类似问题正在办理" in summary
+    assert "回复“提交”或“1”" in summary and "附近已有同一问题正在办理" in summary and "同一问题：路灯" in summary
     assert "20260309-0001" in summary and "已登记" in summary and "距您约" in summary
     assert "13812345678" not in summary and "138****5678" in summary  # the other citizen's number masked
-    assert "附近已有类似问题" not in send(engine, "oSecond", "是昨晚开始的", now=later)  # not repeated
+    assert "附近已有同一问题" not in send(engine, "oSecond", "是昨晚开始的", now=later)  # not repeated
     followed = send(engine, "oSecond", "2", now=later)
     assert "您已关注工单 20260309-0001" in followed and "https://gw.example.cn/t/" in followed
     assert count(engine, tickets) == 1 and count(engine, ticket_followers) == 1
-    assert "使用说明" in send(engine, "oSecond", "1", now=later)  # the draft was set aside: nothing to submit
+    # The draft was set aside: nothing to submit.
+    assert "回复“进度”查看办理情况" in send(engine, "oSecond", "1", now=later)
     with engine.begin() as conn:
         progress.apply_update(conn, 1, StatusUpdate(Status.ACCEPTED, actor="unit", note="已派人维修"), later)
         told = conn.execute(sa.select(notifications.c.citizen_id)).scalars().all()
@@ -65,14 +66,14 @@ def test_follow_instead_of_filing(engine: Engine) -> None:
 def test_going_on_files_as_usual(engine: Engine) -> None:
     file_first(engine)
     send(engine, "oSecond", "3号楼门口路灯不亮了，晚上很黑")
-    assert "附近已有类似问题" in send(engine, "oSecond", location=Location(34.751, 113.621, "幸福小区东门"))
+    assert "附近已有同一问题" in send(engine, "oSecond", location=Location(34.751, 113.621, "幸福小区东门"))
     assert "工单号：20260309-0002" in send(engine, "oSecond", "1")
     assert count(engine, ticket_followers) == 0
-    assert "附近已有类似问题" not in send(engine, "oThird", "小区门口垃圾没人清理，很臭") + send(
+    assert "附近已有同一问题" not in send(engine, "oThird", "小区门口垃圾没人清理，很臭") + send(
         engine, "oThird", location=Location(34.751, 113.621, "幸福小区东门"))
 
 
 def test_own_tickets_are_not_offered(engine: Engine) -> None:
     file_first(engine)
     send(engine, "oFirst", "3号楼门口路灯还是不亮，晚上很黑")
-    assert "附近已有类似问题" not in send(engine, "oFirst", location=Location(34.75, 113.62, "幸福小区"))
+    assert "附近已有同一问题" not in send(engine, "oFirst", location=Location(34.75, 113.62, "幸福小区"))

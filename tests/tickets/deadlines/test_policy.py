@@ -60,7 +60,7 @@ def test_zone_and_type_pick_a_shorter_deadline(engine: Engine) -> None:
 
 def test_sweep_reminds_then_escalates_each_once(engine: Engine) -> None:
     quick = open_ticket(engine)
-    slow = open_ticket(engine, "井盖丢了", user="oB")
+    slow = open_ticket(engine, "小区垃圾好几天没人清运", user="oB")
     with engine.begin() as conn:
         zones.set_zone(conn, quick, "winter_heating")
         deadlines.assign(conn, quick, POLICY, T0, ticket_type_="consultation")  # due 11:00, reminder 10:45
