@@ -11,6 +11,8 @@ must be true at the end (`expect`). Each conversation is a new citizen on one SQ
 Every message is built as WeChat pushes it (bots/fakes/wechat_peer.py: the XML with its CreateTime), read
 as the webhook reads it (bots/wechat/parse.py) and answered by the intake (bots/intake.py `receive`) at the
 conversation's own clock, so bursts of fragments and a rating days later behave as they do in production.
+(The HTTP request and its encryption are left out: the webhook answers at the server's clock, which a
+conversation that goes on days later cannot have; tests/gateway/test_webhooks.py covers that path.)
 The one reply owed after a burst (workers/notify.py `draft_prompt`) is taken when the next turn comes 8 s or
 more later, or at the end, as the job would have sent it. A progress notice is the dispatch system's status
 event (tickets/progress.py), which is what makes the chat ask for a rating.
@@ -53,6 +55,7 @@ from tickets import opening, petitions, progress  # noqa: E402
 from tickets.inbox.citizens import CitizenKey, lock_citizen  # noqa: E402
 from tickets.inbox.message import InboundMessage  # noqa: E402
 from tickets.lifecycle import Status, can_move  # noqa: E402
+from tickets.masking import mask_text  # noqa: E402
 from tickets.progress import StatusUpdate  # noqa: E402
 from tickets.repository import NewTicket, Ticket, get_ticket  # noqa: E402
 from tickets.routing import catalogue  # noqa: E402
@@ -79,6 +82,7 @@ class Run:
     petitions: dict[str, petitions.Petition] = field(default_factory=dict)
     first_new_id: int = 0
     turns: list[tuple[str, list[Reply]]] = field(default_factory=list)
+    filed_at_turn: int = 0  # the citizen messages it took to the first ticket (0: none filed)
     seconds: list[float] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
@@ -158,6 +162,8 @@ class Bench:
             if upcoming is None or "after_days" in upcoming or float(upcoming.get("after_seconds", 30)) >= BURST_S:
                 replies += self._owed(run)
             run.turns.append((self._shown(turn), replies))
+            if not run.filed_at_turn and any(r.template == "opened" for r in replies):
+                run.filed_at_turn = sum(1 for t in turns[:n + 1] if "notice" not in t)
 
     def _turn(self, run: Run, turn: dict[str, Any], n: int) -> list[Reply]:
         if "notice" in turn:
@@ -361,6 +367,12 @@ def report(runs: list[Run], data: Path, *, show: bool) -> None:
     first_ok = sum(not any(f.startswith("emergency_first") for f in r.failed) for r in dangers)
     print(f"emergency number in the first reply: {first_ok}/{len(dangers)}")
     replies = [reply for r in runs for _, rs in r.turns for reply in rs]
+    echoes = [reply for reply in replies if mask_text(reply.text) != reply.text]
+    print(f"replies showing a personal number (phone, ID, bank card) unmasked: {len(echoes)}")
+    to_ticket = [r.filed_at_turn for r in runs if r.filed_at_turn]
+    if to_ticket:
+        print(f"citizen messages to a ticket: mean {statistics.mean(to_ticket):.1f}, "
+              f"median {statistics.median(to_ticket):.0f} ({len(to_ticket)} tickets)")
     long = [reply for reply in replies if len(reply.text) > SCREEN]
     asks = [reply for reply in replies if reply.text.count("？") > 1]
     print(f"replies: {len(replies)}; longer than {SCREEN} characters: {len(long)} "
