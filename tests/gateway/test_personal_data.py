@@ -1,0 +1,79 @@
+"""Personal data in free text, as every surface that does not need it shows it: masked, however it was written.
+
+One ticket (and its petition) carries phone and ID numbers written the ways citizens and officers write
+them; the public progress page `/t/`, the co-sign page `/j/`, the public Open311 list, the reader API and
+the viewer's console pages and CSV must all show them masked (tickets/masking.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from qr.links import signer_for
+from tests.gateway.console.support import make_user, sign_in
+from tickets import petitions, repository
+from tickets.access.apikeys import Role, create_api_key
+from tickets.access.officers import UserRole
+from tickets.clock import utcnow
+from tickets.inbox.citizens import CitizenKey, lock_citizen
+from tickets.repository import NewTicket
+from tickets.settings import Settings
+
+DESCRIPTION = "楼道漏水，请联系 139 1234 5678 或 +86 137-2345-6789，身份证 410105 19900101 1234"
+RAW = ("139 1234 5678", "137-2345-6789", "410105 19900101 1234", "19900101")
+SHOWN = ("139 **** 5678", "+86 137-****-6789", "410105 ******** 1234")
+
+
+@dataclass
+class Seeded:
+    ticket_id: int
+    code: str
+    token: str
+    reader_key: str
+
+
+@pytest.fixture
+def seeded(engine: Engine, settings: Settings) -> Seeded:
+    now = utcnow()
+    with engine.begin() as conn:
+        citizen = lock_citizen(conn, CitizenKey("wechat", "gh_x", "oPersonalData01"), now)
+        ticket = repository.open_ticket(conn, NewTicket("wechat", citizen.id, DESCRIPTION, address="幸福路1号"),
+                                        now, settings.tz)
+        petition, _ = petitions.start(conn, ticket.id, now=now, days=30)
+        key = create_api_key(conn, "reader", Role.READER, now)
+    token = signer_for(settings.secret_key, settings.link_key_ids).sign(petition.id, petition.expires_at)
+    return Seeded(ticket.id, ticket.tracking_code, token, key)
+
+
+def surfaces(client: TestClient, engine: Engine, seeded: Seeded) -> dict[str, str]:
+    """What each surface that must mask shows of the ticket."""
+    make_user(engine, "viewer", UserRole.VIEWER)
+    shown = {
+        "/t/": client.get(f"/t/{seeded.code}").text,
+        "/j/": client.get(f"/j/{seeded.token}").text,
+        "open311": client.get("/open311/v2/requests.json").text,
+        "api list": client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {seeded.reader_key}"}).text,
+        "api detail": client.get(f"/api/v1/tickets/{seeded.ticket_id}",
+                                 headers={"Authorization": f"Bearer {seeded.reader_key}"}).text,
+    }
+    assert sign_in(client, "viewer").status_code == 303
+    shown |= {
+        "console list": client.get("/console/tickets").text,
+        "console ticket": client.get(f"/console/tickets/{seeded.ticket_id}").text,
+        "console csv": client.get("/console/tickets.csv").content.decode("utf-8-sig"),
+    }
+    return shown
+
+
+def test_every_surface_masks_numbers_however_they_are_written(client: TestClient, engine: Engine,
+                                                             seeded: Seeded) -> None:
+    for surface, text in surfaces(client, engine, seeded).items():
+        for raw in RAW:
+            assert raw not in text, f"{surface} shows {raw}"
+        if surface != "console list":  # the list shows the first 60 characters only
+            for masked in SHOWN:
+                assert masked in text, f"{surface} does not show {masked}"
