@@ -28,12 +28,17 @@ RAW = ("139 1234 5678", "137-2345-6789", "410105 19900101 1234", "19900101")
 SHOWN = ("139 **** 5678", "+86 137-****-6789", "410105 ******** 1234")
 
 
+TITLED = "请回电13812345678：楼道漏水一个月"  # the petition's title holds the whole number
+
+
 @dataclass
 class Seeded:
     ticket_id: int
     code: str
     token: str
     reader_key: str
+    titled_id: int
+    titled_token: str
 
 
 @pytest.fixture
@@ -44,9 +49,12 @@ def seeded(engine: Engine, settings: Settings) -> Seeded:
         ticket = repository.open_ticket(conn, NewTicket("wechat", citizen.id, DESCRIPTION, address="幸福路1号"),
                                         now, settings.tz)
         petition, _ = petitions.start(conn, ticket.id, now=now, days=30)
+        titled = repository.open_ticket(conn, NewTicket("wechat", citizen.id, TITLED), now, settings.tz)
+        titled_petition, _ = petitions.start(conn, titled.id, now=now, days=30)
         key = create_api_key(conn, "reader", Role.READER, now)
-    token = signer_for(settings.secret_key, settings.link_key_ids).sign(petition.id, petition.expires_at)
-    return Seeded(ticket.id, ticket.tracking_code, token, key)
+    signer = signer_for(settings.secret_key, settings.link_key_ids)
+    return Seeded(ticket.id, ticket.tracking_code, signer.sign(petition.id, petition.expires_at), key,
+                  titled_petition.id, signer.sign(titled_petition.id, titled_petition.expires_at))
 
 
 def surfaces(client: TestClient, engine: Engine, seeded: Seeded) -> dict[str, str]:
@@ -77,3 +85,19 @@ def test_every_surface_masks_numbers_however_they_are_written(client: TestClient
         if surface != "console list":  # the list shows the first 60 characters only
             for masked in SHOWN:
                 assert masked in text, f"{surface} does not show {masked}"
+
+
+def test_petition_titles_are_masked_on_every_surface(client: TestClient, engine: Engine, seeded: Seeded) -> None:
+    reader = {"Authorization": f"Bearer {seeded.reader_key}"}
+    shown = {
+        "/j/": client.get(f"/j/{seeded.titled_token}").text,
+        "api list": client.get("/api/v1/petitions", headers=reader).text,
+        "api petition": client.get(f"/api/v1/petitions/{seeded.titled_id}", headers=reader).text,
+    }
+    make_user(engine, "viewer", UserRole.VIEWER)
+    assert sign_in(client, "viewer").status_code == 303
+    shown |= {"console list": client.get("/console/petitions").text,
+              "console petition": client.get(f"/console/petitions/{seeded.titled_id}").text}
+    for surface, text in shown.items():
+        assert "13812345678" not in text, f"{surface} shows the number in the title"
+        assert "请回电138****5678" in text, f"{surface} does not show the masked title"
