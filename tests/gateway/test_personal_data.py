@@ -15,12 +15,14 @@ from sqlalchemy.engine import Engine
 
 from qr.links import signer_for
 from tests.gateway.console.support import make_user, sign_in
-from tickets import petitions, repository
+from tickets import petitions, progress, repository
 from tickets.access.apikeys import Role, create_api_key
 from tickets.access.officers import UserRole
 from tickets.clock import utcnow
 from tickets.inbox.citizens import CitizenKey, lock_citizen
-from tickets.repository import NewTicket
+from tickets.lifecycle import Status
+from tickets.progress import StatusUpdate
+from tickets.repository import NewAttachment, NewTicket
 from tickets.settings import Settings
 
 DESCRIPTION = "楼道漏水，请联系 139 1234 5678 或 +86 137-2345-6789，身份证 410105 19900101 1234"
@@ -101,3 +103,47 @@ def test_petition_titles_are_masked_on_every_surface(client: TestClient, engine:
     for surface, text in shown.items():
         assert "13812345678" not in text, f"{surface} shows the number in the title"
         assert "请回电138****5678" in text, f"{surface} does not show the masked title"
+
+
+NOTE = "已派维修班组，师傅电话 137-2345-6789，业主身份证 410105199001011234 已核实"
+ADDRESS = "幸福路1号 门卫 0371-6123 4567"
+LABEL = "物业 139 8765 4321"
+NOTE_RAW = ("137-2345-6789", "410105199001011234", "0371-6123 4567", "139 8765 4321")
+NOTE_SHOWN = ("137-****-6789", "410105********1234", "0371-**** 4567", "139 **** 4321")
+
+
+@pytest.fixture
+def noted(engine: Engine, settings: Settings) -> tuple[int, str, str]:
+    """A ticket whose address, place label, photo note and dispatcher's note (timeline and notification) carry
+    numbers; its id, tracking code and a reader key."""
+    now = utcnow()
+    with engine.begin() as conn:
+        citizen = lock_citizen(conn, CitizenKey("wechat", "gh_x", "oPersonalData02"), now)
+        ticket = repository.open_ticket(conn, NewTicket(
+            "wechat", citizen.id, "楼道灯不亮", address=ADDRESS, location_label=LABEL, latitude=34.7, longitude=113.6,
+            attachments=(NewAttachment("image", "media-1", note=NOTE),)), now, settings.tz)
+        progress.apply_update(conn, ticket.id, StatusUpdate(Status.ACCEPTED, actor="dispatch", note=NOTE), now)
+        key = create_api_key(conn, "reader", Role.READER, now)
+    return ticket.id, ticket.tracking_code, key
+
+
+def test_notes_addresses_and_place_labels_are_masked(client: TestClient, engine: Engine,
+                                                     noted: tuple[int, str, str]) -> None:
+    ticket_id, code, key = noted
+    shown = {"/t/": client.get(f"/t/{code}").text,
+             "api detail": client.get(f"/api/v1/tickets/{ticket_id}", headers={"Authorization": f"Bearer {key}"}).text}
+    for role in (UserRole.VIEWER, UserRole.OPERATOR):
+        make_user(engine, role.value, role)
+        assert sign_in(client, role.value).status_code == 303
+        shown[f"console ticket ({role.value})"] = client.get(f"/console/tickets/{ticket_id}").text
+    for surface, text in shown.items():
+        for raw in NOTE_RAW:
+            assert raw not in text, f"{surface} shows {raw}"
+        assert "137-****-6789" in text and "410105********1234" in text, f"{surface} does not show the note"
+    for surface in ("api detail", "console ticket (viewer)"):
+        assert "0371-**** 4567" in shown[surface] and "139 **** 4321" in shown[surface], surface
+
+    make_user(engine, "admin", UserRole.ADMIN)
+    assert sign_in(client, "admin").status_code == 303
+    whole = client.get(f"/console/tickets/{ticket_id}").text  # the one role that needs them sees them
+    assert all(raw in whole for raw in NOTE_RAW)
