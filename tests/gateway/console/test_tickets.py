@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -69,6 +72,20 @@ def test_one_address_guessing_is_slowed_before_it_can_lock_everyone_out(client: 
     slowed = sign_in(client, "yang", PASSWORD)
     assert slowed.status_code == 429 and "太频繁" in slowed.text and int(slowed.headers["retry-after"]) > 0
     assert "console_session" not in client.cookies
+
+
+def test_csv_cells_never_run_as_spreadsheet_formulas(client: TestClient, engine: Engine, settings: Settings) -> None:
+    make_user(engine, "exporter", UserRole.ADMIN)
+    ticket = open_ticket(engine, settings, " =HYPERLINK(\"http://evil.example\",\"点我\")")
+    with engine.begin() as conn:  # the unit and zone come from the dispatch system and API callers
+        conn.execute(sa.update(tickets).where(tickets.c.id == ticket.id).values(
+            unit="=cmd|' /C calc'!A0", zone="@SUM(1+1)"))
+    sign_in(client, "exporter")
+    rows = list(csv.reader(io.StringIO(client.get("/console/tickets.csv").content.decode("utf-8-sig"))))
+    cells = dict(zip(rows[0], rows[1], strict=True))
+    assert cells["unit"] == "'=cmd|' /C calc'!A0" and cells["zone"] == "'@SUM(1+1)"
+    assert cells["description"] == "' =HYPERLINK(\"http://evil.example\",\"点我\")"  # blanks in front too
+    assert cells["number"] == ticket.number and cells["status"] == "received"  # plain cells stay as they are
 
 
 def test_sign_in_needs_the_form_csrf_token(client: TestClient, engine: Engine) -> None:
