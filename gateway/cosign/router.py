@@ -176,4 +176,5 @@ async def card(token: str, kit: Kit) -> Response:
                                caption=render("petition_card_caption"))
 
     png = await run_in_threadpool(kit.cards.get, (petition_id, token), make)
-    return Response(png, media_type="image/png", headers={"Cache-Control": f"public, max-age={CARD_MAX_AGE}"})
+    return Response(png, media_type="image/png", headers={"Cache-Control": f"public, max-age={CARD_MAX_AGE}",
+                                                          "X-Content-Type-Options": "nosniff"})
