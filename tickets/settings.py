@@ -82,10 +82,13 @@ class Settings(BaseSettings):
     warning_webhook_url: str = ""
     warning_webhook_secret: str = ""
     # Limits as "count/seconds" windows, comma-separated (burst, sustained); "" = none.
-    cosign_ip_limits: str = "1/60,5/300"  # per IP and petition
+    # A signer is limited by who they are first. Mobile carriers put whole neighbourhoods behind one address
+    # (CGNAT), so the limits per address are high, a backstop against floods only: a crowd from one network
+    # is flagged for review (surge_block_per_hour), not refused.
     cosign_identity_limits: str = "3/60,10/3600"  # per signer, over all petitions
+    cosign_ip_limits: str = "30/60,300/3600"  # per IP and petition
     otp_phone_limits: str = "1/60,5/3600"  # codes texted per phone number
-    otp_ip_limits: str = "5/300,20/3600"  # codes asked per IP
+    otp_ip_limits: str = "10/300,60/3600"  # codes asked per IP
     # A surge from one source: more signatures than this in an hour on one petition from one network
     # block (/24, /48) or one device are flagged for review and counted apart.
     surge_block_per_hour: int = Field(default=10, ge=1)
