@@ -55,8 +55,9 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
                      mask_identifier(settings.wechat_app_id) if state.wechat_adapter else "off",
                      "redis" if settings.redis_url else ("in-process" if run_jobs else "off"))
             yield
-            for built in ("cosign", "console_throttle"):  # the co-sign pages' wiring, the sign-in throttle
-                wired = getattr(app.state, built, None)  # built on first use
+            # Built on first use: the co-sign pages' wiring, the sign-in throttle, the upload limiter.
+            for built in ("cosign", "console_throttle", "upload_limiter"):
+                wired = getattr(app.state, built, None)
                 if wired is not None:
                     wired.close()
         state.http.close()

@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     miniapp_session_minutes: int = Field(default=120, ge=5, le=1440)
     upload_dir: Path | None = None
     upload_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # Requests with photos per citizen (photos cost memory to check and disk to keep), "count/seconds" windows.
+    upload_citizen_limits: str = "5/60,30/3600"
     hot_topic_zones: list[str] = Field(default_factory=lambda: [
         "housing_delivery", "unpaid_wages", "legal_services", "winter_heating"])
     alipay_consent_methods: list[str] = Field(default_factory=list)
@@ -146,7 +148,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.var_dir / 'gateway.db'}"
         self.public_base_url = self.public_base_url.rstrip("/")
         self.wechat_api_base = self.wechat_api_base.rstrip("/")
-        for limits in (self.cosign_ip_limits, self.cosign_identity_limits, self.otp_phone_limits, self.otp_ip_limits):
+        for limits in (self.cosign_ip_limits, self.cosign_identity_limits, self.otp_phone_limits, self.otp_ip_limits,
+                       self.upload_citizen_limits):
             parse_limits(limits)
         if "default" not in self.warning_thresholds:
             raise ConfigurationError("WARNING_THRESHOLDS needs a \"default\" entry")
