@@ -13,6 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from bots.texts import render
+from qr import images
 from qr.links import signer_for
 from tests.gateway.console.support import make_user, sign_in
 from tickets import petitions, progress, repository
@@ -89,7 +91,16 @@ def test_every_surface_masks_numbers_however_they_are_written(client: TestClient
                 assert masked in text, f"{surface} does not show {masked}"
 
 
-def test_petition_titles_are_masked_on_every_surface(client: TestClient, engine: Engine, seeded: Seeded) -> None:
+def test_petition_titles_are_masked_on_every_surface(client: TestClient, engine: Engine, settings: Settings,
+                                                     seeded: Seeded) -> None:
+    with engine.connect() as conn:
+        petition = petitions.get(conn, seeded.titled_id)
+    card = client.get(f"/j/{seeded.titled_token}/card.png").content  # the printable card, drawn with the title
+    link = f"{settings.public_base_url}/j/{seeded.titled_token}"
+    assert card == images.png_card(link, title=petitions.short_title(TITLED), number=petition.number,
+                                   caption=render("petition_card_caption"))
+    assert card != images.png_card(link, title=TITLED[:19] + "…", number=petition.number,
+                                   caption=render("petition_card_caption"))
     reader = {"Authorization": f"Bearer {seeded.reader_key}"}
     shown = {
         "/j/": client.get(f"/j/{seeded.titled_token}").text,
