@@ -185,7 +185,7 @@ class SignInThrottle:
         now = self._clock()
         failures = self._store.get(f"{pair}:failures")
         if failures:
-            waited = pair_wait(failures) - (now - self._store.get(f"{pair}:at"))
+            waited = pair_wait(failures) - (now - self._store.get(f"{pair}:at_ms") / 1000)
             if waited > 0:
                 return max(1, int(waited + 0.999))
         if self._store.get(f"{pair}:known"):
@@ -200,14 +200,14 @@ class SignInThrottle:
         pair, account, _ = self._keys(username, address)
         now = self._clock()
         self._store.add(f"{pair}:failures", _DAY)
-        self._store.put(f"{pair}:at", int(now), _DAY)
+        self._store.put(f"{pair}:at_ms", int(now * 1000), _DAY)
         self._store.add(f"{account}:{int(now // ACCOUNT_WINDOW)}", ACCOUNT_WINDOW)
 
     def succeeded(self, username: str, address: str) -> None:
         """The right password: the address is known for this account, and its failures forgotten."""
         pair, _, _ = self._keys(username, address)
         self._store.drop(f"{pair}:failures")
-        self._store.drop(f"{pair}:at")
+        self._store.drop(f"{pair}:at_ms")
         self._store.put(f"{pair}:known", 1, KNOWN_DAYS * _DAY)
 
     def close(self) -> None:
