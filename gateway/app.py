@@ -55,9 +55,11 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
                      mask_identifier(settings.wechat_app_id) if state.wechat_adapter else "off",
                      "redis" if settings.redis_url else ("in-process" if run_jobs else "off"))
             yield
-            kit = getattr(app.state, "cosign", None)  # the co-sign pages' wiring, built on first use
-            if kit is not None:
-                kit.close()
+            # Built on first use: the co-sign pages' wiring, the sign-in throttle, the upload limiter.
+            for built in ("cosign", "console_throttle", "upload_limiter"):
+                wired = getattr(app.state, built, None)
+                if wired is not None:
+                    wired.close()
         state.http.close()
         engine.dispose()
 

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bots.texts import render
 from tickets.errors import (
     AuthError,
     ChannelDisabled,
@@ -17,6 +18,7 @@ from tickets.errors import (
     MalformedPayload,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     SignatureError,
 )
 
@@ -54,6 +56,15 @@ def install(app: FastAPI) -> None:
         status = 403 if exc.forbidden else 401
         headers = {} if exc.forbidden else {"WWW-Authenticate": "Bearer"}
         return JSONResponse({"detail": exc.reason}, status_code=status, headers=headers)
+
+    @app.exception_handler(RateLimited)
+    async def _limited(request: Request, exc: RateLimited) -> JSONResponse:
+        # Shaped like the mini-program's refusals: a code for its logic, a message for the citizen.
+        log.info("%s %s over the %s limit (retry in %d s)", request.method, request.url.path, exc.scope,
+                 exc.retry_after)
+        message = render("miniapp_refused", code="rate_limited", retry_after=exc.retry_after)
+        return JSONResponse({"detail": {"code": "rate_limited", "message": message, "retry_after": exc.retry_after}},
+                            status_code=429, headers={"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)

@@ -1,7 +1,15 @@
-"""Jinja2 rendering of HTML pages (autoescaped), sharing labels with the chat messages."""
+"""Jinja2 rendering of HTML pages (autoescaped), sharing labels with the chat messages, and their security headers.
+
+Every page is sent with a strict Content-Security-Policy: nothing from elsewhere, no scripts at all (the
+pages work without JavaScript), the one inline style sheet of `base.html` allowed by a nonce made for
+this response, forms only to this site, never framed (also `X-Frame-Options`), no MIME sniffing, and no
+Referer: the address of `/t/{code}` and `/j/{token}` is itself the secret that opens the page. The
+console sends its own, looser policy (gateway/console/auth.py).
+"""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -34,7 +42,19 @@ def environment(timezone: str) -> jinja2.Environment:
     return env
 
 
+def security_headers(style_nonce: str) -> dict[str, str]:
+    """The headers of a page whose one inline style sheet carries `style_nonce`."""
+    return {
+        "Content-Security-Policy": f"default-src 'none'; style-src 'nonce-{style_nonce}'; img-src 'self'; "
+                                   "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+
+
 def page(template: str, timezone: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Render `templates/pages/{template}` as an HTML response."""
-    html = environment(timezone).get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status_code)
+    """Render `templates/pages/{template}` as an HTML response, with its security headers."""
+    nonce = secrets.token_urlsafe(16)
+    html = environment(timezone).get_template(template).render(style_nonce=nonce, **context)
+    return HTMLResponse(html, status_code=status_code, headers=security_headers(nonce))

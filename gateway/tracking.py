@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -49,7 +50,9 @@ def tracking_page(code: str, request: Request, state: State, rated: str = "") ->
         return _not_found(state)
     nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(16)
     place = ticket.address or ticket.location_label
-    response = page("tracking.html", state.settings.timezone, ticket=ticket, timeline=events,
+    # Officers' and the dispatch system's notes are free text too: a number in them is masked like the citizen's.
+    timeline = [replace(event, note=mask_text(event.note)) for event in events]
+    response = page("tracking.html", state.settings.timezone, ticket=ticket, timeline=timeline,
                     description=mask_text(ticket.description), place=mask_text(place),
                     can_rate=ticket.status is Status.RESOLVED, rated=rated == "1",
                     csrf=_csrf_token(state, code, nonce))

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from tickets import warnings
 from tickets.errors import NotFound, PetitionClosed
+from tickets.masking import mask_text
 from tickets.storage import fastsql
 from tickets.storage.db import is_postgres
 from tickets.storage.schema import petitions, signatures, tickets
@@ -127,7 +128,9 @@ def _select() -> sa.Select[Any]:
 
 def _from_row(row: Any) -> Petition:
     return Petition(
-        id=row.id, ticket_id=row.ticket_id, number=row.number, title=row.title, zone=row.zone, status=row.status,
+        id=row.id, ticket_id=row.ticket_id, number=row.number,
+        # Masked again as read: a title stored before titles were masked, or by rules that missed a format.
+        title=mask_text(row.title), zone=row.zone, status=row.status,
         representative_id=row.representative_id, signature_count=row.signature_count,
         flagged_count=row.flagged_count, created_at=row.created_at, expires_at=row.expires_at,
         closed_at=row.closed_at, wechat_scene=row.wechat_scene, wechat_qr_url=row.wechat_qr_url,
@@ -137,8 +140,12 @@ def _from_row(row: Any) -> Petition:
 
 
 def short_title(description: str) -> str:
-    """A petition's title from its ticket's description: the first line, at most 20 characters."""
-    line = " ".join(description.split())
+    """A petition's title: one line of the description (or of the title asked for), masked, at most 20 characters.
+
+    The title is public (the `/j/` page, the printable card on notice boards, WeChat's messages), and it
+    is masked before it is cut, so that no number is cut to a part the masking no longer recognises.
+    """
+    line = mask_text(" ".join(description.split()))
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
 
 

@@ -82,10 +82,13 @@ class Settings(BaseSettings):
     warning_webhook_url: str = ""
     warning_webhook_secret: str = ""
     # Limits as "count/seconds" windows, comma-separated (burst, sustained); "" = none.
-    cosign_ip_limits: str = "1/60,5/300"  # per IP and petition
+    # A signer is limited by who they are first. Mobile carriers put whole neighbourhoods behind one address
+    # (CGNAT), so the limits per address are high, a backstop against floods only: a crowd from one network
+    # is flagged for review (surge_block_per_hour), not refused.
     cosign_identity_limits: str = "3/60,10/3600"  # per signer, over all petitions
+    cosign_ip_limits: str = "30/60,300/3600"  # per IP and petition
     otp_phone_limits: str = "1/60,5/3600"  # codes texted per phone number
-    otp_ip_limits: str = "5/300,20/3600"  # codes asked per IP
+    otp_ip_limits: str = "10/300,60/3600"  # codes asked per IP
     # A surge from one source: more signatures than this in an hour on one petition from one network
     # block (/24, /48) or one device are flagged for review and counted apart.
     surge_block_per_hour: int = Field(default=10, ge=1)
@@ -111,6 +114,8 @@ class Settings(BaseSettings):
     miniapp_session_minutes: int = Field(default=120, ge=5, le=1440)
     upload_dir: Path | None = None
     upload_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # Requests with photos per citizen (photos cost memory to check and disk to keep), "count/seconds" windows.
+    upload_citizen_limits: str = "5/60,30/3600"
     hot_topic_zones: list[str] = Field(default_factory=lambda: [
         "housing_delivery", "unpaid_wages", "legal_services", "winter_heating"])
     alipay_consent_methods: list[str] = Field(default_factory=list)
@@ -143,7 +148,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.var_dir / 'gateway.db'}"
         self.public_base_url = self.public_base_url.rstrip("/")
         self.wechat_api_base = self.wechat_api_base.rstrip("/")
-        for limits in (self.cosign_ip_limits, self.cosign_identity_limits, self.otp_phone_limits, self.otp_ip_limits):
+        for limits in (self.cosign_ip_limits, self.cosign_identity_limits, self.otp_phone_limits, self.otp_ip_limits,
+                       self.upload_citizen_limits):
             parse_limits(limits)
         if "default" not in self.warning_thresholds:
             raise ConfigurationError("WARNING_THRESHOLDS needs a \"default\" entry")

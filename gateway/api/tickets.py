@@ -98,7 +98,7 @@ def _out(ticket: Ticket, base_url: str) -> TicketOut:
         id=ticket.id, number=ticket.number, status=ticket.status, channel=ticket.channel,
         description=mask_text(ticket.description),
         location=LocationOut(address=mask_text(ticket.address), latitude=ticket.latitude,
-                             longitude=ticket.longitude, label=ticket.location_label),
+                             longitude=ticket.longitude, label=mask_text(ticket.location_label)),
         tracking_url=f"{base_url}/t/{ticket.tracking_code}", unit=ticket.unit, expected_at=ticket.expected_at,
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
@@ -140,8 +140,8 @@ def get_ticket(ticket_id: int, state: State, caller: Caller) -> TicketDetail:
     return TicketDetail(
         **_out(ticket, state.settings.public_base_url).model_dump(),
         citizen=citizen,
-        timeline=[EventOut(status_from=e.status_from, status_to=e.status_to, actor=e.actor, note=e.note,
+        timeline=[EventOut(status_from=e.status_from, status_to=e.status_to, actor=e.actor, note=mask_text(e.note),
                            unit=e.unit, expected_at=e.expected_at, created_at=e.created_at) for e in events],
-        attachments=[AttachmentOut(kind=a.kind, media_id=a.media_id, url=a.url, note=a.note) for a in media],
+        attachments=[AttachmentOut(kind=a.kind, media_id=a.media_id, url=a.url, note=mask_text(a.note)) for a in media],
         routing=routing_out(routed),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 from typing import Annotated
@@ -11,11 +10,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.console.auth import SECURITY_HEADERS, SESSION_COOKIE, SignedIn, console_page, csrf_token, refused
+from gateway.console.throttle import SignInThrottle, build_throttle
 from gateway.deps import State
-from gateway.limits import Hit, Limiter, build_limiter
 from gateway.security import derive
 from gateway.state import AppState
-from tickets.access.officers import AccountLocked, authenticate
+from tickets.access.officers import authenticate
 from tickets.access.sessions import SESSION_HOURS, close_session, open_session, purge_expired
 from tickets.clock import utcnow
 from tickets.errors import AuthError
@@ -26,19 +25,13 @@ log = logging.getLogger("gateway.console")
 LOGIN_COOKIE = "console_login"
 
 
-_LOGIN_WINDOWS = ((10, 60), (30, 3600))  # sign-in attempts per address: a burst, and an hour
-
-
-def _limiter(request: Request, state: AppState) -> Limiter:
-    limiter: Limiter | None = getattr(request.app.state, "console_limiter", None)
-    if limiter is None:
-        limiter = request.app.state.console_limiter = build_limiter(state.settings.redis_url)
-    return limiter
-
-
-def _address_key(state: AppState, request: Request) -> str:
-    address = request.client.host if request.client else ""
-    return hmac.new(derive(state.settings.secret_key, "console-login/v1"), address.encode(), "sha256").hexdigest()
+def _throttle(request: Request, state: AppState) -> SignInThrottle:
+    """The application's sign-in throttle, built on first use (closed with the app, gateway/app.py)."""
+    throttle: SignInThrottle | None = getattr(request.app.state, "console_throttle", None)
+    if throttle is None:
+        throttle = build_throttle(derive(state.settings.secret_key, "console-login/v2"), state.settings.redis_url)
+        request.app.state.console_throttle = throttle
+    return throttle
 
 
 def _login_form(state: AppState, request: Request, *, error: str = "", status_code: int = 200,
@@ -65,31 +58,33 @@ def login(
     password: Annotated[str, Form(max_length=256)],
     csrf: Annotated[str, Form(max_length=128)],
 ) -> Response:
-    """Check the password; start a server-side session, or count the failure (locks after repeated ones)."""
+    """Check the password; start a server-side session, or count the failure (slowing, never locking)."""
     nonce = request.cookies.get(LOGIN_COOKIE, "")
     if not nonce or not secrets.compare_digest(csrf.encode(), csrf_token(state, f"login:{nonce}").encode()):
         return _login_form(state, request, error="expired", status_code=403, username=username)
-    wait = _limiter(request, state).take([Hit("console-login", _address_key(state, request), _LOGIN_WINDOWS)])
-    if wait:  # guessing from one address, or locking officers out by guessing wrong: slowed, never counted
-        log.warning("console sign-in from one address over the limit (retry in %d s)", wait)
+    throttle = _throttle(request, state)
+    address = request.client.host if request.client else ""
+    wait = throttle.wait(username, address)
+    if wait:  # not even checked: a guess while slowed down tells nothing
+        log.warning("console sign-in for %s slowed down (retry in %d s)", mask_identifier(username), wait)
         slowed = _login_form(state, request, error="slow", status_code=429, username=username)
         slowed.headers["Retry-After"] = str(wait)
         return slowed
     now = utcnow()
-    error = ""
+    wrong = False
     with state.engine.begin() as conn:
         try:
             user = authenticate(conn, username, password, now)
-        except AccountLocked:
-            error = "locked"
         except AuthError:
-            error = "wrong"
+            wrong = True
         else:
             purge_expired(conn, now)
             token = open_session(conn, user, now)
-    if error:
-        log.warning("console sign-in refused for %s: %s", mask_identifier(username), error)
-        return _login_form(state, request, error=error, status_code=401, username=username)
+    if wrong:
+        throttle.failed(username, address)
+        log.warning("console sign-in refused for %s: wrong", mask_identifier(username))
+        return _login_form(state, request, error="wrong", status_code=401, username=username)
+    throttle.succeeded(username, address)
     log.info("console sign-in: %s (%s)", mask_identifier(user.username), user.role.value)
     response = RedirectResponse("/console/tickets", status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/console",

@@ -23,6 +23,8 @@ CSV_MAX_ROWS = 50_000
 FINISHED = (Status.RESOLVED.value, Status.CLOSED.value, Status.REJECTED.value, Status.MERGED.value,
             Status.WITHDRAWN.value)
 CSV_HEADER = ("number", "status", "channel", "zone", "unit", "created_at", "expected_at", "overdue", "description")
+# A cell a spreadsheet would run as a formula (CSV injection) starts with one of these, perhaps after blanks.
+FORMULA_START = frozenset("=+-@\t\r\n＝＋－＠")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,17 +127,21 @@ def distinct_values(conn: sa.Connection, column: sa.Column[Any]) -> list[str]:
 
 def csv_lines(conn: sa.Connection, flt: ListFilter, now: datetime, tz: ZoneInfo, *, mask: bool) -> Iterator[str]:
     """The whole filtered list as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese);
-    phone and ID numbers in descriptions masked when `mask`."""
+    phone and ID numbers in descriptions masked when `mask`, and no cell a spreadsheet would run as a formula.
+
+    Every column is neutralised, not only the citizen's text: the unit and the zone come from the dispatch
+    system and API callers, and a column that is safe today may carry free text tomorrow.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(CSV_HEADER)
     for row in conn.execute(_select(flt, now, tz).limit(CSV_MAX_ROWS)):
-        writer.writerow((row.number, row.status, row.channel, row.zone, row.unit,
-                         row.created_at.astimezone(tz).isoformat(timespec="minutes"),
-                         row.expected_at.astimezone(tz).isoformat(timespec="minutes") if row.expected_at else "",
-                         "yes" if row.overdue else "",
-                         _no_formula(mask_text(row.description) if mask else row.description)))
+        cells = (row.number, row.status, row.channel, row.zone, row.unit,
+                 row.created_at.astimezone(tz).isoformat(timespec="minutes"),
+                 row.expected_at.astimezone(tz).isoformat(timespec="minutes") if row.expected_at else "",
+                 "yes" if row.overdue else "", mask_text(row.description) if mask else row.description)
+        writer.writerow([_no_formula(str(cell)) for cell in cells])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -143,5 +149,6 @@ def csv_lines(conn: sa.Connection, flt: ListFilter, now: datetime, tz: ZoneInfo,
 
 
 def _no_formula(text: str) -> str:
-    """A citizen's text must not run as a spreadsheet formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """A cell a spreadsheet would run as a formula, made plain text by a leading apostrophe (OWASP)."""
+    first = text.lstrip(" \u3000")[:1]  # blanks in front do not stop every spreadsheet
+    return "'" + text if first and first in FORMULA_START else text

@@ -40,6 +40,19 @@ class PhotoView:
 
 
 @dataclass(frozen=True, slots=True)
+class NotificationView:
+    """A notification written for one of the ticket's citizens: what it said, and whether it went out."""
+
+    purpose: str
+    status: str  # the delivery's
+    method: str
+    created_at: datetime
+    sent_at: datetime | None
+    ticket_status: str  # the ticket's status it told of
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
 class CosignerView:
     """A co-signer of the ticket's petition, named only for admins."""
 
@@ -58,8 +71,10 @@ def _message(row: Any, mask: bool) -> MessageView:
     location = ""
     if isinstance(place, dict) and "latitude" in place:
         location = f"{place.get('label') or ''} ({place['latitude']:.5f}, {place['longitude']:.5f})".strip()
-    return MessageView(received_at=row.received_at, kind=str(row.kind), text=mask_text(text) if mask else text,
-                       location=location, link=str(link.get("title", "")) if isinstance(link, dict) else "")
+    title = str(link.get("title", "")) if isinstance(link, dict) else ""
+    if mask:
+        text, location, title = mask_text(text), mask_text(location), mask_text(title)
+    return MessageView(received_at=row.received_at, kind=str(row.kind), text=text, location=location, link=title)
 
 
 def messages(conn: sa.Connection, ticket_id: int, citizen_id: int | None, created_at: datetime,
@@ -75,19 +90,27 @@ def messages(conn: sa.Connection, ticket_id: int, citizen_id: int | None, create
     return [_message(r, mask) for r in rows]
 
 
-def photos(conn: sa.Connection, ticket_id: int) -> list[PhotoView]:
-    """The ticket's attachments."""
+def photos(conn: sa.Connection, ticket_id: int, *, mask: bool) -> list[PhotoView]:
+    """The ticket's attachments; numbers in their notes masked when `mask`."""
     rows = conn.execute(sa.select(attachments).where(attachments.c.ticket_id == ticket_id).order_by(attachments.c.id))
-    return [PhotoView(id=r.id, kind=r.kind, served=r.media_id.startswith(stored_media.PREFIX), note=r.note,
-                      created_at=r.created_at) for r in rows]
+    return [PhotoView(id=r.id, kind=r.kind, served=r.media_id.startswith(stored_media.PREFIX),
+                      note=mask_text(r.note) if mask else r.note, created_at=r.created_at) for r in rows]
 
 
-def sent_notifications(conn: sa.Connection, ticket_id: int) -> list[Any]:
-    """Notifications written for the ticket's citizens (what, and whether it went out)."""
-    return list(conn.execute(
+def sent_notifications(conn: sa.Connection, ticket_id: int, *, mask: bool) -> list[NotificationView]:
+    """Notifications written for the ticket's citizens (what, and whether it went out); notes masked when `mask`."""
+    rows = conn.execute(
         sa.select(notifications.c.purpose, notifications.c.status, notifications.c.method,
                   notifications.c.created_at, notifications.c.sent_at, notifications.c.payload)
-        .where(notifications.c.ticket_id == ticket_id).order_by(notifications.c.id)).all())
+        .where(notifications.c.ticket_id == ticket_id).order_by(notifications.c.id))
+    views = []
+    for r in rows:
+        payload = r.payload if isinstance(r.payload, dict) else {}
+        note = str(payload.get("note", ""))
+        views.append(NotificationView(purpose=r.purpose, status=r.status, method=r.method, created_at=r.created_at,
+                                      sent_at=r.sent_at, ticket_status=str(payload.get("status", "")),
+                                      note=mask_text(note) if mask else note))
+    return views
 
 
 def cosigners(conn: sa.Connection, petition_id: int, *, show_names: bool, limit: int = 200) -> list[CosignerView]:

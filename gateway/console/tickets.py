@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -62,26 +63,35 @@ def ticket_csv(request: Request, state: State, officer: SignedIn) -> Response:
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
 def ticket_page(ticket_id: int, request: Request, state: State, officer: SignedIn) -> Response:
-    """A ticket with its messages, photos, place, timeline, notifications, co-signers and the officers' actions."""
+    """A ticket with its messages, photos, place, timeline, notifications, co-signers and the officers' actions.
+
+    Only admins see the free text whole; for everyone else numbers in the description, the address, the
+    place's label, the notes of the timeline, photos and notifications, and the messages are masked.
+    """
     admin = officer.user.can(UserRole.ADMIN)
+    mask = not admin
     try:
         with reader(state.engine).connect() as conn:
             ticket = repository.get_ticket(conn, ticket_id)
             petition = petitions.for_ticket(conn, ticket_id)
+            timeline = repository.timeline(conn, ticket_id)
             context: dict[str, Any] = {
                 "zone": zones.zones_of(conn, [ticket_id]).get(ticket_id, ""),
-                "timeline": repository.timeline(conn, ticket_id),
-                "messages": data.messages(conn, ticket_id, ticket.citizen_id, ticket.created_at, mask=not admin),
-                "photos": data.photos(conn, ticket_id),
-                "notifications": data.sent_notifications(conn, ticket_id),
+                "timeline": [replace(e, note=mask_text(e.note)) for e in timeline] if mask else timeline,
+                "messages": data.messages(conn, ticket_id, ticket.citizen_id, ticket.created_at, mask=mask),
+                "photos": data.photos(conn, ticket_id, mask=mask),
+                "notifications": data.sent_notifications(conn, ticket_id, mask=mask),
                 "cosigners": data.cosigners(conn, petition.id, show_names=admin) if petition else [],
                 "due_at": deadlines.due_of(conn, [ticket_id]).get(ticket_id),
             }
     except NotFound:
         return console_page(state, "missing.html", officer, status_code=404)
     next_statuses = [s.value for s in Status if s is not Status.MERGED and can_move(ticket.status, s)]
+    if mask:
+        ticket = replace(ticket, description=mask_text(ticket.description), address=mask_text(ticket.address),
+                         location_label=mask_text(ticket.location_label))
     return console_page(state, "ticket.html", officer, ticket=ticket, petition=petition,
-                        description=ticket.description if admin else mask_text(ticket.description),
+                        description=ticket.description,
                         next_statuses=next_statuses, can_merge=can_move(ticket.status, Status.MERGED),
                         done=request.query_params.get("done", ""), error=request.query_params.get("error", ""),
                         **context)

@@ -5,9 +5,10 @@ and one form for the step the visitor is at: proving who they are (WeChat or Ali
 inside those apps, else a phone number and a texted code; gateway/cosign/auth.py), then
 signing, with an explicit choice to hear of progress. Works without JavaScript.
 
-A signature is one transaction (gateway/cosign/signing.py) behind CSRF, rate limits per IP and
-petition and per identity, and surge flagging (tickets/petitions.py): a flagged signer is told it
-was received and will be checked, never that it counted.
+A signature is one transaction (gateway/cosign/signing.py) behind CSRF, a rate limit per identity,
+a high one per IP and petition (neighbours share one carrier address: CGNAT), and surge flagging
+(tickets/petitions.py), which handles crowds from one network: a flagged signer is told it was
+received and will be checked, never that it counted.
 """
 
 from __future__ import annotations
@@ -111,10 +112,10 @@ async def sign(token: str, request: Request, kit: Kit) -> Response:
         return form_page(kit, request, posted.view, token, step="sign", status=400, error="name", who=_who(identity),
                          kind=identity.kind, consent=consent)
     host = client_host(request)
-    wait = kit.limiter.take([
-        Hit("cosign-ip", kit.prints.key("ip", f"{posted.petition_id}:{host}"), kit.limits.cosign_ip),
+    wait = kit.limiter.take([  # both or neither counted: a refused attempt costs no budget
         Hit("cosign-identity", kit.prints.key("identity", f"{identity.kind}:{identity.value}"),
             kit.limits.cosign_identity),
+        Hit("cosign-ip", kit.prints.key("ip", f"{posted.petition_id}:{host}"), kit.limits.cosign_ip),
     ])
     if wait:
         if cosign_signing.has_signed(kit, posted.petition_id, identity):  # a double tap: say so, not "wait"
@@ -176,4 +177,5 @@ async def card(token: str, kit: Kit) -> Response:
                                caption=render("petition_card_caption"))
 
     png = await run_in_threadpool(kit.cards.get, (petition_id, token), make)
-    return Response(png, media_type="image/png", headers={"Cache-Control": f"public, max-age={CARD_MAX_AGE}"})
+    return Response(png, media_type="image/png", headers={"Cache-Control": f"public, max-age={CARD_MAX_AGE}",
+                                                          "X-Content-Type-Options": "nosniff"})

@@ -1,10 +1,12 @@
 """`POST /api/v1/miniapp/requests`: a citizen's request with photos, as one multipart form.
 
-Order: the body's declared size, the chat's rules on the text (bots/conversations/miniapp.py), a repeated
-`request_id`, each photo's size and type, then the photos are stored and the ticket opened in one
-transaction. A refusal at any step stores nothing; photos of a ticket that was not committed are
-removed again. The photo checks and the transaction run in the thread pool: decoding a photo and
-flushing it to disk would otherwise hold up every other request on the event loop.
+Order: the body's declared size, the chat's rules on the text (bots/conversations/miniapp.py), the
+citizen's limit of requests with photos (UPLOAD_CITIZEN_LIMITS; 429), a repeated `request_id`, each
+photo's size and type, then the photos are stored and the ticket opened in one transaction. A refusal
+at any step stores nothing; photos of a ticket that was not committed are removed again. The photo
+checks and the transaction run in the thread pool: decoding a photo and flushing it to disk would
+otherwise hold up every other request on the event loop. Decoding is bounded per process
+(gateway/uploads.py); a photo that waits too long for its turn is answered 503 `busy`.
 """
 
 from __future__ import annotations
@@ -25,18 +27,22 @@ from bots.conversations.draft import MAX_MEDIA
 from bots.conversations.miniapp import Submission, SubmissionRefused
 from bots.texts import render
 from gateway.deps import State
+from gateway.limits import Hit, Limiter, build_limiter
 from gateway.miniapp.models import RequestForm, SubmittedOut
 from gateway.miniapp.session import MiniappSession, Session, citizen_for, refusal
 from gateway.miniapp.tickets import brief
+from gateway.security import Fingerprints
 from gateway.state import AppState
 from gateway.uploads import LocalFolderStore, PhotoRefused, check_photo
 from tickets import attachments as stored_media
 from tickets import repository, zones
 from tickets.clock import utcnow
+from tickets.errors import RateLimited
 from tickets.inbox import turns as inbox
 from tickets.inbox.log import earlier_ticket
 from tickets.inbox.message import Channel, InboundMessage, Kind, Location
 from tickets.masking import mask_identifier
+from tickets.settings import parse_limits
 from tickets.storage.db import reader
 
 log = logging.getLogger(__name__)
@@ -65,6 +71,25 @@ class UploadCapRoute(APIRoute):
 
 
 router = APIRouter(route_class=UploadCapRoute)
+BUSY_RETRY_SECONDS = 10
+
+
+def _limiter(request: Request, state: AppState) -> Limiter:
+    """The application's limiter of uploads, built on first use (closed with the app, gateway/app.py)."""
+    limiter: Limiter | None = getattr(request.app.state, "upload_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.upload_limiter = build_limiter(state.settings.redis_url)
+    return limiter
+
+
+def _take_upload(request: Request, state: AppState, citizen_id: int) -> None:
+    """Count a request with photos against the citizen's limit; raises RateLimited when over it."""
+    settings = state.settings
+    key = Fingerprints(settings.secret_key).key("upload-citizen", str(citizen_id))
+    windows = tuple(parse_limits(settings.upload_citizen_limits))
+    wait = _limiter(request, state).take([Hit("upload-citizen", key, windows)])
+    if wait:
+        raise RateLimited("upload-citizen", wait)
 
 
 @router.post("/requests", status_code=201, response_model=SubmittedOut,
@@ -72,9 +97,11 @@ router = APIRouter(route_class=UploadCapRoute)
                         411: {"description": "No Content-Length"},
                         413: {"description": "A photo or the body is too large"},
                         415: {"description": "A photo is not a JPEG or PNG"},
-                        422: {"description": "No description, no place, too long, too many photos, unknown zone"}})
+                        422: {"description": "No description, no place, too long, too many photos, unknown zone"},
+                        429: {"description": "Too many requests with photos from this citizen; see Retry-After"},
+                        503: {"description": "Too many photos being checked at once (busy); see Retry-After"}})
 async def submit_request(form: Annotated[RequestForm, Form(media_type="multipart/form-data")], session: Session,
-                         state: State) -> JSONResponse:
+                         state: State, request: Request) -> JSONResponse:
     """File a request: it becomes a ticket through the chat's own draft and rules (channel `alipay`)."""
     location = None
     if (form.latitude is None) != (form.longitude is None):
@@ -89,6 +116,8 @@ async def submit_request(form: Annotated[RequestForm, Form(media_type="multipart
         miniapp.draft_of(Submission(form.description, form.address, location))  # before any photo is read
     except SubmissionRefused as exc:
         raise refusal(422, exc.missing) from None
+    if form.photos:
+        _take_upload(request, state, session.citizen_id)
     uploads = [await upload.read(state.settings.upload_max_bytes + 1) for upload in form.photos]
     submission = Submission(form.description, form.address, location)
     dedupe = f"r:{session.citizen_id}:{form.request_id}" if form.request_id else ""
@@ -108,6 +137,8 @@ def _file(state: AppState, session: MiniappSession, submission: Submission, uplo
             photos.append(check_photo(data, state.settings.upload_max_bytes))
         except PhotoRefused as exc:
             log.info("miniapp photo refused: %s", exc)
+            if exc.reason == "busy":
+                raise refusal(503, "busy", **{"Retry-After": str(BUSY_RETRY_SECONDS)}) from None
             raise refusal(413 if exc.reason == "too_large" else 415, exc.reason) from None
     store = LocalFolderStore(state.settings.uploads_path)
     now = utcnow()

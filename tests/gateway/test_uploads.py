@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,7 +13,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from gateway.uploads import LocalFolderStore, PhotoRefused, check_photo, content_type
+from gateway.uploads import KEPT_PIXELS, DecodeSlots, LocalFolderStore, PhotoRefused, check_photo, content_type
 from tickets.errors import NotFound
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -93,3 +96,70 @@ def test_location_and_other_metadata_are_not_kept_and_the_photo_is_upright() -> 
     png.save(buffer, "PNG", pnginfo=meta)
     with Image.open(io.BytesIO(check_photo(buffer.getvalue(), 100_000).data)) as image:
         assert "Comment" not in image.info
+
+
+ROOT = Path(__file__).resolve().parents[2]
+LARGE = (7000, 5500)  # 38.5 megapixels: under MAX_PIXELS, 115 MB as pixels
+
+
+@pytest.fixture(scope="module")
+def large_jpeg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A large-dimension JPEG of a few hundred kB, as a modern phone sends (a gradient compresses well)."""
+    path = tmp_path_factory.mktemp("photos") / "large.jpg"
+    Image.linear_gradient("L").resize(LARGE).convert("RGB").save(path, "JPEG", quality=85)
+    return path
+
+
+def test_a_large_photo_is_kept_at_most_kept_pixels_with_its_shape(large_jpeg: Path) -> None:
+    kept = check_photo(large_jpeg.read_bytes(), 5 * 1024 * 1024)
+    assert kept.width * kept.height <= KEPT_PIXELS and kept.width * kept.height > 0.95 * KEPT_PIXELS
+    assert abs(kept.width / kept.height - LARGE[0] / LARGE[1]) < 0.01
+    with Image.open(io.BytesIO(kept.data)) as image:
+        assert image.size == (kept.width, kept.height) and image.format == "JPEG"
+
+
+def test_decodes_wait_for_a_slot_and_a_long_wait_is_busy() -> None:
+    jpeg = encoded(Image.new("RGB", (40, 30), "red"), "JPEG")
+    slots = DecodeSlots(1, wait=0.05)
+    with slots.held(), pytest.raises(PhotoRefused) as busy:  # every slot taken, for longer than the wait
+        check_photo(jpeg, 10_000, slots)
+    assert busy.value.reason == "busy"
+    patient = DecodeSlots(1, wait=5)
+    done: list[object] = []
+    with patient.held():
+        waiting = threading.Thread(target=lambda: done.append(check_photo(jpeg, 10_000, patient)))
+        waiting.start()
+        waiting.join(0.2)
+        assert waiting.is_alive() and not done  # waits its turn ...
+    waiting.join(5)
+    assert len(done) == 1  # ... and decodes once the slot is free
+
+
+# Run in a fresh interpreter: the peak resident size of a process only ever grows, so this suite's own
+# cannot be measured. Eight photos arrive at once; the growth of the peak is what they cost.
+MEASURE = """
+import io, resource, sys, threading
+from PIL import Image
+from gateway.uploads import check_photo
+data = open(sys.argv[1], "rb").read()
+small = io.BytesIO()
+Image.new("RGB", (64, 48), "red").save(small, "JPEG")
+check_photo(small.getvalue(), 10**6)  # libraries loaded before the baseline
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+uploads = [threading.Thread(target=check_photo, args=(data, 5 * 1024 * 1024)) for _ in range(int(sys.argv[2]))]
+for upload in uploads:
+    upload.start()
+for upload in uploads:
+    upload.join()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+CONCURRENT_UPLOADS = 8
+BUDGET_MB = 400  # measured 215-250 MB; decoding whole, eight at once took 3.6 GB
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in kilobytes on Linux")
+def test_concurrent_large_uploads_stay_within_the_memory_budget(large_jpeg: Path) -> None:
+    measured = subprocess.run([sys.executable, "-c", MEASURE, str(large_jpeg), str(CONCURRENT_UPLOADS)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300, check=True)
+    growth = int(measured.stdout.strip())
+    assert growth < BUDGET_MB, f"{CONCURRENT_UPLOADS} concurrent uploads grew the process by {growth} MB"

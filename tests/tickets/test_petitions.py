@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
+import re
 from datetime import timedelta
+from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
 from sqlalchemy.engine import Engine
 
 from tickets import outbox, petitions, progress, warnings
@@ -18,7 +23,9 @@ from tickets.outbox import Topic
 from tickets.petitions import Signer, SurgeRule
 from tickets.progress import StatusUpdate
 from tickets.repository import NewTicket, open_ticket
+from tickets.storage.db import MIGRATIONS
 from tickets.storage.schema import notifications, signatures
+from tickets.storage.schema import petitions as petitions_table
 
 KEY = b"k" * 32
 TZ = ZoneInfo("Asia/Shanghai")
@@ -28,6 +35,10 @@ def _ticket(conn: sa.Connection, citizen_id: int | None = None) -> int:
     new = NewTicket(channel="wechat", citizen_id=citizen_id,
                     description="小区楼下垃圾站夏天臭味严重，影响周边几百户居民生活", address="幸福路1号")
     return open_ticket(conn, new, utcnow(), TZ).id
+
+
+def _ticket_about(conn: sa.Connection, description: str) -> int:
+    return open_ticket(conn, NewTicket(channel="wechat", citizen_id=None, description=description), utcnow(), TZ).id
 
 
 def _signer(n: int, **kw: object) -> Signer:
@@ -178,3 +189,72 @@ def test_only_the_filer_is_asked_to_rate_and_co_signers_hear_it_is_resolved(engi
         data = dict(conn.execute(sa.text("SELECT id, dialog_data FROM citizens")).all())
     assert told == {(rep.id, "progress"), (other.id, "progress"), (rep.id, "evaluation")}
     assert "evaluation" not in str(data[other.id])
+
+
+# A description whose number the 20-character title cuts in the middle, and one the title holds whole.
+CUT_ID = "身份证410105199001011234被冒用办了营业执照"
+WHOLE_PHONE = "电话13812345678路灯不亮"
+
+
+def _no_long_digit_run(title: str) -> bool:
+    return re.search(r"\d{7}", title) is None
+
+
+def test_titles_are_masked_before_they_are_cut(engine: Engine) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        cut, _ = petitions.start(conn, _ticket_about(conn, CUT_ID), now=now, days=30)
+        whole, _ = petitions.start(conn, _ticket_about(conn, WHOLE_PHONE), now=now, days=30)
+        given, _ = petitions.start(conn, _ticket_about(conn, "井盖丢失"), now=now, days=30,
+                                   title="请回电 139 1234 5678")
+        stored = conn.execute(sa.select(petitions_table.c.title).order_by(petitions_table.c.id)).scalars().all()
+    assert cut.title == "身份证410105********12…" and whole.title == "电话138****5678路灯不亮"
+    assert given.title == "请回电 139 **** 5678"
+    assert stored == [cut.title, whole.title, given.title]  # stored masked, not only shown masked
+
+
+def test_a_title_stored_unmasked_is_shown_masked(engine: Engine) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        petition, _ = petitions.start(conn, _ticket_about(conn, WHOLE_PHONE), now=now, days=30)
+        conn.execute(sa.update(petitions_table).values(title=WHOLE_PHONE))
+        assert petitions.get(conn, petition.id).title == "电话138****5678路灯不亮"
+        assert [p.title for p in petitions.list_petitions(conn)[0]] == ["电话138****5678路灯不亮"]
+
+
+def _migration(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, MIGRATIONS / "versions" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_migration_masks_titles_already_stored(engine: Engine) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        ids = [petitions.start(conn, _ticket_about(conn, text), now=now, days=30)[0].id
+               for text in (CUT_ID, WHOLE_PHONE, "井盖丢失", "垃圾站臭味")]
+        legacy = ["身份证4101051990010112…", "电话13812345678路灯不亮", "井盖丢了，王先生13912345678", "垃圾站臭味"]
+        for petition_id, title in zip(ids, legacy, strict=True):
+            conn.execute(sa.update(petitions_table).where(petitions_table.c.id == petition_id)
+                         .values(title=title, wechat_media_id="media-with-the-old-title", wechat_media_at=now))
+        with Operations.context(MigrationContext.configure(conn)):
+            _migration("0007_petition_titles_masked").upgrade()
+        rows = conn.execute(sa.select(petitions_table.c.title, petitions_table.c.wechat_media_id)
+                            .order_by(petitions_table.c.id)).all()
+    assert [r.title for r in rows] == ["身份证410105********12…", "电话138****5678路灯不亮",
+                                       "井盖丢了，王先生139****5678", "垃圾站臭味"]
+    assert all(_no_long_digit_run(r.title) for r in rows)
+    assert [r.wechat_media_id for r in rows] == ["", "", "", "media-with-the-old-title"]  # redrawn when changed
+
+
+@pytest.mark.parametrize(("written", "masked"), [
+    ("电话 139 1234 5678", "电话 139 **** 5678"), ("+86 137-1234-5678", "+86 137-****-5678"),
+    ("１３９１２３４５６７８", "１３９****５６７８"), ("410105 19900101 1234", "410105 ******** 1234"),
+    ("0371-6123 4567", "0371-**** 4567"), ("6222 0212 3456 7890", "**** **** **** 7890"),
+    ("工单20261203-0042，3000元，12号楼3单元502", "工单20261203-0042，3000元，12号楼3单元502"),
+])
+def test_the_migrations_own_copy_of_the_masking(written: str, masked: str) -> None:
+    """The migration cannot import tickets/masking.py (storage is a leaf); its copy masks as mask_text did."""
+    assert _migration("0007_petition_titles_masked").mask_text(written) == masked

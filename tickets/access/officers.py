@@ -1,10 +1,14 @@
-"""Officers who sign in to the console: roles, argon2id password hashes, lock-out after repeated failures."""
+"""Officers who sign in to the console: roles and argon2id password hashes.
+
+Wrong passwords never lock an account (anyone who knows a user name could lock its officer out): the
+console slows guessing down per account and address instead (gateway/console/throttle.py).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -16,8 +20,6 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from tickets.errors import AuthError, NotFound
 from tickets.storage.schema import users
 
-MAX_FAILURES = 5  # consecutive wrong passwords before the account is locked
-LOCK_MINUTES = 15
 MIN_PASSWORD = 10
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 
@@ -49,14 +51,6 @@ class User:
         return _RANK[self.role] >= _RANK[role]
 
 
-class AccountLocked(AuthError):
-    """Too many wrong passwords: sign-in refused until `until`."""
-
-    def __init__(self, until: datetime) -> None:
-        super().__init__("account locked", forbidden=True)
-        self.until = until
-
-
 def _user(row: Any) -> User:
     return User(id=row.id, username=row.username, role=UserRole(row.role))
 
@@ -82,10 +76,10 @@ def create_user(conn: sa.Connection, username: str, role: UserRole, password: st
 
 
 def set_password(conn: sa.Connection, username: str, password: str) -> None:
-    """Replace a user's password (and lift a lock-out); raises NotFound or ValueError."""
+    """Replace a user's password; raises NotFound or ValueError."""
     check_password_strength(password)
     result = conn.execute(sa.update(users).where(users.c.username == username.strip().lower()).values(
-        password_hash=_HASHER.hash(password), failed_attempts=0, locked_until=None))
+        password_hash=_HASHER.hash(password)))
     if not result.rowcount:
         raise NotFound(f"user {username}")
 
@@ -97,27 +91,14 @@ def get_user(conn: sa.Connection, user_id: int) -> User | None:
 
 
 def authenticate(conn: sa.Connection, username: str, password: str, now: datetime) -> User:
-    """The user whose password this is; counts failures and locks the account after MAX_FAILURES.
-
-    Raises AccountLocked while locked (even for the right password), AuthError for a wrong name or password.
-    Catch the error inside the transaction, so that the failure counted here is committed.
-    """
-    row = conn.execute(sa.select(users).where(users.c.username == username.strip().lower())
-                       .with_for_update()).one_or_none()
+    """The user whose password this is; AuthError for a wrong name or password (the caller throttles)."""
+    row = conn.execute(sa.select(users).where(users.c.username == username.strip().lower())).one_or_none()
     if row is None or row.disabled:
         _verify(_dummy_hash(), password)
         raise AuthError("unknown user or wrong password")
-    if row.locked_until is not None and row.locked_until > now:
-        raise AccountLocked(row.locked_until)
     if not _verify(row.password_hash, password):
-        failures = row.failed_attempts + 1
-        locked = now + timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
-        conn.execute(sa.update(users).where(users.c.id == row.id).values(
-            failed_attempts=0 if locked else failures, locked_until=locked))
-        if locked is not None:
-            raise AccountLocked(locked)
         raise AuthError("unknown user or wrong password")
-    values: dict[str, Any] = {"failed_attempts": 0, "locked_until": None, "last_login_at": now}
+    values: dict[str, Any] = {"last_login_at": now}
     if _HASHER.check_needs_rehash(row.password_hash):  # parameters raised since it was stored
         values["password_hash"] = _HASHER.hash(password)
     conn.execute(sa.update(users).where(users.c.id == row.id).values(**values))

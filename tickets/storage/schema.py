@@ -330,6 +330,8 @@ users = sa.Table(
     sa.Column("username", sa.String(64), nullable=False, unique=True),
     sa.Column("role", sa.String(16), nullable=False),  # admin / operator / viewer
     sa.Column("password_hash", sa.String(255), nullable=False),  # argon2id, with its parameters and salt
+    # Written by the lock-out that sign-in no longer has (gateway/console/throttle.py slows down instead);
+    # read by nothing, kept so that the schema needs no migration for it.
     sa.Column("failed_attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("locked_until", UTCDateTime),
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),

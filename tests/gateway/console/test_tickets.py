@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import sqlalchemy as sa
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from gateway.console.throttle import FREE_FAILURES, MemoryStore, SignInThrottle
+from gateway.limits import MemoryLimiter
 from gateway.uploads import LocalFolderStore
 from tests.gateway.console.support import PASSWORD, csrf_of, make_user, open_ticket, sign_in
 from tickets import attachments as stored_media
-from tickets.access import officers as users
 from tickets.access.officers import UserRole
 from tickets.clock import utcnow
 from tickets.repository import NewAttachment
@@ -49,19 +54,26 @@ def test_sign_in_sets_a_random_session_cookie_and_sign_out_ends_it(client: TestC
     assert client.get("/console/tickets", follow_redirects=False).status_code == 303
 
 
-def test_wrong_passwords_lock_the_account(client: TestClient, engine: Engine) -> None:
+def test_wrong_passwords_slow_down_their_address_and_lock_no_one_out(app: FastAPI, client: TestClient,
+                                                                     engine: Engine) -> None:
     make_user(engine, "wang", UserRole.ADMIN)
-    for _ in range(users.MAX_FAILURES - 1):
-        refused = sign_in(client, "wang", "not the password")
+    guesser = client  # one address; the app's lifespan runs (and ends) with it
+    for _ in range(FREE_FAILURES):
+        refused = sign_in(guesser, "wang", "not the password")
         assert refused.status_code == 401 and "用户名或密码不正确" in refused.text
-    locked = sign_in(client, "wang", "not the password")
-    assert locked.status_code == 401 and "锁定" in locked.text
-    still = sign_in(client, "wang", PASSWORD)
-    assert still.status_code == 401 and "console_session" not in client.cookies
-    assert sign_in(client, "nobody", PASSWORD).status_code == 401
+    slowed = sign_in(guesser, "wang", PASSWORD)  # not even checked while slowed down
+    assert slowed.status_code == 429 and "太频繁" in slowed.text and 0 < int(slowed.headers["retry-after"]) <= 30
+    assert "console_session" not in guesser.cookies
+    officer = TestClient(app, client=("203.0.113.9", 50000))  # the officer, at the office
+    signed_in = sign_in(officer, "wang")
+    assert signed_in.status_code == 303 and "console_session" in officer.cookies
+    assert sign_in(guesser, "nobody", PASSWORD).status_code == 401
 
 
-def test_one_address_guessing_is_slowed_before_it_can_lock_everyone_out(client: TestClient, engine: Engine) -> None:
+def test_one_address_guessing_many_accounts_is_slowed(app: FastAPI, client: TestClient, engine: Engine) -> None:
+    frozen = 3600.0 * 500_000 + 1  # the start of a minute that does not end mid-test, however slow the machine
+    app.state.console_throttle = SignInThrottle(b"k" * 32, MemoryStore(lambda: frozen), MemoryLimiter(lambda: frozen),
+                                                lambda: frozen)
     for name in ("liu", "chen", "yang"):
         make_user(engine, name, UserRole.OPERATOR)
     answers = [sign_in(client, name, "guess").status_code for name in ("liu", "chen", "yang") for _ in range(4)]
@@ -69,6 +81,20 @@ def test_one_address_guessing_is_slowed_before_it_can_lock_everyone_out(client: 
     slowed = sign_in(client, "yang", PASSWORD)
     assert slowed.status_code == 429 and "太频繁" in slowed.text and int(slowed.headers["retry-after"]) > 0
     assert "console_session" not in client.cookies
+
+
+def test_csv_cells_never_run_as_spreadsheet_formulas(client: TestClient, engine: Engine, settings: Settings) -> None:
+    make_user(engine, "exporter", UserRole.ADMIN)
+    ticket = open_ticket(engine, settings, " =HYPERLINK(\"http://evil.example\",\"点我\")")
+    with engine.begin() as conn:  # the unit and zone come from the dispatch system and API callers
+        conn.execute(sa.update(tickets).where(tickets.c.id == ticket.id).values(
+            unit="=cmd|' /C calc'!A0", zone="@SUM(1+1)"))
+    sign_in(client, "exporter")
+    rows = list(csv.reader(io.StringIO(client.get("/console/tickets.csv").content.decode("utf-8-sig"))))
+    cells = dict(zip(rows[0], rows[1], strict=True))
+    assert cells["unit"] == "'=cmd|' /C calc'!A0" and cells["zone"] == "'@SUM(1+1)"
+    assert cells["description"] == "' =HYPERLINK(\"http://evil.example\",\"点我\")"  # blanks in front too
+    assert cells["number"] == ticket.number and cells["status"] == "received"  # plain cells stay as they are
 
 
 def test_sign_in_needs_the_form_csrf_token(client: TestClient, engine: Engine) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -12,9 +13,12 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy.engine import Engine
 
+from gateway.cosign.identity import Identity, seal_identity
+from gateway.security import CookieSeal
 from qr.links import signer_for
 from tests.conftest import redis_url
 from tests.gateway.cosign.support import (
+    PHONE_UA,
     StartSite,
     counts,
     csrf_of,
@@ -23,6 +27,7 @@ from tests.gateway.cosign.support import (
 )
 from tickets import petitions
 from tickets.clock import utcnow
+from tickets.settings import Settings
 from tickets.storage.schema import citizens, one_time_codes, signatures
 from tickets.storage.schema import petitions as petitions_table
 
@@ -266,6 +271,46 @@ def test_rate_limits_per_ip_and_identity_answer_429(start_site: StartSite) -> No
     first.get(f"/j/{other.token}")  # the same signer on another petition, from the same minute
     assert first.sign(other.token).status_code == 429
     assert counts(site.engine, other.id) == (1, 0, 1)
+
+
+SHIPPED_LIMITS = {name: Settings.model_fields[name].default
+                  for name in ("cosign_ip_limits", "cosign_identity_limits", "otp_phone_limits", "otp_ip_limits",
+                               "surge_block_per_hour", "surge_device_per_hour")}
+
+
+def test_neighbours_behind_one_address_all_sign_with_the_shipped_limits(start_site: StartSite) -> None:
+    site = start_site(**SHIPPED_LIMITS)
+    made = site.petition()
+    for phone in ("13900000011", "13900000012", "13900000013", "13900000014"):  # one carrier address (CGNAT)
+        neighbour = site.browser(ip="100.64.0.1")
+        neighbour.prove_phone(made.token, phone)
+        signed = neighbour.sign(made.token)
+        assert signed.status_code == 200 and "感谢您的联名" in signed.text
+    assert counts(site.engine, made.id) == (1 + 4, 0, 5)
+
+
+def test_a_crowd_behind_one_address_is_flagged_not_refused(start_site: StartSite) -> None:
+    site = start_site(**SHIPPED_LIMITS)
+    made = site.petition()
+    seal = CookieSeal(site.settings.secret_key)
+    outcomes = []
+    for n in range(14):  # a residents' meeting scanning the poster, on the same mobile network
+        neighbour = site.browser(ip="100.64.0.2", agent=PHONE_UA)
+        neighbour.set_cookie("j_id", seal_identity(seal, Identity("wechat", f"o-neighbour-{n}"), time.time()))
+        assert "我要联名" in neighbour.get(f"/j/{made.token}").text
+        signed = neighbour.sign(made.token)
+        assert signed.status_code == 200, signed.text
+        outcomes.append("flagged" if "您的联名已收到" in signed.text else "signed")
+    per_block = SHIPPED_LIMITS["surge_block_per_hour"]
+    assert outcomes == ["signed"] * per_block + ["flagged"] * (14 - per_block)
+    assert counts(site.engine, made.id) == (1 + per_block, 14 - per_block, 15)
+    one = site.browser(ip="100.64.0.3")  # one signer going from petition to petition is limited, by identity
+    one.set_cookie("j_id", seal_identity(seal, Identity("wechat", "o-neighbour-0"), time.time()))
+    answers = []
+    for other in (site.petition(rep_openid=f"o-rep-{n}") for n in range(6)):  # 3 a minute: 7 span 3 minutes
+        one.get(f"/j/{other.token}")
+        answers.append(one.sign(other.token).status_code)
+    assert 429 in answers
 
 
 def test_codes_per_phone_burst_and_sustained_and_per_ip(start_site: StartSite) -> None:

@@ -6,12 +6,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from bots.fakes.alipay import FakeAlipay
+from gateway import uploads
 from gateway.miniapp.session import SessionSigner
-from gateway.uploads import check_photo
+from gateway.uploads import DecodeSlots, check_photo
 from qr.links import signer_for
 from tests.gateway.alipay_data import APP_ID, database_held, jpeg, png
 from tickets import petitions, repository
@@ -190,6 +192,42 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(alipay_client: TestClient
     assert over_cap.status_code == 413
     assert count(alipay_settings, tickets) == 0 and count(alipay_settings, attachments) == 0
     assert stored_files(alipay_settings) == []
+
+
+def test_requests_with_photos_are_limited_per_citizen(alipay_client: TestClient, fake_alipay: FakeAlipay,
+                                                      alipay_settings: Settings) -> None:
+    alipay_settings.upload_citizen_limits = "2/86400"  # a day's window: none ends mid-test
+    session = sign_in(alipay_client, fake_alipay)
+    form = {"description": "路灯坏了", **PLACE}
+
+    def file(headers: dict[str, str], *, photo: bool = True) -> int:
+        files = [("photos", ("a.jpg", jpeg(), "image/jpeg"))] if photo else None
+        return alipay_client.post("/api/v1/miniapp/requests", headers=headers, data=form, files=files).status_code
+
+    assert [file(session), file(session)] == [201, 201]
+    refused = alipay_client.post("/api/v1/miniapp/requests", headers=session, data=form,
+                                 files=[("photos", ("a.jpg", jpeg(), "image/jpeg"))])
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    detail = refused.json()["detail"]
+    assert detail["code"] == "rate_limited" and "太频繁" in detail["message"] and detail["retry_after"] > 0
+    assert file(session, photo=False) == 201  # without photos: nothing to decode or keep
+    assert file(sign_in(alipay_client, fake_alipay, OTHER_USER, "authcode2")) == 201  # another citizen
+    assert count(alipay_settings, tickets) == 4 and len(stored_files(alipay_settings)) == 3
+
+
+def test_a_photo_that_finds_no_decode_slot_is_answered_busy(alipay_client: TestClient, fake_alipay: FakeAlipay,
+                                                            alipay_settings: Settings,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    session = sign_in(alipay_client, fake_alipay)
+    slots = DecodeSlots(1, wait=0.05)
+    monkeypatch.setattr(uploads, "DECODES", slots)
+    with slots.held():  # every slot of the process busy decoding other photos
+        busy = alipay_client.post("/api/v1/miniapp/requests", headers=session,
+                                  data={"description": "路灯坏了", **PLACE},
+                                  files=[("photos", ("a.jpg", jpeg(), "image/jpeg"))])
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "10"
+    assert busy.json()["detail"]["code"] == "busy" and busy.json()["detail"]["message"]
+    assert count(alipay_settings, tickets) == 0 and stored_files(alipay_settings) == []
 
 
 def test_photos_do_not_outlive_a_ticket_that_was_not_stored(alipay_client: TestClient, fake_alipay: FakeAlipay,
