@@ -240,7 +240,7 @@ def test_the_migration_masks_titles_already_stored(engine: Engine) -> None:
             conn.execute(sa.update(petitions_table).where(petitions_table.c.id == petition_id)
                          .values(title=title, wechat_media_id="media-with-the-old-title", wechat_media_at=now))
         with Operations.context(MigrationContext.configure(conn)):
-            _migration("0007_petition_titles_masked").upgrade()
+            _migration("0009_petition_titles_masked").upgrade()
         rows = conn.execute(sa.select(petitions_table.c.title, petitions_table.c.wechat_media_id)
                             .order_by(petitions_table.c.id)).all()
     assert [r.title for r in rows] == ["身份证410105********12…", "电话138****5678路灯不亮",
@@ -257,4 +257,4 @@ def test_the_migration_masks_titles_already_stored(engine: Engine) -> None:
 ])
 def test_the_migrations_own_copy_of_the_masking(written: str, masked: str) -> None:
     """The migration cannot import tickets/masking.py (storage is a leaf); its copy masks as mask_text did."""
-    assert _migration("0007_petition_titles_masked").mask_text(written) == masked
+    assert _migration("0009_petition_titles_masked").mask_text(written) == masked

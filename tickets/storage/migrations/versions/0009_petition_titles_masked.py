@@ -1,7 +1,7 @@
 """petition titles: personal numbers masked in the titles already stored
 
-Revision ID: 0007_petition_titles_masked
-Revises: 0006
+Revision ID: 0009_petition_titles_masked
+Revises: 0008_routing_models
 
 A title used to be the first 20 characters of the ticket's description as written, phone and ID numbers
 included, shown on the public co-sign page and the printable card. Titles are now masked when made
@@ -19,8 +19,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_petition_titles_masked"
-down_revision = "0006"
+revision = "0009_petition_titles_masked"
+down_revision = "0008_routing_models"
 branch_labels = None
 depends_on = None
 
