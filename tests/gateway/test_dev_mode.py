@@ -19,7 +19,7 @@ import zxingcpp
 from PIL import Image
 
 from tests.conftest import redis_url
-from tests.gateway.processes import deployment, free_port, wait_for
+from tests.processes import deployment, free_port, wait_for
 from tickets import dev_credentials
 
 pytestmark = pytest.mark.redis
@@ -87,3 +87,28 @@ def test_serve_worker_and_relay_deliver_notices_and_qr_cards_to_the_dev_fake(db_
             assert "given up" not in dev.log("worker") and "Job OK" in dev.log("worker")
     client.flushdb()
     client.close()
+
+
+def test_serve_with_two_web_processes_logs_from_each_and_they_share_the_fake(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # The README's command with two web processes and the embedded defaults (SQLite under var/, no Redis).
+    with deployment(tmp_path / "two") as dev:
+        dev.start("serve", "serve", "--port", str(port), "--workers", "2")
+        dev.wait_until_serving(base)
+        wait_for(lambda: dev.log("serve").count("INFO gateway: gateway up: env=dev") == 2, 60,
+                 "both web processes to log that they are up", logs=dev.logs)
+        with httpx.Client(base_url=base, follow_redirects=True, timeout=30) as citizen:
+            for action, content in (("text", "小区路灯坏了好几天"), ("location", ""), ("text", "1")):
+                page = citizen.post("/dev/wechat", data={"action": action, "content": content, "encrypted": "1"})
+            assert "工单号：" in page.text
+            key = dev.run("create-api-key", "--name", "dispatch", "--role", "dispatcher").stdout.strip()
+            answer = httpx.post(f"{base}/api/v1/tickets/1/events", headers={"Authorization": f"Bearer {key}"},
+                                json={"event_id": "e-1", "status": "accepted", "note": "已派人查看"}, timeout=10)
+            assert answer.status_code == 201
+            # Either web process runs the job and either shows the page: one fake, in the `serve` parent.
+            wait_for(lambda: "已派人查看" in citizen.get("/dev/wechat").text, 60, "the push in the simulator",
+                     logs=dev.logs)
+    log = dev.log("serve")
+    assert "INFO workers.runner: outbox relay started: due rows to in-process jobs" in log
+    assert re.search(r"INFO workers\.runner: relay moved \d+ outbox rows to in-process jobs", log), log
