@@ -1,11 +1,13 @@
 """The FastAPI application and the command line: the composition root of the gateway.
 
+    apidocs.py         The API reference: `/docs` (Swagger UI), `/redoc` and `/openapi.json`, served with nothing ...
     app.py             The FastAPI application factory
     cli.py             The `petition-gateway` command: serve, migrate, create-api-key, create-user
     deps.py            Request-scoped accessors and the capped body reader
     errors.py          HTTP status codes for the gateway's exception tree (chosen here and nowhere else)
     health.py          Liveness and readiness
     limits.py          Rate limits of the co-sign pages: fixed windows per scope and key, in Redis or in ...
+    logs.py            Logging of every process: one format on stderr, the gateway at INFO, chatty libraries quieter
     pages.py           Jinja2 rendering of HTML pages (autoescaped), sharing labels with the chat messages
     security.py        Keys and seals shared by the web surfaces (co-sign pages, console, mini-program)
     simulator.py       `/dev/wechat`: play the citizen in dev mode (on only with generated, not real, ...

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from bots.fakes.dev import dev_fake_wechat
-from gateway import errors, health, simulator, tracking, webhooks
+from gateway import apidocs, errors, health, simulator, tracking, webhooks
 from gateway.api.router import router as api
 from gateway.console.router import router as console
 from gateway.cosign.router import router as cosign
@@ -66,6 +66,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
         description="WeChat, Alipay and QR-code intake of citizens' requests for the 12345 hotline and "
                     "petition office; ticket API for the dispatch system.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None, openapi_url=None,  # served by gateway/apidocs.py, without a CDN
     )
     app.state.gateway = state
     app.state.fake_wechat = None
@@ -79,6 +80,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
         app.include_router(surface)
     if settings.wechat_simulated:
         app.include_router(simulator.router)
+    apidocs.install(app, enabled=settings.docs_enabled)
     return app
 
 

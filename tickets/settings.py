@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     draft_idle_minutes: int = Field(default=30, ge=1)
     draft_ttl_hours: int = Field(default=72, ge=1)
     dev_wechat_simulator: bool = True
+    # The API reference (/docs, /redoc, /openapi.json); unset = on in dev, off in production.
+    api_docs: bool | None = None
 
     # Alipay mini-program (issue 5): session lifetime, uploaded photos (UPLOAD_DIR unset = VAR_DIR/uploads),
     # the hot-topic zones a request may name, and the message-service msg_methods that carry subscription
@@ -178,6 +180,11 @@ class Settings(BaseSettings):
     def is_dev(self) -> bool:
         """True on the embedded development setup."""
         return self.gateway_env == "dev"
+
+    @property
+    def docs_enabled(self) -> bool:
+        """The API reference is served: API_DOCS, else only in dev."""
+        return self.is_dev if self.api_docs is None else self.api_docs
 
     @property
     def tz(self) -> ZoneInfo:
