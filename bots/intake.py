@@ -24,6 +24,7 @@ from tickets.inbox import consents
 from tickets.inbox import turns as inbox
 from tickets.inbox.message import InboundMessage, Kind
 from tickets.masking import mask_identifier
+from tickets.metrics import MESSAGES
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def handle(engine: Engine, message: InboundMessage, config: DeskConfig) -> list[
     happen outside it does (parsing and decryption before, the reply's rendering and encryption after),
     and the statements inside run through the driver (tickets/storage/fastsql.py).
     """
+    MESSAGES.labels(message.channel.value, message.kind.value).inc()
     try:
         with engine.connect() as conn, conn.begin():
             return receive(conn, message, config, utcnow())

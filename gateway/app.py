@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from bots.fakes.dev import dev_fake_wechat
-from gateway import apidocs, errors, health, simulator, tracking, webhooks
+from gateway import apidocs, errors, health, metrics, simulator, tracking, webhooks
 from gateway.api.router import router as api
 from gateway.console.router import router as console
 from gateway.cosign.router import router as cosign
@@ -76,11 +76,12 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
     # CPU when it was last of ten); the other routers are included after them.
     app.router.routes.extend(webhooks.router.routes)
     app.router.routes.extend(cosign.routes)
-    for surface in (tracking.router, health.router, miniapp, api, open311, console):
+    for surface in (tracking.router, health.router, metrics.router, miniapp, api, open311, console):
         app.include_router(surface)
     if settings.wechat_simulated:
         app.include_router(simulator.router)
     apidocs.install(app, enabled=settings.docs_enabled)
+    app.add_middleware(metrics.RequestMetrics)
     return app
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 
@@ -113,6 +114,13 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         # processes uvicorn starts and for the worker and relay (tickets/dev_credentials.py).
         dev_credentials.record(settings.var_dir, public_base_url=dev_public_url(host, port))
         settings = settings.refreshed()
+    if workers > 1 and not settings.prometheus_multiproc_dir:
+        # Several web processes count apart: /metrics adds up their files (docs/operations.md). This run's own
+        # folder, emptied first, so counts of processes from earlier runs are not added in.
+        shared = (settings.var_dir / "prometheus").resolve()
+        shutil.rmtree(shared, ignore_errors=True)
+        shared.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)  # read by the web processes uvicorn starts
     with serving_dev_fakes(settings) as settings:
         if settings.wechat_simulated:
             print(f"dev mode: play the citizen at {settings.public_base_url}/dev/wechat")

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from tickets import dispatch, repository, zones
 from tickets.deadlines import policy as deadlines
 from tickets.deadlines.policy import Policy
+from tickets.metrics import TICKETS_OPENED, on_commit
 from tickets.repository import NewTicket, Ticket
 from tickets.routing import store as routing
 from tickets.routing.store import RoutingConfig
@@ -47,4 +48,5 @@ def open_ticket(conn: sa.Connection, new: NewTicket, rules: OpeningRules, now: d
     routed = routing.classify_new_ticket(conn, ticket, now, rules.routing, zone=zone)
     due = deadlines.assign(conn, ticket.id, rules.deadlines, now, ticket_type_=routed.result.kind)
     dispatch.ticket_created(conn, ticket, routed, due_at=due, citizen_ref=citizen_ref, now=now)
+    on_commit(conn, TICKETS_OPENED.labels(ticket.channel, routed.zone or "none", routed.result.urgency or "none").inc)
     return ticket

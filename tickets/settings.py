@@ -6,6 +6,7 @@ it in explicitly; nothing reads the environment anywhere else.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -110,6 +111,10 @@ class Settings(BaseSettings):
     dev_wechat_simulator: bool = True
     # The API reference (/docs, /redoc, /openapi.json); unset = on in dev, off in production.
     api_docs: bool | None = None
+    # /metrics: a bearer token Prometheus must send ("" = open: keep it off the public network), and the
+    # folder where several processes keep their counts (read by prometheus-client from the environment).
+    metrics_token: str = ""
+    prometheus_multiproc_dir: str = ""
 
     # Alipay mini-program (issue 5): session lifetime, uploaded photos (UPLOAD_DIR unset = VAR_DIR/uploads),
     # the hot-topic zones a request may name, and the message-service msg_methods that carry subscription
@@ -205,6 +210,11 @@ class Settings(BaseSettings):
         (token, AES key, AppID) with the address and AppSecret of the local fake of WeChat's API when no real
         account is configured, and the public address `serve` was started on.
         """
+        if self.prometheus_multiproc_dir:
+            # prometheus-client decides at import, from the environment: a value from .env alone would not count.
+            if os.environ.get("PROMETHEUS_MULTIPROC_DIR") != self.prometheus_multiproc_dir:
+                raise ConfigurationError("PROMETHEUS_MULTIPROC_DIR must be set in the environment (not only in .env)")
+            Path(self.prometheus_multiproc_dir).mkdir(parents=True, exist_ok=True)
         if not self.is_dev:
             if self.secret_key in KNOWN_DEFAULT_SECRETS or len(self.secret_key) < 32:
                 raise ConfigurationError("SECRET_KEY must be set to a random value of 32+ characters outside dev")

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from tickets import outbox
 from tickets.errors import NotFound
+from tickets.metrics import WARNINGS, on_commit
 from tickets.storage.db import dialect_insert
 from tickets.storage.schema import petitions, signatures, warnings
 
@@ -71,6 +72,7 @@ def raise_warning(conn: sa.Connection, *, subject: str, petition_id: int | None,
     if warning_id is None:
         return None
     outbox.put(conn, outbox.Topic.WARNING, {"warning_id": int(warning_id)}, now)
+    on_commit(conn, WARNINGS.labels(kind, str(level)).inc)
     return int(warning_id)
 
 

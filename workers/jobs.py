@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from time import perf_counter
 from typing import Any
 
 from tickets import outbox
 from tickets.clock import utcnow
 from tickets.errors import JobIncomplete, PermanentFailure, RetryLater
+from tickets.metrics import JOB_SECONDS
 from tickets.outbox import Topic
 from workers.context import WorkerContext, current
 from workers.notify import deliver_notification, push_text
@@ -102,6 +104,13 @@ def _prefetch(context: WorkerContext, rows: list[outbox.OutboxRow]) -> dict[str,
 
 
 def _run(context: WorkerContext, row: outbox.OutboxRow, prefetched: Mapping[int, Any] | None = None) -> str:
+    started = perf_counter()
+    outcome = _run_timed(context, row, prefetched)
+    JOB_SECONDS.labels(row.topic, outcome.partition(":")[0]).observe(perf_counter() - started)
+    return outcome
+
+
+def _run_timed(context: WorkerContext, row: outbox.OutboxRow, prefetched: Mapping[int, Any] | None) -> str:
     handler = HANDLERS.get(row.topic)
     final = row.attempts + 1 >= MAX_ATTEMPTS
     try:

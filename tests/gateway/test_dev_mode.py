@@ -17,6 +17,7 @@ import pytest
 import redis
 import zxingcpp
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import redis_url
 from tests.processes import deployment, free_port, wait_for
@@ -30,6 +31,12 @@ def sent_to(fake: str, openid: str) -> list[dict[str, Any]]:
     """What the dev fake of WeChat accepted for `openid`."""
     items: list[dict[str, Any]] = httpx.get(f"{fake}/_fake/sent", params={"openid": openid}, timeout=5).json()["items"]
     return items
+
+
+def counted(metrics: str, **labels: str) -> float:
+    """The request count with `labels` in a /metrics text."""
+    return sum(sample.value for family in text_string_to_metric_families(metrics) for sample in family.samples
+               if sample.name == "gateway_http_requests_total" and labels.items() <= sample.labels.items())
 
 
 def card_link(fake: str, credentials: dict[str, str], media_id: str) -> str:
@@ -109,6 +116,12 @@ def test_serve_with_two_web_processes_logs_from_each_and_they_share_the_fake(tmp
             # Either web process runs the job and either shows the page: one fake, in the `serve` parent.
             wait_for(lambda: "已派人查看" in citizen.get("/dev/wechat").text, 60, "the push in the simulator",
                      logs=dev.logs)
+            # A new connection each time, so both processes answer some (a kept-alive one stays with one).
+            for _ in range(20):
+                assert httpx.get(f"{base}/t/NOSUCHCODE", timeout=10).status_code == 404
+            # Whichever process answers the scrape adds up both (PROMETHEUS_MULTIPROC_DIR, set by `serve`).
+            for _ in range(10):
+                assert counted(httpx.get(f"{base}/metrics", timeout=10).text, route="/t/{code}", status="404") == 20
     log = dev.log("serve")
     assert "INFO workers.runner: outbox relay started: due rows to in-process jobs" in log
     assert re.search(r"INFO workers\.runner: relay moved \d+ outbox rows to in-process jobs", log), log
