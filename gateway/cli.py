@@ -1,9 +1,10 @@
-"""The `petition-gateway` command: serve, migrate, create-api-key, create-user."""
+"""The `petition-gateway` command: serve, migrate, create-api-key, create-user, worker, relay, doctor."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import shutil
 import sys
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("--name", required=True)
     sub.add_parser("worker", help="run an RQ worker for the gateway's jobs (needs REDIS_URL)")
     sub.add_parser("relay", help="move outbox rows to RQ and run periodic sweeps (needs REDIS_URL)")
+    sub.add_parser("doctor", help="check a deployment before it goes live and say what to fix (exit 1 if not ready)")
     return parser
 
 
@@ -49,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     logs.configure()
+    if args.command == "doctor":
+        return _doctor()
     try:
         settings = Settings().prepared()
     except ConfigurationError as exc:
@@ -79,6 +83,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
     print(f"no active key named {args.name}", file=sys.stderr)
     return 1
+
+
+def _doctor() -> int:
+    """Check the deployment these settings describe; print what to fix."""
+    from gateway import doctor
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # reading the schema's revision is not news here
+    try:
+        settings = Settings().prepared()
+    except ConfigurationError as exc:
+        return doctor.report([doctor.Finding("settings", "FAIL", str(exc), "see docs/configuration.md")], sys.stdout)
+    return doctor.report(doctor.examine(settings), sys.stdout)
 
 
 def _create_user(settings: Settings, username: str, role: UserRole) -> int:
