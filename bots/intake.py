@@ -25,6 +25,7 @@ from tickets.inbox import turns as inbox
 from tickets.inbox.citizens import CitizenKey, get_citizen_key, lock_citizen, save_citizen
 from tickets.inbox.message import InboundMessage, Kind
 from tickets.masking import mask_identifier
+from tickets.metrics import MESSAGES
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def handle(engine: Engine, message: InboundMessage, config: DeskConfig) -> list[
     happen outside it does (parsing and decryption before, the reply's rendering and encryption after),
     and the statements inside run through the driver (tickets/storage/fastsql.py).
     """
+    MESSAGES.labels(message.channel.value, message.kind.value).inc()
     try:
         with engine.connect() as conn, conn.begin():
             return receive(conn, message, config, utcnow())

@@ -1,11 +1,15 @@
 """The FastAPI application and the command line: the composition root of the gateway.
 
+    apidocs.py         The API reference: `/docs` (Swagger UI), `/redoc` and `/openapi.json`, served with nothing ...
     app.py             The FastAPI application factory
-    cli.py             The `petition-gateway` command: serve, migrate, create-api-key, create-user
+    cli.py             The `petition-gateway` command: serve, migrate, create-api-key, create-user, worker, ...
     deps.py            Request-scoped accessors and the capped body reader
+    doctor.py          `petition-gateway doctor`: check a deployment before it goes live, and say what to fix
     errors.py          HTTP status codes for the gateway's exception tree (chosen here and nowhere else)
     health.py          Liveness and readiness
     limits.py          Rate limits of the co-sign pages: fixed windows per scope and key, in Redis or in ...
+    logs.py            Logging of every process: one format on stderr, the gateway at INFO, chatty libraries quieter
+    metrics.py         `/metrics` for Prometheus, and the count of every HTTP request by its route template
     pages.py           Jinja2 rendering of HTML pages (autoescaped), sharing labels with the chat messages
     security.py        Keys and seals shared by the web surfaces (co-sign pages, console, mini-program)
     simulator.py       `/dev/wechat`: play the citizen in dev mode (on only with generated, not real, ...

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from bots.fakes.wechat import FakeWeChat
-from gateway import errors, health, simulator, tracking, webhooks
+from bots.fakes.dev import dev_fake_wechat
+from gateway import apidocs, errors, health, metrics, simulator, tracking, webhooks
 from gateway.api.router import router as api
 from gateway.console.router import router as console
 from gateway.cosign.router import router as cosign
 from gateway.miniapp.router import router as miniapp
 from gateway.open311.router import router as open311
 from gateway.state import AppState
+from tickets import dev_credentials
+from tickets.errors import ConfigurationError
 from tickets.masking import mask_identifier
 from tickets.settings import Settings
 from tickets.storage.db import create_db_engine
@@ -30,8 +31,9 @@ log = logging.getLogger("gateway")
 def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bool = True) -> FastAPI:
     """Build the gateway for prepared settings; the caller has migrated the database.
 
-    Without REDIS_URL (the embedded default) the app also runs the outbox jobs in a thread;
-    in dev mode with simulated WeChat credentials it starts a local fake of WeChat's API too.
+    Without REDIS_URL (the embedded default) the app also runs the outbox jobs in a thread. In dev mode
+    with simulated WeChat credentials it serves the deployment's fake of WeChat's API at the address the
+    settings name, unless another process of the deployment (`serve`) already does (bots/fakes/dev.py).
     """
     engine = engine or create_db_engine(settings.database_url)
     state = AppState.build(settings, engine)
@@ -39,12 +41,9 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            if settings.wechat_simulated and not settings.wechat_app_secret:
-                settings.wechat_app_secret = secrets.token_hex(16)
-                fake = stack.enter_context(FakeWeChat(settings.wechat_app_id, settings.wechat_app_secret))
-                settings.wechat_api_base = fake.start()
-                settings.wechat_open_base = settings.wechat_api_base  # its web authorisation page too
-                app.state.fake_wechat = fake
+            if settings.dev_fake_wechat:
+                app.state.fake_wechat = stack.enter_context(
+                    dev_fake_wechat(settings.wechat_app_id, settings.wechat_app_secret, settings.wechat_api_base))
             if run_jobs and not settings.redis_url:
                 context = WorkerContext.build(settings, engine)
                 stack.callback(context.close)
@@ -69,6 +68,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
         description="WeChat, Alipay and QR-code intake of citizens' requests for the 12345 hotline and "
                     "petition office; ticket API for the dispatch system.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None, openapi_url=None,  # served by gateway/apidocs.py, without a CDN
     )
     app.state.gateway = state
     app.state.fake_wechat = None
@@ -78,11 +78,37 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
     # CPU when it was last of ten); the other routers are included after them.
     app.router.routes.extend(webhooks.router.routes)
     app.router.routes.extend(cosign.routes)
-    for surface in (tracking.router, health.router, miniapp, api, open311, console):
+    for surface in (tracking.router, health.router, metrics.router, miniapp, api, open311, console):
         app.include_router(surface)
     if settings.wechat_simulated:
         app.include_router(simulator.router)
+    apidocs.install(app, enabled=settings.docs_enabled)
+    app.add_middleware(metrics.RequestMetrics)
     return app
+
+
+@contextmanager
+def serving_dev_fakes(settings: Settings) -> Iterator[Settings]:
+    """For `serve`: run the dev deployment's fake of WeChat's API for all its processes while the block runs.
+
+    Yields the settings to use: when something else holds the fake's recorded address, a new one is chosen
+    and recorded for the other processes. Settings without the dev fake pass through.
+    """
+    if not settings.dev_fake_wechat:
+        yield settings
+        return
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(dev_fake_wechat(settings.wechat_app_id, settings.wechat_app_secret,
+                                                settings.wechat_api_base))
+        except ConfigurationError as exc:
+            log.warning("%s; the fake moves to a new address, recorded for the worker and relay", exc)
+            dev_credentials.record(settings.var_dir,
+                                   wechat_api_base=f"http://127.0.0.1:{dev_credentials.free_fake_port()}")
+            settings = settings.refreshed()
+            stack.enter_context(dev_fake_wechat(settings.wechat_app_id, settings.wechat_app_secret,
+                                                settings.wechat_api_base))
+        yield settings
 
 
 def create_app_from_env() -> FastAPI:

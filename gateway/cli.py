@@ -1,4 +1,4 @@
-"""The `petition-gateway` command: serve, migrate, create-api-key, create-user."""
+"""The `petition-gateway` command: serve, migrate, create-api-key, create-user, worker, relay, doctor."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import argparse
 import getpass
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 
+from gateway import logs
+from tickets import dev_credentials
 from tickets.access.apikeys import Role, create_api_key, revoke_api_key
 from tickets.access.officers import UserRole, create_user
 from tickets.clock import utcnow
@@ -40,16 +43,16 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("--name", required=True)
     sub.add_parser("worker", help="run an RQ worker for the gateway's jobs (needs REDIS_URL)")
     sub.add_parser("relay", help="move outbox rows to RQ and run periodic sweeps (needs REDIS_URL)")
+    sub.add_parser("doctor", help="check a deployment before it goes live and say what to fix (exit 1 if not ready)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs whole URLs (WeChat puts the openid in the query); Alembic's plugin set-up is noise.
-    for noisy in ("httpx", "httpcore", "alembic.runtime.plugins"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure()
+    if args.command == "doctor":
+        return _doctor()
     try:
         settings = Settings().prepared()
     except ConfigurationError as exc:
@@ -82,6 +85,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1
 
 
+def _doctor() -> int:
+    """Check the deployment these settings describe; print what to fix."""
+    from gateway import doctor
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # reading the schema's revision is not news here
+    try:
+        settings = Settings().prepared()
+    except ConfigurationError as exc:
+        return doctor.report([doctor.Finding("settings", "FAIL", str(exc), "see docs/configuration.md")], sys.stdout)
+    return doctor.report(doctor.examine(settings), sys.stdout)
+
+
 def _create_user(settings: Settings, username: str, role: UserRole) -> int:
     """Make a console user; the password comes from CONSOLE_PASSWORD or is typed twice (never an argument,
     which would stay in the shell's history and the process list)."""
@@ -107,16 +122,40 @@ def _create_user(settings: Settings, username: str, role: UserRole) -> int:
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     import uvicorn
 
+    from gateway.app import serving_dev_fakes
+
     migrate(settings.database_url)
-    if settings.is_dev and "PUBLIC_BASE_URL" not in os.environ:
-        # Links in replies must reach this very server; uvicorn's factory reads the environment again.
-        os.environ["PUBLIC_BASE_URL"] = f"http://{host}:{port}"
-        settings.public_base_url = os.environ["PUBLIC_BASE_URL"]
-    if settings.wechat_simulated:
-        print(f"dev mode: play the citizen at {settings.public_base_url}/dev/wechat")
-    uvicorn.run("gateway.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False)
+    if settings.is_dev and not settings.public_base_url_given:
+        # Links in replies and QR cards must reach this very server: its address, recorded once for the web
+        # processes uvicorn starts and for the worker and relay (tickets/dev_credentials.py).
+        dev_credentials.record(settings.var_dir, public_base_url=dev_public_url(host, port))
+        settings = settings.refreshed()
+    if workers > 1 and not settings.prometheus_multiproc_dir:
+        # Several web processes count apart: /metrics adds up their files (docs/operations.md). This run's own
+        # folder, emptied first, so counts of processes from earlier runs are not added in.
+        shared = (settings.var_dir / "prometheus").resolve()
+        shutil.rmtree(shared, ignore_errors=True)
+        shared.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)  # read by the web processes uvicorn starts
+    with serving_dev_fakes(settings) as settings:
+        if settings.wechat_simulated:
+            print(f"dev mode: play the citizen at {settings.public_base_url}/dev/wechat")
+        uvicorn.run("gateway.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_config=logs.config(), access_log=False)
     return 0
+
+
+def dev_public_url(host: str, port: int) -> str:
+    """The address of a dev server started on `host`:`port` as a browser on this machine reaches it.
+
+    A wildcard (0.0.0.0, ::) is where the server listens, not an address: loopback stands for it (set
+    PUBLIC_BASE_URL to the machine's LAN address to open links from a phone).
+    """
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - recognised, never used
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.state import AppState
 from tickets.access.apikeys import ApiKey, authenticate
@@ -40,14 +41,18 @@ async def read_capped(request: Request, cap: int) -> bytes:
     return b"".join(chunks)
 
 
-def api_key(request: Request) -> ApiKey:
+# Declared in the OpenAPI document, so /docs offers "Authorize" for it (scheme names are what /docs shows).
+_bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey",
+                     description="An API key from `petition-gateway create-api-key` (pgk_...), with its role")
+
+
+def api_key(request: Request,
+            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiKey:
     """The caller's API key from `Authorization: Bearer ...`."""
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    if credentials is None or not credentials.credentials.strip():
         raise AuthError("bearer key required")
     with _state(request).engine.connect() as conn:
-        return authenticate(conn, key.strip())
+        return authenticate(conn, credentials.credentials.strip())
 
 
 State = Annotated[AppState, Depends(app_state)]

@@ -157,6 +157,19 @@ def _font(font_file: tuple[Path, int] | None, size: int) -> Font:
     return ImageFont.truetype(str(font_file[0]), size, index=font_file[1])
 
 
+def cjk_font(font_dirs: Sequence[Path] = FONT_DIRS) -> Path | None:
+    """The CJK font file cards are drawn with, if one is installed and loads; None when cards would lack Chinese."""
+    found = _find_cjk_font(tuple(font_dirs))
+    if found is None:
+        return None
+    try:
+        with found[0].open("rb") as handle:  # a file, not a name: Pillow would look a name up in other folders
+            ImageFont.truetype(handle, 12, index=found[1])
+    except OSError:
+        return None
+    return found[0]
+
+
 @functools.cache
 def _find_cjk_font(dirs: tuple[Path, ...]) -> tuple[Path, int] | None:
     """The first known CJK font file under `dirs` and its Simplified Chinese face; logged once if none."""

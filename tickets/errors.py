@@ -16,7 +16,8 @@
     ├── RateLimited                 over a per-source or per-identity limit (HTTP 429)
     ├── DeliveryError               why an outbox job did not finish (recorded on the outbox row)
     │   ├── RetryLater              worth retrying: platform busy, rate limit, network
-    │   └── PermanentFailure        retrying will not help: recorded, not retried
+    │   ├── PermanentFailure        retrying will not help: recorded, not retried
+    │   └── JobIncomplete           rows of a job's batch that did not finish: the queue records a failed job
     ├── WeChatApiError              WeChat answered a call with an errcode (bots/wechat/errors.py)
     ├── AlipayApiError              Alipay refused a call or its answer does not verify (bots/alipay/sign.py)
     ├── SmsError                    the SMS gateway refused a text (bots/sms.py)
@@ -122,3 +123,14 @@ class RetryLater(DeliveryError):
 
 class PermanentFailure(DeliveryError):
     """A failure that retrying will not fix; recorded on the row."""
+
+
+class JobIncomplete(DeliveryError):
+    """Some rows of a job's batch did not finish; each row records why, `outcomes` says which."""
+
+    def __init__(self, outcomes: dict[int, str]) -> None:
+        failed = {row: outcome for row, outcome in outcomes.items() if outcome != "done"}
+        shown = "; ".join(f"outbox {row} {outcome}" for row, outcome in list(failed.items())[:5])
+        more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
+        super().__init__(f"{len(failed)} of {len(outcomes)} rows not done: {shown}{more}")
+        self.outcomes = outcomes

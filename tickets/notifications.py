@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tickets import outbox
 from tickets.inbox.citizens import CitizenKey
 from tickets.lifecycle import Status
 from tickets.outbox import Topic
@@ -154,6 +155,22 @@ def mark_attempt(conn: sa.Connection, notification_id: int, error: str, now: dat
     if final:
         values["status"] = FAILED
     conn.execute(sa.update(notifications).where(notifications.c.id == notification_id).values(**values))
+
+
+def retry(conn: sa.Connection, notification_id: int, now: datetime, *, ticket_id: int | None = None) -> bool:
+    """Send a failed notification again (an officer's retry): pending again, with a new outbox row.
+
+    False when it is not a failed notification (of `ticket_id`, when given). The last error stays on the row
+    until the next attempt replaces it.
+    """
+    condition = sa.and_(notifications.c.id == notification_id, notifications.c.status == FAILED)
+    if ticket_id is not None:
+        condition = sa.and_(condition, notifications.c.ticket_id == ticket_id)
+    changed = conn.execute(sa.update(notifications).where(condition).values(status=PENDING, updated_at=now))
+    if not changed.rowcount:
+        return False
+    outbox.put(conn, TOPIC, {"notification_id": notification_id}, now)
+    return True
 
 
 def join_receipt(conn: sa.Connection, platform_msg_id: str, receipt: str, now: datetime) -> bool:

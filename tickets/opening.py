@@ -23,6 +23,7 @@ from language.triage import Decision, Triage
 from tickets import dispatch, repository, safety, warnings, zones
 from tickets.deadlines import policy as deadlines
 from tickets.deadlines.policy import Policy
+from tickets.metrics import TICKETS_OPENED, on_commit
 from tickets.repository import NewTicket, Ticket
 from tickets.routing import store as routing
 from tickets.routing.store import RoutingConfig
@@ -58,4 +59,5 @@ def open_ticket(conn: sa.Connection, new: NewTicket, rules: OpeningRules, now: d
     dispatch.ticket_created(conn, ticket, routed, due_at=due, citizen_ref=citizen_ref, now=now, decision=decision)
     if urgent:
         warnings.raise_urgent(conn, ticket, routed.zone, decision, now)
+    on_commit(conn, TICKETS_OPENED.labels(ticket.channel, routed.zone or "none", ticket.urgency or "normal").inc)
     return ticket

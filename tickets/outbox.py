@@ -111,3 +111,12 @@ def backlog(conn: sa.Connection) -> int:
     return int(conn.execute(
         sa.select(sa.func.count()).select_from(outbox).where(outbox.c.status.in_((PENDING, QUEUED, RUNNING)))
     ).scalar_one())
+
+
+def backlog_by_topic(conn: sa.Connection) -> dict[str, tuple[int, datetime]]:
+    """Rows not done yet, per topic: how many, and when the oldest was written."""
+    rows = conn.execute(
+        sa.select(outbox.c.topic, sa.func.count(), sa.func.min(outbox.c.created_at))
+        .where(outbox.c.status.in_((PENDING, QUEUED, RUNNING))).group_by(outbox.c.topic)
+    ).all()
+    return {str(topic): (int(count), oldest) for topic, count, oldest in rows}

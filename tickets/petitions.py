@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from tickets import warnings
 from tickets.errors import NotFound, PetitionClosed
 from tickets.masking import mask_text
+from tickets.metrics import SIGNATURES, on_commit
 from tickets.storage import fastsql
 from tickets.storage.db import is_postgres
 from tickets.storage.schema import petitions, signatures, tickets
@@ -272,6 +273,7 @@ def sign(conn: sa.Connection, petition_id: int, signer: Signer, *, now: datetime
     if not counted:  # closed between the check and the lock
         raise PetitionClosed(petition_id, CLOSED)
     after, after_flagged = counted[0]
+    on_commit(conn, SIGNATURES.labels(signer.channel, "yes" if flagged else "no").inc)
     raised: tuple[int, ...] = ()
     if not flagged and thresholds:
         raised = tuple(warnings.check_thresholds(conn, petition_id, zone, before=after - 1, after=after,

@@ -6,20 +6,25 @@ it in explicitly; nothing reads the environment anywhere else.
 
 from __future__ import annotations
 
-import json
-import secrets
+import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tickets import dev_credentials
 from tickets.errors import ConfigurationError
 
 # Secrets that must never run outside dev: copied from docs and examples.
 KNOWN_DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "please-change"})
 WECHAT_API_BASE = "https://api.weixin.qq.com"
+# Where `serve` listens when nothing else is said (dev mode only: production needs PUBLIC_BASE_URL).
+DEV_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+# Addresses a server listens on but no phone can reach: never a public address.
+UNREACHABLE_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - named to be refused
 # The shipped example deployment's city data (catalogue/README.md); another city replaces these files.
 CATALOGUE_DIR = Path(__file__).resolve().parents[1] / "catalogue"
 
@@ -34,7 +39,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str = ""
     secret_key: str = ""
-    public_base_url: str = "http://127.0.0.1:8000"
+    public_base_url: str = DEV_PUBLIC_BASE_URL
     timezone: str = "Asia/Shanghai"
 
     wechat_token: str = ""
@@ -107,6 +112,12 @@ class Settings(BaseSettings):
     draft_idle_minutes: int = Field(default=30, ge=1)
     draft_ttl_hours: int = Field(default=72, ge=1)
     dev_wechat_simulator: bool = True
+    # The API reference (/docs, /redoc, /openapi.json); unset = on in dev, off in production.
+    api_docs: bool | None = None
+    # /metrics: a bearer token Prometheus must send ("" = open: keep it off the public network), and the
+    # folder where several processes keep their counts (read by prometheus-client from the environment).
+    metrics_token: str = ""
+    prometheus_multiproc_dir: str = ""
 
     # Alipay mini-program (issue 5): session lifetime, uploaded photos (UPLOAD_DIR unset = VAR_DIR/uploads),
     # the hot-topic zones a request may name, and the message-service msg_methods that carry subscription
@@ -137,6 +148,13 @@ class Settings(BaseSettings):
     # The chat offers to follow a similar ticket nearby before a new one is confirmed.
     cluster_offer_in_chat: bool = True
 
+    # What was given (environment, .env, arguments) rather than defaulted, and for settings `prepared()` in dev
+    # mode: the settings as given and the dev credentials file's stamp they were filled from (`refreshed()`).
+    _given: frozenset[str] = PrivateAttr(default=frozenset())
+    _source: Settings | None = PrivateAttr(default=None)
+    _dev_stamp: tuple[int, int] | None = PrivateAttr(default=None)
+    _dev_fake_wechat: bool = PrivateAttr(default=False)
+
     @property
     def uploads_path(self) -> Path:
         """Where uploaded photos are kept."""
@@ -144,9 +162,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
+        self._given = frozenset(self.model_fields_set)  # before anything below assigns a field
         if not self.database_url:
             self.database_url = f"sqlite:///{self.var_dir / 'gateway.db'}"
         self.public_base_url = self.public_base_url.rstrip("/")
+        check_public_base_url(self.public_base_url)
         self.wechat_api_base = self.wechat_api_base.rstrip("/")
         for limits in (self.cosign_ip_limits, self.cosign_identity_limits, self.otp_phone_limits, self.otp_ip_limits,
                        self.upload_citizen_limits):
@@ -173,6 +193,11 @@ class Settings(BaseSettings):
         return self.gateway_env == "dev"
 
     @property
+    def docs_enabled(self) -> bool:
+        """The API reference is served: API_DOCS, else only in dev."""
+        return self.is_dev if self.api_docs is None else self.api_docs
+
+    @property
     def tz(self) -> ZoneInfo:
         """The city's time zone, for display and for ticket numbers."""
         return ZoneInfo(self.timezone)
@@ -183,32 +208,77 @@ class Settings(BaseSettings):
         return bool(self.wechat_token and self.wechat_app_id)
 
     def prepared(self) -> Settings:
-        """Validate for start-up and fill dev-only generated values; returns self.
+        """The effective settings for start-up: checked, and in dev mode completed; `self` is left as given.
 
-        Outside dev a missing or known default SECRET_KEY is refused. In dev the secret and,
-        when no WeChat account is configured, a WeChat token/AES key/AppID are generated once
-        and kept under `var/` so restarts keep working links and the simulator.
+        Outside dev a missing or known default SECRET_KEY, and a missing PUBLIC_BASE_URL, are refused. In
+        dev the values no environment gives come from the dev credentials file under VAR_DIR, shared by every
+        process of the deployment (tickets/dev_credentials.py): the secret key, a generated WeChat account
+        (token, AES key, AppID) with the address and AppSecret of the local fake of WeChat's API when no real
+        account is configured, and the public address `serve` was started on.
         """
+        if self.prometheus_multiproc_dir:
+            # prometheus-client decides at import, from the environment: a value from .env alone would not count.
+            if os.environ.get("PROMETHEUS_MULTIPROC_DIR") != self.prometheus_multiproc_dir:
+                raise ConfigurationError("PROMETHEUS_MULTIPROC_DIR must be set in the environment (not only in .env)")
+            Path(self.prometheus_multiproc_dir).mkdir(parents=True, exist_ok=True)
         if not self.is_dev:
             if self.secret_key in KNOWN_DEFAULT_SECRETS or len(self.secret_key) < 32:
                 raise ConfigurationError("SECRET_KEY must be set to a random value of 32+ characters outside dev")
+            if "public_base_url" not in self._given:
+                raise ConfigurationError("PUBLIC_BASE_URL must be set outside dev: the address citizens' phones "
+                                         "reach, used in every link and QR code (e.g. https://12345.example.gov.cn)")
             return self
-        self.var_dir.mkdir(parents=True, exist_ok=True)
-        dev = _load_or_create(self.var_dir / "dev-credentials.json")
+        dev = dev_credentials.load(self.var_dir)
+        update: dict[str, object] = {}
         if not self.secret_key:
-            self.secret_key = dev["secret_key"]
-        if not self.wechat_configured:
-            self.wechat_token = dev["wechat_token"]
-            self.wechat_app_id = dev["wechat_app_id"]
-            self.wechat_aes_key = dev["wechat_aes_key"]
+            update["secret_key"] = dev["secret_key"]
+        if "public_base_url" not in self._given:
+            update["public_base_url"] = dev.get("public_base_url") or DEV_PUBLIC_BASE_URL
+        fake = False
+        if self.wechat_configured:
+            update["dev_wechat_simulator"] = False
         else:
-            self.dev_wechat_simulator = False
-        return self
+            update |= {"wechat_token": dev["wechat_token"], "wechat_app_id": dev["wechat_app_id"],
+                       "wechat_aes_key": dev["wechat_aes_key"]}
+            if "wechat_api_base" not in self._given:  # a test or a developer may point it at a fake of their own
+                fake = True
+                update |= {"wechat_api_base": dev["wechat_api_base"], "wechat_open_base": dev["wechat_api_base"]}
+                if not self.wechat_app_secret:
+                    update["wechat_app_secret"] = dev["wechat_app_secret"]
+        effective = self.model_copy(update=update)
+        effective._source = self._source or self
+        effective._dev_stamp = dev_credentials.stamp(self.var_dir)
+        effective._dev_fake_wechat = fake
+        return effective
+
+    def refreshed(self) -> Settings:
+        """Prepared again when the dev credentials file changed since (`serve` recorded its address); else self."""
+        if self._source is None or self._dev_stamp is None or dev_credentials.stamp(self.var_dir) == self._dev_stamp:
+            return self
+        return self._source.prepared()
+
+    @property
+    def public_base_url_given(self) -> bool:
+        """PUBLIC_BASE_URL was set; else dev mode takes the address `serve` recorded (or the default)."""
+        return "public_base_url" in self._given
+
+    @property
+    def dev_fake_wechat(self) -> bool:
+        """WeChat's API is the dev deployment's local fake (dev mode without a real account)."""
+        return self._dev_fake_wechat
 
     @property
     def wechat_simulated(self) -> bool:
         """The /dev/wechat page is on: dev mode and generated (not real) WeChat credentials."""
         return self.is_dev and self.dev_wechat_simulator
+
+
+def check_public_base_url(url: str) -> None:
+    """Refuse a public address phones cannot use: not http(s), or the wildcard a server listens on."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or parts.hostname is None or parts.hostname in UNREACHABLE_HOSTS:
+        raise ConfigurationError(f"PUBLIC_BASE_URL {url!r} must be an http(s) address phones can reach "
+                                 "(not 0.0.0.0)")
 
 
 def parse_limits(text: str) -> list[tuple[int, int]]:
@@ -220,19 +290,3 @@ def parse_limits(text: str) -> list[tuple[int, int]]:
             raise ConfigurationError(f"limit {part!r} must read count/seconds, e.g. 5/300")
         windows.append((int(count), int(seconds)))
     return windows
-
-
-def _load_or_create(path: Path) -> dict[str, str]:
-    if path.exists():
-        data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-        return data
-    data = {
-        "secret_key": secrets.token_urlsafe(48),
-        "wechat_token": secrets.token_urlsafe(24),
-        "wechat_app_id": "wxdev" + secrets.token_hex(6),
-        # An EncodingAESKey is 43 base64 characters (32 bytes without the trailing '=').
-        "wechat_aes_key": secrets.token_urlsafe(32)[:43].replace("-", "A").replace("_", "B"),
-    }
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    path.chmod(0o600)
-    return data

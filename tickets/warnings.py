@@ -24,6 +24,7 @@ from tickets import outbox
 from tickets.errors import NotFound
 from tickets.masking import mask_text
 from tickets.repository import Ticket
+from tickets.metrics import WARNINGS, on_commit
 from tickets.storage.db import dialect_insert
 from tickets.storage.schema import petitions, signatures, warnings
 
@@ -74,6 +75,7 @@ def raise_warning(conn: sa.Connection, *, subject: str, petition_id: int | None,
     if warning_id is None:
         return None
     outbox.put(conn, outbox.Topic.WARNING, {"warning_id": int(warning_id)}, now)
+    on_commit(conn, WARNINGS.labels(kind, str(level)).inc)
     return int(warning_id)
 
 

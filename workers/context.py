@@ -80,8 +80,17 @@ def install(context: WorkerContext) -> None:
 
 
 def current() -> WorkerContext:
-    """The process's context; an `rq worker` process builds it from the environment on first use."""
+    """The process's context; an `rq worker` process builds it from the environment on first use.
+
+    In dev mode it is built again when the dev credentials file changed since (tickets/dev_credentials.py):
+    `serve` records the address it was started on, and the fake WeChat's, for the workers started with it.
+    """
     global _current
     if _current is None:
         _current = WorkerContext.build(Settings().prepared())
+        return _current
+    settings = _current.settings.refreshed()
+    if settings is not _current.settings:
+        stale, _current = _current, WorkerContext.build(settings, _current.engine)
+        stale.close()
     return _current

@@ -1,18 +1,21 @@
-"""The job RQ (or the in-process runner) runs for every outbox row: `run_outbox_row(row_id)`.
+"""The job RQ (or the in-process runner) runs for every batch of outbox rows: `run_outbox_job(row_ids)`.
 
-The outcome is written on the outbox row: done, retried later with backoff, or given up with the
-platform's error. Handlers are chosen by the row's topic.
+The outcome is written on each outbox row: done, retried later with backoff, or given up with the
+platform's error. Handlers are chosen by the row's topic. A job with a row that did not finish fails
+(`JobIncomplete`), so RQ records a failed job with the reasons instead of "Job OK".
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from time import perf_counter
 from typing import Any
 
 from tickets import outbox
 from tickets.clock import utcnow
-from tickets.errors import PermanentFailure, RetryLater
+from tickets.errors import JobIncomplete, PermanentFailure, RetryLater
+from tickets.metrics import JOB_SECONDS
 from tickets.outbox import Topic
 from workers.context import WorkerContext, current
 from workers.notify import deliver_notification, draft_prompt, push_text
@@ -53,6 +56,18 @@ def run_outbox_row(row_id: int) -> str:
     return outcomes.get(row_id, "skipped: done or running elsewhere")
 
 
+def run_outbox_job(row_ids: list[int]) -> dict[int, str]:
+    """The queued job (workers/relay.py names it by this path): `run_outbox_rows`, failing unless all are done.
+
+    Raises JobIncomplete when a row failed or waits for a retry; the rows record why, and the relay hands
+    a retried row out again in a new job.
+    """
+    outcomes = run_outbox_rows(row_ids)
+    if any(outcome != "done" for outcome in outcomes.values()):
+        raise JobIncomplete(outcomes)
+    return outcomes
+
+
 def run_outbox_rows(row_ids: list[int]) -> dict[int, str]:
     """Do the work of a batch of outbox rows (many short pushes share one job's overhead).
 
@@ -90,6 +105,13 @@ def _prefetch(context: WorkerContext, rows: list[outbox.OutboxRow]) -> dict[str,
 
 
 def _run(context: WorkerContext, row: outbox.OutboxRow, prefetched: Mapping[int, Any] | None = None) -> str:
+    started = perf_counter()
+    outcome = _run_timed(context, row, prefetched)
+    JOB_SECONDS.labels(row.topic, outcome.partition(":")[0]).observe(perf_counter() - started)
+    return outcome
+
+
+def _run_timed(context: WorkerContext, row: outbox.OutboxRow, prefetched: Mapping[int, Any] | None) -> str:
     handler = HANDLERS.get(row.topic)
     final = row.attempts + 1 >= MAX_ATTEMPTS
     try:

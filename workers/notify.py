@@ -37,6 +37,7 @@ from tickets.errors import PermanentFailure, RetryLater
 from tickets.inbox import consents
 from tickets.inbox.citizens import get_citizen_key
 from tickets.inbox.message import Channel
+from tickets.metrics import NOTIFICATIONS
 from tickets.notifications import Delivery, Notification
 from tickets.repository import Ticket
 from tickets.storage.db import is_postgres, reader
@@ -83,12 +84,14 @@ def deliver_notification(context: WorkerContext, payload: dict[str, Any], *, fin
         else:
             raise PermanentFailure(f"no push for channel {key.channel}")
     except (RetryLater, PermanentFailure) as exc:
+        given_up = final or isinstance(exc, PermanentFailure)
         with context.engine.begin() as conn:
-            notifications.mark_attempt(conn, notification_id, str(exc), utcnow(),
-                                       final=final or isinstance(exc, PermanentFailure))
+            notifications.mark_attempt(conn, notification_id, str(exc), utcnow(), final=given_up)
+        NOTIFICATIONS.labels(key.channel, "failed" if given_up else "retry").inc()
         raise
     with _one_statement(context.engine, read_only=False) as conn:
         notifications.mark_sent(conn, notification_id, method, msg_id, utcnow())
+    NOTIFICATIONS.labels(method, "sent").inc()
 
 
 @contextmanager

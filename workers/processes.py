@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 from tickets.errors import ConfigurationError
 from tickets.settings import Settings
 from workers.context import WorkerContext, install
@@ -27,4 +30,16 @@ def run_relay(settings: Settings) -> None:
     """Move outbox rows to RQ and run the periodic sweeps, until interrupted."""
     if not settings.redis_url:
         raise ConfigurationError("the relay needs REDIS_URL; without it `serve` relays in-process")
-    Loop(WorkerContext.build(settings), rq_sink(settings.redis_url, QUEUE)).run_forever()
+    context = WorkerContext.build(settings)
+    loop = Loop(context, rq_sink(settings.redis_url, QUEUE))
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        loop.stop()  # the round in progress ends, then the loop logs that it stopped
+
+    # A supervisor stops the relay with SIGTERM (Ctrl-C is SIGINT): end the round, say so, exit 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    try:
+        loop.run_forever()
+    finally:
+        context.close()

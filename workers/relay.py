@@ -40,7 +40,7 @@ def job_id(rows: Sequence[OutboxRow]) -> str:
 
 
 def rq_sink(redis_url: str, queue_name: str = "gateway", *, per_job: int = 50) -> Sink:
-    """A sink that enqueues `run_outbox_rows(ids)` on RQ, `per_job` rows to a job.
+    """A sink that enqueues `run_outbox_job(ids)` on RQ, `per_job` rows to a job.
 
     Many short pushes share one job's RQ overhead (about 57 Redis commands a job; see
     docs/performance.md); two workers take batches in parallel.
@@ -53,7 +53,7 @@ def rq_sink(redis_url: str, queue_name: str = "gateway", *, per_job: int = 50) -
     def enqueue(rows: Sequence[OutboxRow]) -> None:
         chunks = [rows[i:i + per_job] for i in range(0, len(rows), per_job)]
         jobs = [
-            Queue.prepare_data("workers.jobs.run_outbox_rows", args=([row.id for row in chunk],),
+            Queue.prepare_data("workers.jobs.run_outbox_job", args=([row.id for row in chunk],),
                                job_id=job_id(chunk), result_ttl=3600, failure_ttl=86400)
             for chunk in chunks
         ]

@@ -15,6 +15,8 @@ from workers import jobs, relay, sweeps
 from workers.context import WorkerContext, install
 
 log = logging.getLogger(__name__)
+# A failing round (Redis or the database away) is logged with its traceback the first time, then once a minute.
+FAILURE_LOG_EVERY = 60
 
 
 class Loop:
@@ -27,6 +29,7 @@ class Loop:
                  sweep_every_s: float = 60.0) -> None:
         self.context = context
         self.sink = sink or self._run_here
+        self.where = "the queue" if sink is not None else "in-process jobs"
         self.interval_s = interval_s
         self.sweep_every_s = sweep_every_s
         self._stop = threading.Event()
@@ -59,14 +62,28 @@ class Loop:
     def run_forever(self) -> None:
         """Tick until `stop()`; errors are logged and the loop goes on (rows wait in the outbox)."""
         install(self.context)
+        log.info("outbox relay started: due rows to %s every %.1f s, sweeps every %.0f s", self.where,
+                 self.interval_s, self.sweep_every_s)
+        failing = 0
         while not self._stop.is_set():
             try:
                 moved = self.tick()
             except Exception:
-                log.exception("relay round failed; rows stay in the outbox")
+                failing += 1
+                if failing == 1:
+                    log.exception("relay round failed; rows stay in the outbox")
+                elif failing % FAILURE_LOG_EVERY == 0:
+                    log.error("relay rounds still failing (%d in a row); rows stay in the outbox", failing)
                 moved = 0
+            else:
+                if failing:
+                    log.info("relay recovered after %d failed rounds", failing)
+                    failing = 0
+                if moved:
+                    log.info("relay moved %d outbox rows to %s", moved, self.where)
             if not moved:
                 self._stop.wait(self.interval_s)
+        log.info("outbox relay stopped")
 
     def start(self) -> None:
         """Run in a daemon thread (the in-process runner of the embedded setup)."""

@@ -5,6 +5,9 @@ the access token on every call, records what it accepted (`sent`) and lets a tes
 (`fail_next`), latency and token rotation. Simplified: one token for `stable_token` and `cgi-bin/token`
 (the real ones are isolated), and the customer-service window counts sends, not the citizen's messages,
 unless `message_from` reopens it.
+
+Under `/_fake/` it also answers the other processes of a dev deployment (bots/fakes/dev.py): which account
+it plays, what it accepted for a citizen, and that a citizen wrote (the simulator's window).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ TOKEN_RENEW_BEFORE = 300  # stable_token hands out a new token in the last 5 min
 _Reply = tuple[int, str, bytes]
 _Route = Callable[[str, dict[str, str], str, bytes], _Reply]
 _TOKEN_FREE = frozenset({"/cgi-bin/stable_token", "/cgi-bin/token", "/sns/oauth2/access_token"})
+INSPECT = "/_fake/"  # the fake's own questions, never WeChat's paths
 OAUTH_CODE_SECONDS = 300  # a web-authorisation code is good for one exchange within 5 minutes
 
 
@@ -135,10 +139,18 @@ class FakeWeChat(LoopbackFake):
                     if m["path"].endswith("custom/send") and m["body"].get("touser") == openid
                     and m["body"].get("msgtype") == "text"]
 
+    def sent_to(self, openid: str) -> list[dict[str, Any]]:
+        """Everything accepted for `openid`, oldest first: `{"path", "body", "at"}`."""
+        with self._lock:
+            return [{"path": m["path"], "body": m["body"], "at": m["at"]} for m in self.sent
+                    if m["body"].get("touser") == openid]
+
     def handle(self, method: str, target: str, content_type: str, body: bytes) -> _Reply:
         """Answer one request as WeChat would."""
         url = urlsplit(target)
         query = dict(parse_qsl(url.query))
+        if url.path.startswith(INSPECT):
+            return self._inspect(method, url.path.removeprefix(INSPECT), query)
         with self._lock:
             self.calls[url.path] += 1
             injected = self._take_failure(url.path)
@@ -185,6 +197,19 @@ class FakeWeChat(LoopbackFake):
         location = redirect + ("&" if "?" in redirect else "?") + urlencode(
             {"code": code, "state": query.get("state", "")})
         return 302, "text/html; charset=utf-8", b"", {"Location": location}
+
+    def _inspect(self, method: str, what: str, query: dict[str, str]) -> _Reply:
+        """The dev deployment's view of the fake (bots/fakes/dev.py); times as ISO 8601."""
+        openid = query.get("openid", "")
+        if method == "GET" and what == "account":
+            return _json({"app_id": self.app_id})
+        if method == "GET" and what in ("texts", "sent"):
+            found = self.texts_to(openid) if what == "texts" else self.sent_to(openid)
+            return _json({"items": [{**item, "at": item["at"].isoformat()} for item in found]})
+        if method == "POST" and what == "message_from" and openid:
+            self.message_from(openid)
+            return _json({"ok": True})
+        return _json({"error": "unknown"}, status=404)
 
     def _take_failure(self, path: str) -> _Reply | None:
         for failure in self._failures:

@@ -55,7 +55,7 @@ class AccessTokenProvider:
         self._engine = engine
         self._app_id = app_id
         self._secret = app_secret
-        self._url = api_base.rstrip("/") + "/cgi-bin/stable_token"
+        self._url = stable_token_url(api_base)
         self._http = http
         self._timeout = timeout
         self._clock = clock
@@ -139,15 +139,27 @@ class AccessTokenProvider:
         return token
 
     def _fetch(self) -> tuple[str, int]:
-        body = {"grant_type": "client_credential", "appid": self._app_id, "secret": self._secret,
-                "force_refresh": False}
-        reply = exchange(lambda: self._http.post(
-            self._url, content=json.dumps(body).encode("utf-8"), headers=JSON_HEADERS, timeout=self._timeout,
-        ))
-        token, expires_in = reply.get("access_token"), reply.get("expires_in")
-        if not isinstance(token, str) or not token or not isinstance(expires_in, int) or expires_in <= 0:
-            raise WeChatApiError(TRANSPORT, "transport: stable_token reply without access_token/expires_in")
-        return token, expires_in
+        return fetch_stable_token(self._http, self._url, self._app_id, self._secret, self._timeout)
+
+
+def fetch_stable_token(http: httpx.Client, url: str, app_id: str, app_secret: str,
+                       timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> tuple[str, int]:
+    """One call of the stable token endpoint in normal mode (harmless: it hands out the token in force).
+
+    Returns the token and its lifetime in seconds; raises WeChatApiError.
+    """
+    body = {"grant_type": "client_credential", "appid": app_id, "secret": app_secret, "force_refresh": False}
+    reply = exchange(lambda: http.post(url, content=json.dumps(body).encode("utf-8"), headers=JSON_HEADERS,
+                                       timeout=timeout))
+    token, expires_in = reply.get("access_token"), reply.get("expires_in")
+    if not isinstance(token, str) or not token or not isinstance(expires_in, int) or expires_in <= 0:
+        raise WeChatApiError(TRANSPORT, "transport: stable_token reply without access_token/expires_in")
+    return token, expires_in
+
+
+def stable_token_url(api_base: str) -> str:
+    """The stable token endpoint under WeChat's API root `api_base`."""
+    return api_base.rstrip("/") + "/cgi-bin/stable_token"
 
 
 def _lock_wait_ran_out(exc: sa.exc.OperationalError) -> bool:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
+from gateway.apidocs import free_form_json_body, json_body
 from gateway.deps import Caller, State, read_capped
 from tickets import progress, repository
 from tickets.access.apikeys import Role
@@ -122,7 +123,9 @@ def get_catalogue(state: State, caller: Caller) -> CatalogueOut:
                         history=[{"version": v, "saved_by": who, "saved_at": at.isoformat()} for v, who, at in saved])
 
 
-@router.put("/catalogue", responses={400: {"description": "The catalogue is refused; `problems` lists why"}})
+@router.put("/catalogue", responses={400: {"description": "The catalogue is refused; `problems` lists why"}},
+            openapi_extra=free_form_json_body("The whole catalogue, the shape of `catalogue` in GET /api/v1/catalogue "
+                                              "(zones, categories, keywords, districts, units)"))
 async def put_catalogue(request: Request, state: State, caller: Caller) -> JSONResponse:
     """Replace the routing catalogue (admins): validated, then kept as a new version in force."""
     caller.require(Role.ADMIN)
@@ -139,7 +142,8 @@ async def put_catalogue(request: Request, state: State, caller: Caller) -> JSONR
     return JSONResponse({"version": book.version, "units": len(book.units), "kinds": len(book.kinds)})
 
 
-@router.post("/tickets/{ticket_id}/assignment", responses={400: {"description": "Unknown unit"}})
+@router.post("/tickets/{ticket_id}/assignment", responses={400: {"description": "Unknown unit"}},
+             openapi_extra=json_body(AssignmentIn))
 async def assign(ticket_id: int, request: Request, state: State, caller: Caller) -> AssignmentOut:
     """Give a ticket to a unit of the catalogue; a unit other than the recommended one teaches the recommender."""
     caller.require(Role.DISPATCHER)

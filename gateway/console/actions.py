@@ -1,5 +1,6 @@
 """The officers' actions on a ticket: change status, reassign, merge. Each goes through
-`tickets.progress.apply_update`, the dispatch API's path, so the citizen and co-signers are told."""
+`tickets.progress.apply_update`, the dispatch API's path, so the citizen and co-signers are told.
+And sending a failed notification again, once what made it fail is fixed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from bots.replies import say
 from gateway.console.auth import SECURITY_HEADERS, Officer, SignedIn, may_act
 from gateway.deps import State
 from gateway.state import AppState
-from tickets import progress, repository
+from tickets import notifications, progress, repository
 from tickets.clock import utcnow
 from tickets.errors import InvalidTransition, NotFound
 from tickets.lifecycle import Status
@@ -97,3 +98,17 @@ def merge(ticket_id: int, state: State, officer: SignedIn, into: Annotated[str, 
     text = note.strip() or say("console_merged", number=target.number).text
     return _apply(state, officer, ticket_id, StatusUpdate(status=Status.MERGED, actor=officer.actor, note=text),
                   "merge")
+
+
+@router.post("/{ticket_id}/notifications/{notification_id}/retry")
+def retry_notification(ticket_id: int, notification_id: int, state: State, officer: SignedIn,
+                       csrf: Annotated[str, Form(max_length=128)]) -> Response:
+    """Send a failed notification of the ticket again (its failure reason stays shown until the next attempt)."""
+    if (refusal := may_act(state, officer, csrf)) is not None:
+        return refusal
+    with state.engine.begin() as conn:
+        queued = notifications.retry(conn, notification_id, utcnow(), ticket_id=ticket_id)
+    if not queued:
+        return _back(ticket_id, "error=retry")
+    log.info("console retry of notification %d on ticket %d by %s", notification_id, ticket_id, officer.actor)
+    return _back(ticket_id, "done=retry")

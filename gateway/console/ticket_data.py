@@ -13,6 +13,19 @@ from tickets import petitions
 from tickets.masking import mask_name, mask_text
 from tickets.storage.schema import attachments, inbound_messages, notifications
 
+# Why a notification failed, in the officer's words: markers of the reasons the senders record
+# (workers/notify.py, docs/platforms.md section 2.5), first match wins; anything else shows as recorded.
+FAILURE_REASONS = (
+    ("sender not configured", "发送渠道没有配置好（例如缺少公众号 AppSecret），请管理员检查配置后重发"),
+    ("no way to reach", "没有可用的发送方式：市民未授权订阅通知、未配置模板消息，且已超过 48 小时客服消息时限"),
+    ("45015", "市民超过 48 小时没有给公众号发消息，客服消息发不出去"),
+    ("45047", "客服消息条数已达上限，请等市民再次发消息后重发"),
+    ("43004", "市民已取消关注公众号"),
+    ("43101", "市民没有订阅或已拒收订阅通知"),
+    ("40003", "市民的微信标识不属于本公众号"),
+    ("citizen or ticket gone", "市民或工单已不存在"),
+    ("unexpected", "系统内部错误，详情见服务器日志"),
+)
 # The conversation that built a ticket comes just before it; its messages carry no ticket id.
 CONVERSATION_WINDOW = timedelta(hours=2)
 
@@ -43,6 +56,7 @@ class PhotoView:
 class NotificationView:
     """A notification written for one of the ticket's citizens: what it said, and whether it went out."""
 
+    id: int
     purpose: str
     status: str  # the delivery's
     method: str
@@ -50,6 +64,7 @@ class NotificationView:
     sent_at: datetime | None
     ticket_status: str  # the ticket's status it told of
     note: str
+    last_error: str = ""  # why the last attempt failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,19 +112,30 @@ def photos(conn: sa.Connection, ticket_id: int, *, mask: bool) -> list[PhotoView
                       note=mask_text(r.note) if mask else r.note, created_at=r.created_at) for r in rows]
 
 
+def failure_reason(error: str) -> str:
+    """Why a notification failed, for officers: a plain explanation with the platform's words after it."""
+    for marker, reason in FAILURE_REASONS:
+        if marker in error:
+            return f"{reason}（{error}）"
+    return error or "未记录原因"
+
+
 def sent_notifications(conn: sa.Connection, ticket_id: int, *, mask: bool) -> list[NotificationView]:
-    """Notifications written for the ticket's citizens (what, and whether it went out); notes masked when `mask`."""
+    """Notifications written for the ticket's citizens (what, whether it went out, and why not); notes masked
+    when `mask`."""
     rows = conn.execute(
-        sa.select(notifications.c.purpose, notifications.c.status, notifications.c.method,
-                  notifications.c.created_at, notifications.c.sent_at, notifications.c.payload)
+        sa.select(notifications.c.id, notifications.c.purpose, notifications.c.status, notifications.c.method,
+                  notifications.c.created_at, notifications.c.sent_at, notifications.c.payload,
+                  notifications.c.last_error)
         .where(notifications.c.ticket_id == ticket_id).order_by(notifications.c.id))
     views = []
     for r in rows:
         payload = r.payload if isinstance(r.payload, dict) else {}
         note = str(payload.get("note", ""))
-        views.append(NotificationView(purpose=r.purpose, status=r.status, method=r.method, created_at=r.created_at,
-                                      sent_at=r.sent_at, ticket_status=str(payload.get("status", "")),
-                                      note=mask_text(note) if mask else note))
+        views.append(NotificationView(id=r.id, purpose=r.purpose, status=r.status, method=r.method,
+                                      created_at=r.created_at, sent_at=r.sent_at,
+                                      ticket_status=str(payload.get("status", "")),
+                                      note=mask_text(note) if mask else note, last_error=r.last_error or ""))
     return views
 
 

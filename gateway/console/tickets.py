@@ -93,6 +93,7 @@ def ticket_page(ticket_id: int, request: Request, state: State, officer: SignedI
     return console_page(state, "ticket.html", officer, ticket=ticket, petition=petition,
                         description=ticket.description,
                         next_statuses=next_statuses, can_merge=can_move(ticket.status, Status.MERGED),
+                        failure_reason=data.failure_reason,
                         done=request.query_params.get("done", ""), error=request.query_params.get("error", ""),
                         **context)
 

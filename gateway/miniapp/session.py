@@ -35,7 +35,8 @@ from tickets.inbox.message import Channel
 VERSION = "ms1"
 _LABEL = b"petition-gateway/miniapp-session/v1"
 _TOKEN = re.compile(rf"{VERSION}\.([1-9][0-9]{{0,17}})\.([1-9][0-9]{{0,11}})\.([A-Za-z0-9_-]{{22}})")
-_bearer = HTTPBearer(auto_error=False, description="The session token from POST /api/v1/miniapp/session")
+_bearer = HTTPBearer(auto_error=False, scheme_name="MiniappSession",
+                     description="The session token from POST /api/v1/miniapp/session")
 
 
 class SessionInvalid(GatewayError):

@@ -41,3 +41,23 @@ def test_worker_needs_redis(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
     monkeypatch.delenv("REDIS_URL", raising=False)
     assert main(["worker"]) == 2
+
+
+@pytest.mark.parametrize(("host", "expected"), [("0.0.0.0", "http://127.0.0.1:9000"),  # noqa: S104
+                                                ("::", "http://127.0.0.1:9000"),
+                                                ("127.0.0.1", "http://127.0.0.1:9000"), ("::1", "http://[::1]:9000"),
+                                                ("192.168.1.20", "http://192.168.1.20:9000")])
+def test_dev_serve_records_an_address_a_browser_reaches(host: str, expected: str) -> None:
+    from gateway.cli import dev_public_url
+
+    assert dev_public_url(host, 9000) == expected
+
+
+def test_production_refuses_to_start_without_a_public_address(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GATEWAY_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "p" * 40)
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    assert main(["serve"]) == 2
+    assert "PUBLIC_BASE_URL must be set" in capsys.readouterr().err

@@ -162,7 +162,7 @@ def test_channel_off_without_credentials(db_url: str, tmp_path: object) -> None:
     from gateway.app import create_app
 
     settings = Settings(gateway_env="production", database_url=db_url, secret_key="s" * 40,
-                        _env_file=None).prepared()  # type: ignore[call-arg]
+                        public_base_url="https://gw.example.cn", _env_file=None).prepared()  # type: ignore[call-arg]
     with TestClient(create_app(settings, run_jobs=False)) as client:
         assert client.post("/webhooks/wechat", content=b"<xml/>").status_code == 404
         assert client.get("/dev/wechat").status_code == 404

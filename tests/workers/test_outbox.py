@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from redis import Redis
 from rq import Queue, SimpleWorker
+from rq.job import Job, JobStatus
 from sqlalchemy.engine import Engine
 
 from bots.conversations.desk import DeskConfig
@@ -22,7 +23,7 @@ from tickets.settings import Settings
 from tickets.storage.schema import citizens
 from tickets.storage.schema import outbox as outbox_table
 from workers import sweeps
-from workers.context import WorkerContext
+from workers.context import WorkerContext, install
 from workers.relay import relay_once, rq_sink
 from workers.runner import Loop
 
@@ -120,3 +121,35 @@ def test_an_unexpected_error_in_one_row_does_not_stop_the_batch(context: WorkerC
     assert outcomes[broken] == "retry: unexpected KeyError"
     assert sorted(outcomes.values()) == ["done", "retry: unexpected KeyError"]
     assert len(fake.texts_to("oOk")) == 1
+
+
+@pytest.mark.redis
+def test_a_job_that_cannot_deliver_fails_in_rq_and_the_rows_say_why(settings: Settings, engine: Engine) -> None:
+    from tests.workers.test_notify import citizen_with_ticket, update
+    from tickets.lifecycle import Status
+    from tickets.storage.schema import notifications
+
+    # A worker without WeChat's AppSecret, as every dev worker was: the fake's secret lived only in `serve`.
+    context = WorkerContext.build(settings, engine)
+    assert context.wechat is None
+    install(context)
+    _, ticket_id = citizen_with_ticket(engine, "oNoSender")
+    update(engine, ticket_id, Status.ACCEPTED, "已受理")
+    redis = Redis.from_url(REDIS_URL)
+    redis.flushdb()
+    assert relay_once(engine, rq_sink(REDIS_URL)) == 1
+    queue = Queue("gateway", connection=redis)
+    [job_id] = queue.job_ids
+    # One job as a worker runs it (`work()` would also subscribe to RQ's pub/sub, whose thread may take 60 s to end).
+    SimpleWorker([queue], connection=redis).execute_job(Job.fetch(job_id, connection=redis), queue)
+    job = Job.fetch(job_id, connection=redis)
+    assert job.get_status() == JobStatus.FAILED  # RQ saw the failure: no "Job OK"
+    assert "wechat sender not configured" in (job.latest_result().exc_string or "")  # type: ignore[union-attr]
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(outbox_table.c.status, outbox_table.c.last_error)).one()
+        note = conn.execute(sa.select(notifications.c.status, notifications.c.last_error)).one()
+    assert row.status == "failed" and "wechat sender not configured" in row.last_error
+    assert note.status == "failed" and "wechat sender not configured" in note.last_error
+    context.close()
+    redis.flushdb()
+    redis.close()

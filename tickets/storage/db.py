@@ -94,6 +94,17 @@ def migrate(url: str) -> None:
         command.upgrade(config, "heads")  # branches from parallel work meet in a merge revision
 
 
+def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
+    """The database's Alembic revisions and the code's newest ones (equal when the schema is up to date)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory(str(MIGRATIONS)).get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current, heads
+
+
 @contextmanager
 def _migration_lock(url: str) -> Iterator[None]:
     parsed = make_url(normalise_url(url))
