@@ -23,8 +23,8 @@ from language.triage import Decision
 from tickets import outbox
 from tickets.errors import NotFound
 from tickets.masking import mask_text
-from tickets.repository import Ticket
 from tickets.metrics import WARNINGS, on_commit
+from tickets.repository import Ticket
 from tickets.storage.db import dialect_insert
 from tickets.storage.schema import petitions, signatures, warnings
 
