@@ -74,13 +74,18 @@ class ListFilter:
         return urlencode({k: v for k, v in values.items() if v})
 
 
+def deadline() -> sa.ColumnElement[Any]:
+    """A ticket's answer deadline: its `ticket_deadlines.due_at` (tickets/deadlines/policy.py), else the date the
+    handling unit expected to finish by; NULL when it has neither. The overdue count and the on-time rate both
+    read this one."""
+    due_at = (sa.select(ticket_deadlines.c.due_at).where(ticket_deadlines.c.ticket_id == tickets.c.id)
+              .scalar_subquery())
+    return sa.func.coalesce(due_at, tickets.c.expected_at)
+
+
 def overdue_condition(now: datetime) -> sa.ColumnElement[bool]:
-    """Tickets not finished and past their deadline (tickets/deadlines/policy.py) or the date the handling unit
-    expected to finish by."""
-    past_due = sa.select(ticket_deadlines.c.ticket_id).where(ticket_deadlines.c.ticket_id == tickets.c.id,
-                                                             ticket_deadlines.c.due_at < now).exists()
-    late = sa.and_(tickets.c.expected_at.is_not(None), tickets.c.expected_at < now)
-    return sa.and_(sa.or_(late, past_due), tickets.c.status.not_in(FINISHED))
+    """Tickets not finished and past their deadline."""
+    return sa.and_(deadline() < now, tickets.c.status.not_in(FINISHED))
 
 
 def _conditions(flt: ListFilter, now: datetime, tz: ZoneInfo) -> list[sa.ColumnElement[bool]]:

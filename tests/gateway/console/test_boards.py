@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from gateway.console.stats import dashboard
 from tests.gateway.console.support import csrf_of, make_user, open_ticket, sign_in
 from tickets import petitions, progress, warnings
 from tickets.access.officers import UserRole
@@ -16,7 +17,7 @@ from tickets.lifecycle import Status
 from tickets.petitions import Signer, SurgeRule
 from tickets.progress import Satisfaction, StatusUpdate
 from tickets.settings import Settings
-from tickets.storage.schema import signatures
+from tickets.storage.schema import signatures, ticket_deadlines
 from tickets.storage.schema import warnings as warnings_table
 
 
@@ -96,3 +97,31 @@ def test_dashboard_draws_the_figures(client: TestClient, engine: Engine, setting
     assert "100.0%" in page.text  # satisfied, and resolved before its expected date
     assert '<a href="/console/tickets?overdue=1">1</a>' in page.text
     assert '<rect' in page.text and "<title>" in page.text
+
+
+def test_on_time_and_overdue_count_from_the_same_deadline(client: TestClient, engine: Engine,
+                                                          settings: Settings) -> None:
+    """The answer deadline (ticket_deadlines.due_at, else the expected date) decides both figures."""
+    make_user(engine, "ro", UserRole.VIEWER)
+    now = utcnow()
+    in_time, too_late, open_late, no_deadline = (open_ticket(engine, settings, text, openid=f"oDeadline{i}")
+                                                 for i, text in enumerate(("路灯不亮", "井盖松动", "垃圾没人清运",
+                                                                           "树枝挡路")))
+    with engine.begin() as conn:
+        for ticket, hours in ((in_time, 5), (too_late, -5), (open_late, -1)):
+            due = now + timedelta(hours=hours)
+            conn.execute(sa.insert(ticket_deadlines).values(ticket_id=ticket.id, rule="test", due_at=due,
+                                                            remind_at=due - timedelta(hours=1), created_at=now))
+        # An expected date later than the deadline does not move the deadline.
+        progress.apply_update(conn, open_late.id, StatusUpdate(Status.DISPATCHED, "t",
+                                                               expected_at=now + timedelta(days=3)), now)
+        for ticket in (in_time, too_late, no_deadline):
+            progress.apply_update(conn, ticket.id, StatusUpdate(Status.ACCEPTED, "t"), now)
+            progress.apply_update(conn, ticket.id, StatusUpdate(Status.RESOLVED, "t"), now)
+    with engine.connect() as conn:
+        figures = dashboard(conn, now, settings.tz, 14)
+    assert figures.on_time == (1, 2)  # the ticket without any deadline is not counted
+    assert figures.overdue_count == 1  # open_late: past its deadline, whatever the expected date says
+    sign_in(client, "ro")
+    page = client.get("/console/dashboard").text
+    assert "50.0%" in page and "按时办结 1 件 / 有办理时限的已办结 2 件" in page
