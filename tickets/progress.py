@@ -86,7 +86,10 @@ def audience(conn: sa.Connection, ticket: Ticket) -> list[int]:
 
 def _tell(conn: sa.Connection, ticket: Ticket, event_id: int, update: StatusUpdate, now: datetime) -> None:
     resolved = ticket.status is Status.RESOLVED
-    payload = {"status": ticket.status.value, "note": update.note, "unit": update.unit or ticket.unit,
+    # The notice tells of this event: its status and time are kept on the row, since the ticket may have moved
+    # on by the time a worker sends it.
+    payload = {"status": ticket.status.value, "at": now.isoformat(), "note": update.note,
+               "unit": update.unit or ticket.unit,
                "expected_at": update.expected_at.isoformat() if update.expected_at else None}
     for citizen_id in audience(conn, ticket):
         # Whoever filed the ticket rates it; co-signers of its petition hear that it is resolved.

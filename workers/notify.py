@@ -122,10 +122,15 @@ def _rendered(public_base_url: str, timezone: str, purpose: str, payload_json: s
     tracking_url = f"{public_base_url}/t/{ticket.tracking_code}"
     expected = payload.get("expected_at")
     expected_text = local_time(datetime.fromisoformat(expected), tz) if expected else ""
-    text = say(f"push_{purpose}", ticket=ticket, note=payload.get("note", ""),
+    # The status and time of the event the notice tells of, as written with it (tickets/progress.py); a reminder
+    # written without them speaks of the ticket as it is.
+    status_value = str(payload.get("status") or ticket.status.value)
+    at = payload.get("at")
+    when = datetime.fromisoformat(at) if at else ticket.updated_at
+    text = say(f"push_{purpose}", ticket=ticket, status=status_value, note=payload.get("note", ""),
                unit=payload.get("unit", ""), expected=expected_text, tracking_url=tracking_url).text
-    status = render("_status_label", status=ticket.status.value)
-    return {"text": text, "number": ticket.number, "status": status, "time": local_time(ticket.updated_at, tz),
+    status = render("_status_label", status=status_value)
+    return {"text": text, "number": ticket.number, "status": status, "time": local_time(when, tz),
             "note": payload.get("note") or status, "unit": payload.get("unit", ""),
             "tracking_url": tracking_url, "code": ticket.tracking_code}
 
