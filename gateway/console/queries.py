@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from gateway.console.names import name_of
 from tickets.lifecycle import Status
 from tickets.masking import mask_text
 from tickets.storage.schema import ticket_deadlines, tickets
@@ -21,7 +22,7 @@ PER_PAGE = 25
 CSV_MAX_ROWS = 50_000
 # Done one way or another: such a ticket is never overdue.
 FINISHED = (Status.RESOLVED.value, Status.CLOSED.value, Status.REJECTED.value, Status.MERGED.value)
-CSV_HEADER = ("number", "status", "channel", "zone", "unit", "created_at", "expected_at", "overdue", "description")
+CSV_HEADER = ("工单号", "状态", "渠道", "专区", "承办单位", "提交时间", "办理时限", "预计办结", "是否逾期", "问题描述")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,8 @@ def _conditions(flt: ListFilter, now: datetime, tz: ZoneInfo) -> list[sa.ColumnE
 def _select(flt: ListFilter, now: datetime, tz: ZoneInfo) -> sa.Select[Any]:
     overdue = sa.case((overdue_condition(now), True), else_=False).label("overdue")
     return (sa.select(tickets.c.id, tickets.c.number, tickets.c.status, tickets.c.channel, tickets.c.zone,
-                      tickets.c.unit, tickets.c.created_at, tickets.c.expected_at, tickets.c.description, overdue)
+                      tickets.c.unit, tickets.c.created_at, tickets.c.expected_at, deadline().label("due_at"),
+                      tickets.c.description, overdue)
             .where(*_conditions(flt, now, tz)).order_by(tickets.c.created_at.desc(), tickets.c.id.desc()))
 
 
@@ -128,17 +130,22 @@ def distinct_values(conn: sa.Connection, column: sa.Column[Any]) -> list[str]:
 
 
 def csv_lines(conn: sa.Connection, flt: ListFilter, now: datetime, tz: ZoneInfo, *, mask: bool) -> Iterator[str]:
-    """The whole filtered list as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese);
-    phone and ID numbers in descriptions masked when `mask`."""
+    """The whole filtered list as CSV in Chinese, as the pages name things (UTF-8 with a byte-order mark, so
+    spreadsheet programs read the Chinese); phone and ID numbers in descriptions masked when `mask`."""
+    timezone = str(tz)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(CSV_HEADER)
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+
     for row in conn.execute(_select(flt, now, tz).limit(CSV_MAX_ROWS)):
-        writer.writerow((row.number, row.status, row.channel, row.zone, row.unit,
-                         row.created_at.astimezone(tz).isoformat(timespec="minutes"),
-                         row.expected_at.astimezone(tz).isoformat(timespec="minutes") if row.expected_at else "",
-                         "yes" if row.overdue else "",
+        writer.writerow((row.number, name_of(timezone, "status", row.status), name_of(timezone, "channel", row.channel),
+                         name_of(timezone, "zone", row.zone), _no_formula(row.unit), when(row.created_at),
+                         when(row.due_at), when(row.expected_at),
+                         name_of(timezone, "yes_no", row.overdue),
                          _no_formula(mask_text(row.description) if mask else row.description)))
         yield buffer.getvalue()
         buffer.seek(0)

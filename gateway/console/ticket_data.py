@@ -10,8 +10,15 @@ import sqlalchemy as sa
 
 from tickets import attachments as stored_media
 from tickets import petitions
-from tickets.masking import mask_name, mask_text
-from tickets.storage.schema import attachments, inbound_messages, notifications
+from tickets.masking import mask_identifier, mask_name, mask_phone, mask_text
+from tickets.storage.schema import (
+    attachments,
+    citizens,
+    inbound_messages,
+    notifications,
+)
+from tickets.storage.schema import petitions as petitions_table
+from tickets.storage.schema import signatures as signatures_table
 
 # The conversation that built a ticket comes just before it; its messages carry no ticket id.
 CONVERSATION_WINDOW = timedelta(hours=2)
@@ -82,12 +89,48 @@ def photos(conn: sa.Connection, ticket_id: int) -> list[PhotoView]:
                       created_at=r.created_at) for r in rows]
 
 
-def sent_notifications(conn: sa.Connection, ticket_id: int) -> list[Any]:
-    """Notifications written for the ticket's citizens (what, and whether it went out)."""
-    return list(conn.execute(
+@dataclass(frozen=True, slots=True)
+class NoticeView:
+    """One notification to one citizen: what it told (the status of its own event), to whom (masked, and as whom:
+    filer, co-signer or follower), and how its delivery went."""
+
+    created_at: datetime
+    purpose: str
+    status: str  # the ticket's status the notice tells of
+    note: str
+    role: str  # filer, cosigner, follower
+    channel: str
+    recipient: str  # masked
+    delivery: str
+    method: str
+
+
+def _masked(channel: str | None, external_id: str | None) -> str:
+    if not external_id:
+        return "（已删除）"
+    return mask_phone(external_id) if channel == "sms" else mask_identifier(external_id)
+
+
+def notices(conn: sa.Connection, ticket_id: int, filer_id: int | None, *, limit: int = 500) -> list[NoticeView]:
+    """The notifications written for the ticket, oldest first: one per recipient and event."""
+    cosigned = (sa.select(signatures_table.c.id)
+                .join(petitions_table, petitions_table.c.id == signatures_table.c.petition_id)
+                .where(petitions_table.c.ticket_id == ticket_id,
+                       signatures_table.c.citizen_id == notifications.c.citizen_id).exists())
+    rows = conn.execute(
         sa.select(notifications.c.purpose, notifications.c.status, notifications.c.method,
-                  notifications.c.created_at, notifications.c.sent_at, notifications.c.payload)
-        .where(notifications.c.ticket_id == ticket_id).order_by(notifications.c.id)).all())
+                  notifications.c.created_at, notifications.c.payload, notifications.c.citizen_id,
+                  citizens.c.channel, citizens.c.external_id, cosigned.label("cosigned"))
+        .outerjoin(citizens, citizens.c.id == notifications.c.citizen_id)
+        .where(notifications.c.ticket_id == ticket_id).order_by(notifications.c.id).limit(limit))
+    views = []
+    for r in rows:
+        payload = r.payload if isinstance(r.payload, dict) else {}
+        role = "filer" if r.citizen_id == filer_id else "cosigner" if r.cosigned else "follower"
+        views.append(NoticeView(created_at=r.created_at, purpose=r.purpose, status=str(payload.get("status", "")),
+                                note=str(payload.get("note") or ""), role=role, channel=str(r.channel or ""),
+                                recipient=_masked(r.channel, r.external_id), delivery=r.status, method=r.method))
+    return views
 
 
 def cosigners(conn: sa.Connection, petition_id: int, *, show_names: bool, limit: int = 200) -> list[CosignerView]:

@@ -73,7 +73,7 @@ def ticket_page(ticket_id: int, request: Request, state: State, officer: SignedI
                 "timeline": repository.timeline(conn, ticket_id),
                 "messages": data.messages(conn, ticket_id, ticket.citizen_id, ticket.created_at, mask=not admin),
                 "photos": data.photos(conn, ticket_id),
-                "notifications": data.sent_notifications(conn, ticket_id),
+                "notifications": data.notices(conn, ticket_id, ticket.citizen_id),
                 "cosigners": data.cosigners(conn, petition.id, show_names=admin) if petition else [],
                 "due_at": deadlines.due_of(conn, [ticket_id]).get(ticket_id),
             }

@@ -115,8 +115,8 @@ def test_list_filters_search_pages_and_csv(client: TestClient, engine: Engine, s
     assert export.headers["content-type"].startswith("text/csv") and "attachment" in \
         export.headers["content-disposition"]
     lines = export.content.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("number,status,channel") and len(lines) == 2
-    assert noise.number in lines[1] and ",yes,'=工地" in lines[1]  # overdue; no formula for spreadsheets
+    assert lines[0].startswith("工单号,状态,渠道") and len(lines) == 2
+    assert noise.number in lines[1] and ",是,'=工地" in lines[1]  # overdue; no formula for spreadsheets
     assert len(client.get("/console/tickets.csv").content.decode("utf-8-sig").splitlines()) == 29
 
 
