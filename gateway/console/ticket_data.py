@@ -1,4 +1,5 @@
-"""What a ticket's console page shows besides the ticket: messages, photos, notifications, co-signers."""
+"""What a ticket's console page shows besides the ticket: messages, photos, notifications, co-signers, and the
+units an officer may give it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from tickets import attachments as stored_media
 from tickets import petitions
 from tickets.masking import mask_identifier, mask_name, mask_phone, mask_text
+from tickets.routing import catalogue
 from tickets.storage.schema import (
     attachments,
     citizens,
@@ -138,3 +140,32 @@ def cosigners(conn: sa.Connection, petition_id: int, *, show_names: bool, limit:
     return [CosignerView(name=s.name if show_names else mask_name(s.name), channel=s.channel, status=s.status,
                          flagged=s.flagged, created_at=s.created_at)
             for s in petitions.list_signatures(conn, petition_id, limit=limit)]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitChoice:
+    """A unit an officer may give the ticket: its name (what the citizen is told, and the form's value)."""
+
+    name: str
+    recommended: bool
+    in_catalogue: bool = True
+
+
+def unit_choices(conn: sa.Connection, routed: dict[str, Any] | None, current: str) -> list[UnitChoice]:
+    """The routing catalogue's units, those recommended for the ticket first (in their order); the ticket's
+    current unit too when the catalogue no longer has it, so keeping it stays possible."""
+    units = catalogue.current(conn).units
+    recommended = [str(r.get("unit", "")) for r in (routed or {}).get("recommendations", [])]
+    first = [units[u] for u in dict.fromkeys(recommended) if u in units]
+    rest = [u for u in units.values() if u.id not in recommended]
+    choices = [UnitChoice(u.name, True) for u in first] + [UnitChoice(u.name, False) for u in rest]
+    if current and current not in {c.name for c in choices}:
+        choices.append(UnitChoice(current, False, in_catalogue=False))
+    return choices
+
+
+def catalogue_unit(conn: sa.Connection, value: str) -> str | None:
+    """The name of the catalogue's unit an officer chose (by name or id), or None when it has no such unit."""
+    book = catalogue.current(conn)
+    unit = book.units.get(book.unit_id(value))
+    return unit.name if unit is not None else None

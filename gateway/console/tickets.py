@@ -22,6 +22,7 @@ from tickets.deadlines import policy as deadlines
 from tickets.errors import NotFound
 from tickets.lifecycle import Status, can_move
 from tickets.masking import mask_text
+from tickets.routing import store as routing_store
 from tickets.storage.db import reader
 from tickets.storage.schema import tickets
 
@@ -68,8 +69,11 @@ def ticket_page(ticket_id: int, request: Request, state: State, officer: SignedI
         with reader(state.engine).connect() as conn:
             ticket = repository.get_ticket(conn, ticket_id)
             petition = petitions.for_ticket(conn, ticket_id)
+            routed = routing_store.routing_of(conn, ticket_id)
             context: dict[str, Any] = {
                 "zone": zones.zones_of(conn, [ticket_id]).get(ticket_id, ""),
+                "routed": routed,
+                "units": data.unit_choices(conn, routed, ticket.unit),
                 "timeline": repository.timeline(conn, ticket_id),
                 "messages": data.messages(conn, ticket_id, ticket.citizen_id, ticket.created_at, mask=not admin),
                 "photos": data.photos(conn, ticket_id),
