@@ -86,7 +86,7 @@ def ticket_page(ticket_id: int, request: Request, state: State, officer: SignedI
     next_statuses = [s.value for s in Status if s is not Status.MERGED and can_move(ticket.status, s)]
     return console_page(state, "ticket.html", officer, ticket=ticket, petition=petition,
                         description=ticket.description if admin else mask_text(ticket.description),
-                        next_statuses=next_statuses, can_merge=can_move(ticket.status, Status.MERGED),
+                        next_statuses=next_statuses, can_merge=can_move(ticket.status, Status.MERGED), now=utcnow(),
                         done=request.query_params.get("done", ""), error=request.query_params.get("error", ""),
                         **context)
 

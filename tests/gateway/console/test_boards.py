@@ -125,3 +125,38 @@ def test_on_time_and_overdue_count_from_the_same_deadline(client: TestClient, en
     sign_in(client, "ro")
     page = client.get("/console/dashboard").text
     assert "50.0%" in page and "按时办结 1 件 / 有办理时限的已办结 2 件" in page
+
+
+def test_the_board_says_a_petition_ended_with_its_ticket_and_an_operator_closes_one(
+        client: TestClient, engine: Engine, settings: Settings) -> None:
+    make_user(engine, "op", UserRole.OPERATOR)
+    make_user(engine, "ro", UserRole.VIEWER)
+    done_ticket = open_ticket(engine, settings, "井盖松动", openid="oBoard1")
+    live_ticket = open_ticket(engine, settings, "路灯不亮", openid="oBoard2")
+    with engine.begin() as conn:
+        ended, _ = petitions.start(conn, done_ticket.id, now=utcnow(), days=30, title="井盖松动")
+        live, _ = petitions.start(conn, live_ticket.id, now=utcnow(), days=30, title="路灯不亮")
+        progress.apply_update(conn, done_ticket.id, StatusUpdate(Status.REJECTED, "t", note="不属于受理范围"),
+                              utcnow())
+    sign_in(client, "ro")
+    board = client.get("/console/petitions").text
+    assert "已结束（工单未予受理）" in board
+    viewer_page = client.get(f"/console/petitions/{live.id}").text
+    assert f"/console/petitions/{live.id}/close" not in viewer_page
+    refused = client.post(f"/console/petitions/{live.id}/close", data={"csrf": csrf_of(viewer_page)})
+    assert refused.status_code == 403
+    client.cookies.clear()
+    sign_in(client, "op")
+    page = client.get(f"/console/petitions/{live.id}").text
+    assert f'action="/console/petitions/{live.id}/close"' in page
+    assert client.post(f"/console/petitions/{live.id}/close", data={"csrf": "0" * 64}).status_code == 403
+    closed = client.post(f"/console/petitions/{live.id}/close", data={"csrf": csrf_of(page)},
+                         follow_redirects=False)
+    assert closed.status_code == 303
+    assert closed.headers["location"].endswith(f"/console/petitions/{live.id}?done=closed")
+    shown = client.get(closed.headers["location"]).text
+    assert "已结束（工作人员结束）" in shown and "联名已结束" in shown and f"{live.id}/close" not in shown
+    with engine.connect() as conn:
+        after = petitions.get(conn, live.id)
+    assert (after.status, after.closed_reason) == ("closed", "officer")
+    assert f'action="/console/petitions/{ended.id}/close"' not in client.get(f"/console/petitions/{ended.id}").text
