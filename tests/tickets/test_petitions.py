@@ -176,7 +176,7 @@ def test_only_the_filer_is_asked_to_rate_and_co_signers_hear_it_is_resolved(engi
             progress.apply_update(conn, ticket_id, StatusUpdate(status, actor="t", note="已修复"), now)
         told = set(conn.execute(sa.select(notifications.c.citizen_id, notifications.c.purpose)).all())
         data = dict(conn.execute(sa.text("SELECT id, dialog_data FROM citizens")).all())
-    assert told == {(rep.id, "progress"), (other.id, "progress"), (rep.id, "evaluation")}
+    assert told == {(rep.id, "progress"), (other.id, "cosigned_progress"), (rep.id, "evaluation")}
     assert "evaluation" not in str(data[other.id])
 
 

@@ -260,7 +260,8 @@ def test_a_petitions_co_signers_are_told_in_one_batch_read(context: WorkerContex
         many = notes.for_delivery_many(conn, [*ids, 999_999])
         assert many == {i: notes.for_delivery(conn, i) for i in ids}  # the batch read equals the single one
     run(context)
-    assert outcomes(engine) == [("progress", "sent", "customer_service")] * 4  # the filer and 3 who consented
+    assert outcomes(engine) == [("progress", "sent", "customer_service")] + [  # the filer and 3 who consented
+        ("cosigned_progress", "sent", "customer_service")] * 3
     assert all(fake.texts_to(openid) for openid in ("oFiler", "oCo0", "oCo1", "oCo2"))
     assert not fake.texts_to("oCo3") and filer not in signers
 
