@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from bots.fakes.wechat import FakeWeChat
+from bots.fakes.wechat_mailbox import for_var_dir
 from gateway import errors, health, simulator, tracking, webhooks
 from gateway.api.router import router as api
 from gateway.console.router import router as console
@@ -41,7 +42,8 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
         async with AsyncExitStack() as stack:
             if settings.wechat_simulated and not settings.wechat_app_secret:
                 settings.wechat_app_secret = secrets.token_hex(16)
-                fake = stack.enter_context(FakeWeChat(settings.wechat_app_id, settings.wechat_app_secret))
+                fake = stack.enter_context(FakeWeChat(settings.wechat_app_id, settings.wechat_app_secret,
+                                                      mailbox=for_var_dir(settings.var_dir)))
                 settings.wechat_api_base = fake.start()
                 settings.wechat_open_base = settings.wechat_api_base  # its web authorisation page too
                 app.state.fake_wechat = fake
