@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from bots.fakes.dev import dev_fake_wechat
+from bots.fakes.wechat_mailbox import for_var_dir
 from gateway import apidocs, errors, health, metrics, simulator, tracking, webhooks
 from gateway.api.router import router as api
 from gateway.console.router import router as console
@@ -43,7 +44,8 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
         async with AsyncExitStack() as stack:
             if settings.dev_fake_wechat:
                 app.state.fake_wechat = stack.enter_context(
-                    dev_fake_wechat(settings.wechat_app_id, settings.wechat_app_secret, settings.wechat_api_base))
+                    dev_fake_wechat(settings.wechat_app_id, settings.wechat_app_secret, settings.wechat_api_base,
+                                    mailbox=for_var_dir(settings.var_dir)))
             if run_jobs and not settings.redis_url:
                 context = WorkerContext.build(settings, engine)
                 stack.callback(context.close)

@@ -1,7 +1,10 @@
-"""Human-readable ticket numbers and unguessable tracking codes."""
+"""Human-readable ticket numbers, unguessable tracking codes, and the rating token of the filer's link."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 import secrets
 from datetime import date
@@ -52,3 +55,28 @@ def looks_like_tracking_code(text: str) -> bool:
     """Whether `text` has the shape of a tracking code."""
     text = text.strip().upper()
     return len(text) == TRACKING_CODE_LENGTH and all(c in _ALPHABET for c in text)
+
+
+# Anyone holding a tracking code sees the progress page (co-signers get it by text message); only the citizen who
+# filed the ticket rates it. Their evaluation notices carry `/t/{code}?r={token}`: an HMAC of the code under a key
+# derived from SECRET_KEY, which the page checks before it shows or takes the rating form.
+_RATING_LABEL = b"petition-gateway/rating-link/v1"
+RATING_TOKEN_CHARS = 22  # 16 bytes of the HMAC in unpadded base64url
+
+
+def rating_key(secret_key: str) -> bytes:
+    """The key of rating tokens, derived from SECRET_KEY (useless for anything else derived from it)."""
+    return hmac.new(secret_key.encode(), _RATING_LABEL, hashlib.sha256).digest()
+
+
+def rating_token(key: bytes, tracking_code: str) -> str:
+    """The token that lets the filer rate the ticket of `tracking_code` from its progress page."""
+    mac = hmac.new(key, f"rate:{tracking_code.upper()}".encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def rating_token_ok(key: bytes, tracking_code: str, token: str) -> bool:
+    """Whether `token` is the rating token of this tracking code (compared in constant time)."""
+    if len(token) != RATING_TOKEN_CHARS:
+        return False
+    return hmac.compare_digest(token.encode(), rating_token(key, tracking_code).encode())

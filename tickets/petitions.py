@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from tickets import warnings
 from tickets.errors import NotFound, PetitionClosed
+from tickets.lifecycle import Status
 from tickets.masking import mask_text
 from tickets.metrics import SIGNATURES, on_commit
 from tickets.storage import fastsql
@@ -29,6 +30,11 @@ from tickets.storage.db import is_postgres
 from tickets.storage.schema import petitions, signatures, tickets
 
 OPEN, CLOSED, EXPIRED = "open", "closed", "expired"
+# Why a petition stopped taking signatures (its `closed_reason`).
+BY_REPRESENTATIVE, BY_OFFICER, PAST_EXPIRY = "representative", "officer", "expired"
+# A petition closes with its ticket (docs/design.md section 7): these statuses end the ticket's handling, each
+# leaving its reason. A resolved ticket keeps its petition open: the filer's rating closes it or reopens it.
+WITH_TICKET = {Status.CLOSED: "ticket_closed", Status.REJECTED: "ticket_rejected", Status.MERGED: "ticket_merged"}
 SIGNED, WITHDRAWN = "signed", "withdrawn"
 TITLE_CHARS = 20  # the card and WeChat's `thing` fields show at most 20 characters
 SCENE_PREFIX = "petition:"
@@ -61,6 +67,7 @@ class Petition:
     created_at: datetime
     expires_at: datetime
     closed_at: datetime | None
+    closed_reason: str
     wechat_scene: str | None
     wechat_qr_url: str
     wechat_qr_expires_at: datetime | None
@@ -134,7 +141,8 @@ def _from_row(row: Any) -> Petition:
         title=mask_text(row.title), zone=row.zone, status=row.status,
         representative_id=row.representative_id, signature_count=row.signature_count,
         flagged_count=row.flagged_count, created_at=row.created_at, expires_at=row.expires_at,
-        closed_at=row.closed_at, wechat_scene=row.wechat_scene, wechat_qr_url=row.wechat_qr_url,
+        closed_at=row.closed_at, closed_reason=row.closed_reason, wechat_scene=row.wechat_scene,
+        wechat_qr_url=row.wechat_qr_url,
         wechat_qr_expires_at=row.wechat_qr_expires_at, wechat_media_id=row.wechat_media_id,
         wechat_media_at=row.wechat_media_at,
     )
@@ -304,19 +312,34 @@ def withdraw(conn: sa.Connection, petition_id: int, identity: str, now: datetime
     return True
 
 
-def close(conn: sa.Connection, petition_id: int, now: datetime) -> Petition:
-    """The representative (or an officer) ends the petition: no more signatures. Closing twice is a no-op."""
+def close(conn: sa.Connection, petition_id: int, now: datetime, *, reason: str = BY_REPRESENTATIVE) -> Petition:
+    """The representative (or an officer: `reason` BY_OFFICER) ends the petition: no more signatures.
+    Closing twice is a no-op."""
     petition = get(conn, petition_id)
     if petition.status == OPEN:
         conn.execute(sa.update(petitions).where(petitions.c.id == petition_id, petitions.c.status == OPEN)
-                     .values(status=CLOSED, closed_at=now, updated_at=now))
+                     .values(status=CLOSED, closed_at=now, closed_reason=reason, updated_at=now))
     return get(conn, petition_id)
+
+
+def follow_ticket(conn: sa.Connection, ticket_id: int, status: Status, now: datetime) -> None:
+    """The ticket's petition follows it: closed when the ticket is closed, rejected or merged; open again when
+    a ticket it closed with is reopened (before the petition's own end date). A petition its representative or
+    an officer closed, or that expired, stays as it is."""
+    if status in WITH_TICKET:
+        conn.execute(sa.update(petitions).where(petitions.c.ticket_id == ticket_id, petitions.c.status == OPEN)
+                     .values(status=CLOSED, closed_at=now, closed_reason=WITH_TICKET[status], updated_at=now))
+    elif status is Status.REOPENED:
+        conn.execute(sa.update(petitions).where(
+            petitions.c.ticket_id == ticket_id, petitions.c.status == CLOSED,
+            petitions.c.closed_reason.in_(list(WITH_TICKET.values())), petitions.c.expires_at > now,
+        ).values(status=OPEN, closed_at=None, closed_reason="", updated_at=now))
 
 
 def expire_due(conn: sa.Connection, now: datetime) -> int:
     """Record the expiry of open petitions past their date; returns how many."""
     result = conn.execute(sa.update(petitions).where(petitions.c.status == OPEN, petitions.c.expires_at <= now)
-                          .values(status=EXPIRED, closed_at=now, updated_at=now))
+                          .values(status=EXPIRED, closed_at=now, closed_reason=PAST_EXPIRY, updated_at=now))
     return int(result.rowcount)
 
 

@@ -24,6 +24,8 @@ from tickets.storage.schema import citizens, evaluations, tickets
 # Changes the citizen is told about (received was answered in the chat already).
 TOLD = frozenset({Status.ACCEPTED, Status.DISPATCHED, Status.IN_PROGRESS, Status.RESOLVED, Status.REJECTED,
                   Status.MERGED, Status.REOPENED, Status.CLOSED})
+# Who a citizen told of a ticket is to it: the one who filed it, a co-signer of its petition, a follower.
+FILER, COSIGNER, FOLLOWER = "filer", "cosigner", "follower"
 
 
 class Satisfaction(StrEnum):
@@ -80,21 +82,36 @@ def audience(conn: sa.Connection, ticket: Ticket) -> list[int]:
     """The citizens to tell about a ticket: whoever filed it, then the co-signers of its joint petition who
     consented to hear of its progress and have not withdrawn, then its followers and the reporters of tickets
     merged into it (each once). An Open311 client is no citizen to push to: it polls."""
+    return [citizen_id for citizen_id, _ in _audience(conn, ticket)]
+
+
+def _audience(conn: sa.Connection, ticket: Ticket) -> list[tuple[int, str]]:
     filer = [ticket.citizen_id] if ticket.citizen_id is not None and ticket.channel != "open311" else []
-    told = filer + [c for c in petitions.consenting_signers(conn, ticket.id) if c != ticket.citizen_id]
-    return told + [c for c in followers.linked_citizens(conn, ticket.id) if c not in told]
+    cosigners = [c for c in petitions.consenting_signers(conn, ticket.id) if c != ticket.citizen_id]
+    told = filer + cosigners
+    others = [c for c in followers.linked_citizens(conn, ticket.id) if c not in told]
+    return ([(c, FILER) for c in filer] + [(c, COSIGNER) for c in cosigners] + [(c, FOLLOWER) for c in others])
+
+
+def _purpose(role: str, resolved: bool) -> str:
+    """What a notice says (templates/messages/push_{purpose}.j2): whoever filed the ticket is asked to rate it
+    once resolved; co-signers hear of the request they co-signed, in its own words; followers of their own."""
+    if role == FILER:
+        return "evaluation" if resolved else "progress"
+    return "cosigned_progress" if role == COSIGNER else "progress"
 
 
 def _tell(conn: sa.Connection, ticket: Ticket, event_id: int, update: StatusUpdate, now: datetime) -> None:
     resolved = ticket.status is Status.RESOLVED
-    payload = {"status": ticket.status.value, "note": update.note, "unit": update.unit or ticket.unit,
+    # The notice tells of this event: its status and time are kept on the row, since the ticket may have moved
+    # on by the time a worker sends it.
+    payload = {"status": ticket.status.value, "at": now.isoformat(), "note": update.note,
+               "unit": update.unit or ticket.unit,
                "expected_at": update.expected_at.isoformat() if update.expected_at else None}
-    for citizen_id in audience(conn, ticket):
-        # Whoever filed the ticket rates it; co-signers of its petition hear that it is resolved.
-        rates = resolved and citizen_id == ticket.citizen_id
-        notifications.create(conn, citizen_id=citizen_id, purpose="evaluation" if rates else "progress",
-                             payload=payload, now=now, ticket_id=ticket.id, event_id=event_id)
-        if rates:
+    for citizen_id, role in _audience(conn, ticket):
+        notifications.create(conn, citizen_id=citizen_id, purpose=_purpose(role, resolved), payload=payload,
+                             now=now, ticket_id=ticket.id, event_id=event_id)
+        if resolved and role == FILER:
             expect_evaluation(conn, citizen_id, ticket.id)
     if resolved:
         conn.execute(sa.update(tickets).where(tickets.c.id == ticket.id)

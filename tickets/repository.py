@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from tickets import petitions
 from tickets.codes import new_tracking_code, next_ticket_number
 from tickets.errors import NotFound
 from tickets.lifecycle import Status, check_move
@@ -250,6 +251,8 @@ def change_status(
         ticket_id=ticket_id, status_from=current.value, status_to=target.value, actor=actor, note=note,
         created_at=now, unit=unit, expected_at=expected_at, external_id=external_id,
     ).returning(ticket_events.c.id)).scalar_one()
+    if target is not current:  # every path that moves a ticket passes here: its petition follows it
+        petitions.follow_ticket(conn, ticket_id, target, now)
     return Change(get_ticket(conn, ticket_id), current, int(event_id))
 
 

@@ -31,7 +31,7 @@ from bots.sms import SmsError
 from bots.texts import render
 from bots.wechat.api import WeChatApiError
 from bots.wechat.fields import build_data, local_time
-from tickets import notifications
+from tickets import codes, notifications
 from tickets.clock import utcnow
 from tickets.errors import PermanentFailure, RetryLater
 from tickets.inbox import consents
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 SERVICE_WINDOW = timedelta(hours=48)
 FALL_BACK = frozenset({45015, 45047, 43004, 43101})
 CONFIGURATION = frozenset({47003, 40037, 48001, 41030})
+RATED_BY_FILER = frozenset({"evaluation", "evaluation_reminder"})  # notices whose link opens the rating form
 
 
 def prefetch(context: WorkerContext, payloads: list[dict[str, Any]]) -> dict[int, Delivery]:
@@ -117,20 +118,31 @@ def _one_statement(engine: Engine, *, read_only: bool) -> Iterator[sa.Connection
 def _values(context: WorkerContext, note: Notification, ticket: Ticket) -> dict[str, str]:
     # A fan-out tells thousands of citizens the same thing: render it once per ticket state and payload.
     payload = json.dumps(note.payload, sort_keys=True, ensure_ascii=False, default=str)
-    return dict(_rendered(context.settings.public_base_url, context.settings.timezone, note.purpose, payload, ticket))
+    # Only the filer's evaluation notices carry the rating token: a co-signer's link shows progress, not the form.
+    rate = ""
+    if note.purpose in RATED_BY_FILER and note.citizen_id == ticket.citizen_id:
+        rate = codes.rating_token(codes.rating_key(context.settings.secret_key), ticket.tracking_code)
+    return dict(_rendered(context.settings.public_base_url, context.settings.timezone, note.purpose, payload, ticket,
+                          rate))
 
 
 @lru_cache(maxsize=64)
-def _rendered(public_base_url: str, timezone: str, purpose: str, payload_json: str, ticket: Ticket) -> dict[str, str]:
+def _rendered(public_base_url: str, timezone: str, purpose: str, payload_json: str, ticket: Ticket,
+              rate: str) -> dict[str, str]:
     payload = json.loads(payload_json)
     tz = ZoneInfo(timezone)
-    tracking_url = f"{public_base_url}/t/{ticket.tracking_code}"
+    tracking_url = f"{public_base_url}/t/{ticket.tracking_code}" + (f"?r={rate}" if rate else "")
     expected = payload.get("expected_at")
     expected_text = local_time(datetime.fromisoformat(expected), tz) if expected else ""
-    text = say(f"push_{purpose}", ticket=ticket, note=payload.get("note", ""),
+    # The status and time of the event the notice tells of, as written with it (tickets/progress.py); a reminder
+    # written without them speaks of the ticket as it is.
+    status_value = str(payload.get("status") or ticket.status.value)
+    at = payload.get("at")
+    when = datetime.fromisoformat(at) if at else ticket.updated_at
+    text = say(f"push_{purpose}", ticket=ticket, status=status_value, note=payload.get("note", ""),
                unit=payload.get("unit", ""), expected=expected_text, tracking_url=tracking_url).text
-    status = render("_status_label", status=ticket.status.value)
-    return {"text": text, "number": ticket.number, "status": status, "time": local_time(ticket.updated_at, tz),
+    status = render("_status_label", status=status_value)
+    return {"text": text, "number": ticket.number, "status": status, "time": local_time(when, tz),
             "note": payload.get("note") or status, "unit": payload.get("unit", ""),
             "tracking_url": tracking_url, "code": ticket.tracking_code}
 

@@ -70,7 +70,8 @@ def follow_up_evaluations(conn: sa.Connection, now: datetime, *, remind_days: in
         if row.evaluation_asks <= 1:
             if ticket.citizen_id is not None:  # the filer rates; co-signers were told it is resolved
                 notifications.create(conn, citizen_id=ticket.citizen_id, purpose="evaluation_reminder",
-                                     payload={}, now=now, ticket_id=ticket.id)
+                                     payload={"status": ticket.status.value, "at": now.isoformat()}, now=now,
+                                     ticket_id=ticket.id)
                 progress.expect_evaluation(conn, ticket.citizen_id, ticket.id)
             conn.execute(sa.update(tickets).where(tickets.c.id == row.id)
                          .values(evaluation_asked_at=now, evaluation_asks=2))

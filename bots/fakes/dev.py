@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bots.fakes.wechat import INSPECT, FakeWeChat
+from bots.fakes.wechat_mailbox import Mailbox
 from tickets.errors import ConfigurationError
 
 
@@ -61,12 +62,14 @@ def account_at(base_url: str) -> str | None:
 
 
 @contextmanager
-def dev_fake_wechat(app_id: str, app_secret: str, base_url: str) -> Iterator[FakeWeChat | RemoteFakeWeChat]:
-    """Serve the deployment's fake at `base_url`, or reach the one another process of it serves there.
+def dev_fake_wechat(app_id: str, app_secret: str, base_url: str, *, mailbox: Mailbox | None = None
+                    ) -> Iterator[FakeWeChat | RemoteFakeWeChat]:
+    """Serve the deployment's fake at `base_url` (keeping what it is sent in `mailbox`), or reach the one another
+    process of it serves there.
 
     Raises ConfigurationError when something else holds the address.
     """
-    fake = FakeWeChat(app_id, app_secret)
+    fake = FakeWeChat(app_id, app_secret, mailbox=mailbox)
     try:
         fake.start(urlsplit(base_url).port or 80)
     except OSError:

@@ -25,6 +25,7 @@ from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from bots.fakes.server import LoopbackFake
+from bots.fakes.wechat_mailbox import Mailbox
 from bots.wechat import errors as codes
 from bots.wechat.oauth import CODE_USED, INVALID_CODE
 from tickets.clock import utcnow
@@ -64,8 +65,11 @@ class FakeWeChat(LoopbackFake):
 
     thread_name = "fake-wechat"
 
-    def __init__(self, app_id: str, app_secret: str, *, token_lifetime: int = 7200) -> None:
+    def __init__(self, app_id: str, app_secret: str, *, token_lifetime: int = 7200,
+                 mailbox: Mailbox | None = None) -> None:
         super().__init__()
+        # Dev mode keeps what was sent and uploaded in a folder (bots/fakes/wechat_mailbox.py); tests need not.
+        self.mailbox = mailbox
         self.app_id = app_id
         self._secret = app_secret
         self.token_lifetime = token_lifetime
@@ -74,7 +78,7 @@ class FakeWeChat(LoopbackFake):
         self.sent: list[dict[str, Any]] = []  # accepted messages: path, body (parsed), raw, at
         self.calls: Counter[str] = Counter()  # every request by path, refused ones included
         self.force_refreshes = 0
-        self.media: dict[str, tuple[str, bytes]] = {}  # media_id -> (content type, bytes)
+        self.media: dict[str, tuple[str, bytes]] = mailbox.all_media() if mailbox else {}  # id -> (type, bytes)
         self.qr_scenes: dict[str, str] = {}  # ticket -> scene_str
         # Web authorisation (bots/wechat/oauth.py): whom the browser is signed in as (None: not inside WeChat),
         # and whether the visitor is on a snapshot page (a stand-in openid).
@@ -238,8 +242,23 @@ class FakeWeChat(LoopbackFake):
             return _err(codes.INVALID_APPSECRET, "invalid appsecret")
         return None
 
+    def add_media(self, content_type: str, content: bytes) -> str:
+        """Media a follower sent the account (a photo in the chat); returns its media id."""
+        media_id = secrets.token_urlsafe(48)
+        with self._lock:
+            self._keep_media(media_id, content_type, content)
+        return media_id
+
+    def _keep_media(self, media_id: str, content_type: str, content: bytes) -> None:
+        self.media[media_id] = (content_type, content)
+        if self.mailbox is not None:
+            self.mailbox.put_media(media_id, content_type, content)
+
     def _record(self, path: str, message: dict[str, Any], raw: bytes) -> None:
-        self.sent.append({"path": path, "body": message, "raw": raw, "at": utcnow()})
+        at = utcnow()
+        self.sent.append({"path": path, "body": message, "raw": raw, "at": at})
+        if self.mailbox is not None:
+            self.mailbox.record(path, message, at)
 
     # Endpoints, called with the lock held.
     def _stable_token(self, path: str, query: dict[str, str], ctype: str, body: bytes) -> _Reply:
@@ -319,7 +338,7 @@ class FakeWeChat(LoopbackFake):
             if part.get_param("name", header="content-disposition") == "media":
                 media_id = secrets.token_urlsafe(48)
                 content = cast(bytes, part.get_payload(decode=True) or b"")
-                self.media[media_id] = (part.get_content_type(), content)
+                self._keep_media(media_id, part.get_content_type(), content)
                 return _json({"type": kind, "media_id": media_id, "created_at": int(time.time())})
         return _err(codes.DATA_FORMAT_ERROR, "media data missing")
 

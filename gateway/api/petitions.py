@@ -51,6 +51,9 @@ class PetitionOut(BaseModel):
     created_at: datetime
     expires_at: datetime
     closed_at: datetime | None
+    closed_reason: str = Field(description="Why it stopped taking signatures: representative, officer, expired, "
+                                           "ticket_closed, ticket_rejected or ticket_merged (it ended with its "
+                                           "ticket); empty while open")
     link: str
     wechat_qr_expires_at: datetime | None
 
@@ -92,7 +95,7 @@ def _out(state: AppState, petition: Petition) -> PetitionOut:
         id=petition.id, ticket_id=petition.ticket_id, number=petition.number, title=petition.title,
         zone=petition.zone, status=petition.state_at(utcnow()), signature_count=petition.signature_count,
         flagged_count=petition.flagged_count, created_at=petition.created_at, expires_at=petition.expires_at,
-        closed_at=petition.closed_at, link=link_of(state, petition),
+        closed_at=petition.closed_at, closed_reason=petition.closed_reason, link=link_of(state, petition),
         wechat_qr_expires_at=petition.wechat_qr_expires_at,
     )
 
@@ -186,7 +189,7 @@ def close_petition(petition_id: int, state: State, caller: Caller) -> PetitionOu
     """End the petition: no more signatures (closing twice changes nothing)."""
     caller.require(Role.DISPATCHER)
     with state.engine.begin() as conn:
-        return _out(state, petitions.close(conn, petition_id, utcnow()))
+        return _out(state, petitions.close(conn, petition_id, utcnow(), reason=petitions.BY_OFFICER))
 
 
 @router.get("/petitions/{petition_id}/signatures", response_model=list[SignatureOut])

@@ -1,10 +1,13 @@
 """The officers' actions on a ticket: change status, reassign, merge. Each goes through
 `tickets.progress.apply_update`, the dispatch API's path, so the citizen and co-signers are told.
-And sending a failed notification again, once what made it fail is fixed."""
+A unit given is one of the routing catalogue's (by name or id; the ticket keeps its name), as the dispatch
+API's assignment takes, or the unit the ticket already has. And sending a failed notification
+again, once what made it fail is fixed."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Annotated
 
@@ -13,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from bots.replies import say
 from gateway.console.auth import SECURITY_HEADERS, Officer, SignedIn, may_act
+from gateway.console.ticket_data import catalogue_unit
 from gateway.deps import State
 from gateway.state import AppState
 from tickets import notifications, progress, repository
@@ -39,6 +43,11 @@ def _expected(raw: str, state: AppState) -> datetime | None:
 def _apply(state: AppState, officer: Officer, ticket_id: int, update: StatusUpdate, done: str) -> Response:
     try:
         with state.engine.begin() as conn:
+            if update.unit:  # a unit of the routing catalogue (the form's select), or the one the ticket has
+                named = catalogue_unit(conn, update.unit)
+                if named is None and update.unit != repository.get_ticket(conn, ticket_id).unit:
+                    return _back(ticket_id, "error=unit_unknown")
+                update = replace(update, unit=named or update.unit)
             progress.apply_update(conn, ticket_id, update, utcnow())
     except InvalidTransition:
         return _back(ticket_id, "error=transition")

@@ -1,4 +1,5 @@
-"""`/console/petitions`: the petitions board (signatures over time, flagged signatures to review) and warnings."""
+"""`/console/petitions`: the petitions board (signatures over time, flagged signatures to review, closing one)
+and warnings."""
 
 from __future__ import annotations
 
@@ -75,6 +76,21 @@ def review(petition_id: int, signature_id: int, state: State, officer: SignedIn,
              decision if changed else "already reviewed")
     outcome = decision if changed else "unchanged"
     return RedirectResponse(f"/console/petitions/{petition_id}?done={outcome}", status_code=303,
+                            headers=SECURITY_HEADERS)
+
+
+@router.post("/petitions/{petition_id}/close")
+def close(petition_id: int, state: State, officer: SignedIn, csrf: Csrf) -> Response:
+    """End a petition: no more signatures (operators and admins; closing twice changes nothing)."""
+    if (refusal := may_act(state, officer, csrf)) is not None:
+        return refusal
+    try:
+        with state.engine.begin() as conn:
+            petition = petitions.close(conn, petition_id, utcnow(), reason=petitions.BY_OFFICER)
+    except NotFound:
+        return console_page(state, "missing.html", officer, status_code=404)
+    log.info("console closed petition %d by %s (%s)", petition_id, officer.actor, petition.closed_reason)
+    return RedirectResponse(f"/console/petitions/{petition_id}?done=closed", status_code=303,
                             headers=SECURITY_HEADERS)
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from gateway.console.names import name_of
 from tickets.lifecycle import Status
 from tickets.masking import mask_text
 from tickets.storage.schema import ticket_deadlines, tickets
@@ -22,7 +23,7 @@ CSV_MAX_ROWS = 50_000
 # Done one way or another: such a ticket is never overdue.
 FINISHED = (Status.RESOLVED.value, Status.CLOSED.value, Status.REJECTED.value, Status.MERGED.value,
             Status.WITHDRAWN.value)
-CSV_HEADER = ("number", "status", "channel", "zone", "unit", "created_at", "expected_at", "overdue", "description")
+CSV_HEADER = ("工单号", "状态", "渠道", "专区", "承办单位", "提交时间", "办理时限", "预计办结", "是否逾期", "问题描述")
 # A cell a spreadsheet would run as a formula (CSV injection) starts with one of these, perhaps after blanks.
 FORMULA_START = frozenset("=+-@\t\r\n＝＋－＠")
 
@@ -77,13 +78,18 @@ class ListFilter:
         return urlencode({k: v for k, v in values.items() if v})
 
 
+def deadline() -> sa.ColumnElement[Any]:
+    """A ticket's answer deadline: its `ticket_deadlines.due_at` (tickets/deadlines/policy.py), else the date the
+    handling unit expected to finish by; NULL when it has neither. The overdue count and the on-time rate both
+    read this one."""
+    due_at = (sa.select(ticket_deadlines.c.due_at).where(ticket_deadlines.c.ticket_id == tickets.c.id)
+              .scalar_subquery())
+    return sa.func.coalesce(due_at, tickets.c.expected_at)
+
+
 def overdue_condition(now: datetime) -> sa.ColumnElement[bool]:
-    """Tickets not finished and past their deadline (tickets/deadlines/policy.py) or the date the handling unit
-    expected to finish by."""
-    past_due = sa.select(ticket_deadlines.c.ticket_id).where(ticket_deadlines.c.ticket_id == tickets.c.id,
-                                                             ticket_deadlines.c.due_at < now).exists()
-    late = sa.and_(tickets.c.expected_at.is_not(None), tickets.c.expected_at < now)
-    return sa.and_(sa.or_(late, past_due), tickets.c.status.not_in(FINISHED))
+    """Tickets not finished and past their deadline."""
+    return sa.and_(deadline() < now, tickets.c.status.not_in(FINISHED))
 
 
 def _conditions(flt: ListFilter, now: datetime, tz: ZoneInfo) -> list[sa.ColumnElement[bool]]:
@@ -107,7 +113,8 @@ def _conditions(flt: ListFilter, now: datetime, tz: ZoneInfo) -> list[sa.ColumnE
 def _select(flt: ListFilter, now: datetime, tz: ZoneInfo) -> sa.Select[Any]:
     overdue = sa.case((overdue_condition(now), True), else_=False).label("overdue")
     return (sa.select(tickets.c.id, tickets.c.number, tickets.c.status, tickets.c.channel, tickets.c.zone,
-                      tickets.c.unit, tickets.c.created_at, tickets.c.expected_at, tickets.c.description, overdue)
+                      tickets.c.unit, tickets.c.created_at, tickets.c.expected_at, deadline().label("due_at"),
+                      tickets.c.description, overdue)
             .where(*_conditions(flt, now, tz)).order_by(tickets.c.created_at.desc(), tickets.c.id.desc()))
 
 
@@ -126,21 +133,27 @@ def distinct_values(conn: sa.Connection, column: sa.Column[Any]) -> list[str]:
 
 
 def csv_lines(conn: sa.Connection, flt: ListFilter, now: datetime, tz: ZoneInfo, *, mask: bool) -> Iterator[str]:
-    """The whole filtered list as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese);
-    phone and ID numbers in descriptions masked when `mask`, and no cell a spreadsheet would run as a formula.
+    """The whole filtered list as CSV in Chinese, as the pages name things (UTF-8 with a byte-order mark, so
+    spreadsheet programs read the Chinese); phone and ID numbers in descriptions masked when `mask`, and no
+    cell a spreadsheet would run as a formula.
 
     Every column is neutralised, not only the citizen's text: the unit and the zone come from the dispatch
     system and API callers, and a column that is safe today may carry free text tomorrow.
     """
+    timezone = str(tz)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(CSV_HEADER)
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+
     for row in conn.execute(_select(flt, now, tz).limit(CSV_MAX_ROWS)):
-        cells = (row.number, row.status, row.channel, row.zone, row.unit,
-                 row.created_at.astimezone(tz).isoformat(timespec="minutes"),
-                 row.expected_at.astimezone(tz).isoformat(timespec="minutes") if row.expected_at else "",
-                 "yes" if row.overdue else "", mask_text(row.description) if mask else row.description)
+        cells = (row.number, name_of(timezone, "status", row.status), name_of(timezone, "channel", row.channel),
+                 name_of(timezone, "zone", row.zone), row.unit, when(row.created_at), when(row.due_at),
+                 when(row.expected_at), name_of(timezone, "yes_no", row.overdue),
+                 mask_text(row.description) if mask else row.description)
         writer.writerow([_no_formula(str(cell)) for cell in cells])
         yield buffer.getvalue()
         buffer.seek(0)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from gateway.console.queries import overdue_condition
+from gateway.console.queries import deadline, overdue_condition
 from tickets import progress
 from tickets.lifecycle import OPEN_STATUSES
 from tickets.storage.schema import signatures, tickets
@@ -32,11 +32,11 @@ class Dashboard:
     open_count: int
     overdue_count: int
     satisfaction: dict[str, Any]
-    on_time: tuple[int, int]  # resolved by the expected date, resolved with an expected date
+    on_time: tuple[int, int]  # resolved by the deadline, resolved with a deadline (queries.deadline)
 
     @property
     def on_time_rate(self) -> float | None:
-        """Share of resolved tickets (with an expected date) resolved in time."""
+        """Share of resolved tickets (with a deadline) resolved in time."""
         done, total = self.on_time
         return round(done / total, 4) if total else None
 
@@ -58,10 +58,11 @@ def dashboard(conn: sa.Connection, now: datetime, tz: ZoneInfo, days: int = 14) 
         tickets.c.status.in_([s.value for s in OPEN_STATUSES]))).scalar_one()
     overdue_count = conn.execute(sa.select(sa.func.count()).select_from(tickets)
                                  .where(overdue_condition(now))).scalar_one()
+    due = deadline()
     timed = conn.execute(sa.select(
         sa.func.count(),
-        sa.func.coalesce(sa.func.sum(sa.case((tickets.c.resolved_at <= tickets.c.expected_at, 1), else_=0)), 0),
-    ).where(tickets.c.resolved_at >= since, tickets.c.expected_at.is_not(None))).one()
+        sa.func.coalesce(sa.func.sum(sa.case((tickets.c.resolved_at <= due, 1), else_=0)), 0),
+    ).where(tickets.c.resolved_at >= since, due.is_not(None))).one()
     return Dashboard(days=day_list, by_day_channel=by_day_channel, by_zone=zones.most_common(12),
                      open_count=int(open_count), overdue_count=int(overdue_count),
                      satisfaction=progress.satisfaction_figures(conn, since),

@@ -1,4 +1,5 @@
-"""What a ticket's console page shows besides the ticket: messages, photos, notifications, co-signers."""
+"""What a ticket's console page shows besides the ticket: messages, photos, notifications, co-signers, and the
+units an officer may give it."""
 
 from __future__ import annotations
 
@@ -10,8 +11,16 @@ import sqlalchemy as sa
 
 from tickets import attachments as stored_media
 from tickets import petitions
-from tickets.masking import mask_name, mask_text
-from tickets.storage.schema import attachments, inbound_messages, notifications
+from tickets.masking import mask_identifier, mask_name, mask_phone, mask_text
+from tickets.routing import catalogue
+from tickets.storage.schema import (
+    attachments,
+    citizens,
+    inbound_messages,
+    notifications,
+)
+from tickets.storage.schema import petitions as petitions_table
+from tickets.storage.schema import signatures as signatures_table
 
 # Why a notification failed, in the officer's words: markers of the reasons the senders record
 # (workers/notify.py, docs/platforms.md section 2.5), first match wins; anything else shows as recorded.
@@ -50,21 +59,6 @@ class PhotoView:
     served: bool
     note: str
     created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class NotificationView:
-    """A notification written for one of the ticket's citizens: what it said, and whether it went out."""
-
-    id: int
-    purpose: str
-    status: str  # the delivery's
-    method: str
-    created_at: datetime
-    sent_at: datetime | None
-    ticket_status: str  # the ticket's status it told of
-    note: str
-    last_error: str = ""  # why the last attempt failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,22 +114,54 @@ def failure_reason(error: str) -> str:
     return error or "未记录原因"
 
 
-def sent_notifications(conn: sa.Connection, ticket_id: int, *, mask: bool) -> list[NotificationView]:
-    """Notifications written for the ticket's citizens (what, whether it went out, and why not); notes masked
-    when `mask`."""
+@dataclass(frozen=True, slots=True)
+class NoticeView:
+    """One notification to one citizen: what it told (the status of its own event), to whom (masked, and as whom:
+    filer, co-signer or follower), and how its delivery went."""
+
+    created_at: datetime
+    purpose: str
+    status: str  # the ticket's status the notice tells of
+    note: str
+    role: str  # filer, cosigner, follower
+    channel: str
+    recipient: str  # masked
+    delivery: str
+    method: str
+    id: int = 0
+    last_error: str = ""  # why the last attempt failed
+
+
+def _masked(channel: str | None, external_id: str | None) -> str:
+    if not external_id:
+        return "（已删除）"
+    return mask_phone(external_id) if channel == "sms" else mask_identifier(external_id)
+
+
+def notices(conn: sa.Connection, ticket_id: int, filer_id: int | None, *, mask: bool,
+            limit: int = 500) -> list[NoticeView]:
+    """The notifications written for the ticket, oldest first: one per recipient and event; numbers in their
+    notes masked when `mask`."""
+    cosigned = (sa.select(signatures_table.c.id)
+                .join(petitions_table, petitions_table.c.id == signatures_table.c.petition_id)
+                .where(petitions_table.c.ticket_id == ticket_id,
+                       signatures_table.c.citizen_id == notifications.c.citizen_id).exists())
     rows = conn.execute(
         sa.select(notifications.c.id, notifications.c.purpose, notifications.c.status, notifications.c.method,
-                  notifications.c.created_at, notifications.c.sent_at, notifications.c.payload,
-                  notifications.c.last_error)
-        .where(notifications.c.ticket_id == ticket_id).order_by(notifications.c.id))
+                  notifications.c.created_at, notifications.c.payload, notifications.c.citizen_id,
+                  notifications.c.last_error,
+                  citizens.c.channel, citizens.c.external_id, cosigned.label("cosigned"))
+        .outerjoin(citizens, citizens.c.id == notifications.c.citizen_id)
+        .where(notifications.c.ticket_id == ticket_id).order_by(notifications.c.id).limit(limit))
     views = []
     for r in rows:
         payload = r.payload if isinstance(r.payload, dict) else {}
-        note = str(payload.get("note", ""))
-        views.append(NotificationView(id=r.id, purpose=r.purpose, status=r.status, method=r.method,
-                                      created_at=r.created_at, sent_at=r.sent_at,
-                                      ticket_status=str(payload.get("status", "")),
-                                      note=mask_text(note) if mask else note, last_error=r.last_error or ""))
+        role = "filer" if r.citizen_id == filer_id else "cosigner" if r.cosigned else "follower"
+        note = str(payload.get("note") or "")
+        views.append(NoticeView(created_at=r.created_at, purpose=r.purpose, status=str(payload.get("status", "")),
+                                note=mask_text(note) if mask else note, role=role, channel=str(r.channel or ""),
+                                recipient=_masked(r.channel, r.external_id), delivery=r.status, method=r.method,
+                                id=r.id, last_error=r.last_error or ""))
     return views
 
 
@@ -144,3 +170,32 @@ def cosigners(conn: sa.Connection, petition_id: int, *, show_names: bool, limit:
     return [CosignerView(name=s.name if show_names else mask_name(s.name), channel=s.channel, status=s.status,
                          flagged=s.flagged, created_at=s.created_at)
             for s in petitions.list_signatures(conn, petition_id, limit=limit)]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitChoice:
+    """A unit an officer may give the ticket: its name (what the citizen is told, and the form's value)."""
+
+    name: str
+    recommended: bool
+    in_catalogue: bool = True
+
+
+def unit_choices(conn: sa.Connection, routed: dict[str, Any] | None, current: str) -> list[UnitChoice]:
+    """The routing catalogue's units, those recommended for the ticket first (in their order); the ticket's
+    current unit too when the catalogue no longer has it, so keeping it stays possible."""
+    units = catalogue.current(conn).units
+    recommended = [str(r.get("unit", "")) for r in (routed or {}).get("recommendations", [])]
+    first = [units[u] for u in dict.fromkeys(recommended) if u in units]
+    rest = [u for u in units.values() if u.id not in recommended]
+    choices = [UnitChoice(u.name, True) for u in first] + [UnitChoice(u.name, False) for u in rest]
+    if current and current not in {c.name for c in choices}:
+        choices.append(UnitChoice(current, False, in_catalogue=False))
+    return choices
+
+
+def catalogue_unit(conn: sa.Connection, value: str) -> str | None:
+    """The name of the catalogue's unit an officer chose (by name or id), or None when it has no such unit."""
+    book = catalogue.current(conn)
+    unit = book.units.get(book.unit_id(value))
+    return unit.name if unit is not None else None

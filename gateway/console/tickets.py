@@ -23,6 +23,7 @@ from tickets.deadlines import policy as deadlines
 from tickets.errors import NotFound
 from tickets.lifecycle import Status, can_move
 from tickets.masking import mask_text
+from tickets.routing import store as routing_store
 from tickets.storage.db import reader
 from tickets.storage.schema import tickets
 
@@ -74,13 +75,16 @@ def ticket_page(ticket_id: int, request: Request, state: State, officer: SignedI
         with reader(state.engine).connect() as conn:
             ticket = repository.get_ticket(conn, ticket_id)
             petition = petitions.for_ticket(conn, ticket_id)
+            routed = routing_store.routing_of(conn, ticket_id)
             timeline = repository.timeline(conn, ticket_id)
             context: dict[str, Any] = {
                 "zone": zones.zones_of(conn, [ticket_id]).get(ticket_id, ""),
+                "routed": routed,
+                "units": data.unit_choices(conn, routed, ticket.unit),
                 "timeline": [replace(e, note=mask_text(e.note)) for e in timeline] if mask else timeline,
                 "messages": data.messages(conn, ticket_id, ticket.citizen_id, ticket.created_at, mask=mask),
                 "photos": data.photos(conn, ticket_id, mask=mask),
-                "notifications": data.sent_notifications(conn, ticket_id, mask=mask),
+                "notifications": data.notices(conn, ticket_id, ticket.citizen_id, mask=mask),
                 "cosigners": data.cosigners(conn, petition.id, show_names=admin) if petition else [],
                 "due_at": deadlines.due_of(conn, [ticket_id]).get(ticket_id),
             }
@@ -91,8 +95,8 @@ def ticket_page(ticket_id: int, request: Request, state: State, officer: SignedI
         ticket = replace(ticket, description=mask_text(ticket.description), address=mask_text(ticket.address),
                          location_label=mask_text(ticket.location_label))
     return console_page(state, "ticket.html", officer, ticket=ticket, petition=petition,
-                        description=ticket.description,
-                        next_statuses=next_statuses, can_merge=can_move(ticket.status, Status.MERGED),
+                        description=ticket.description if not mask else mask_text(ticket.description),
+                        next_statuses=next_statuses, can_merge=can_move(ticket.status, Status.MERGED), now=utcnow(),
                         failure_reason=data.failure_reason,
                         done=request.query_params.get("done", ""), error=request.query_params.get("error", ""),
                         **context)

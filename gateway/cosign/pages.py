@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.cosign.forms import csrf_ok, csrf_token, new_nonce, read_form
-from gateway.cosign.kit import CosignKit, PetitionView
+from gateway.cosign.kit import CosignKit, PetitionView, load_view
 from gateway.pages import page
 from qr.links import LinkError, LinkExpired, LinkTampered
 from tickets.clock import utcnow
@@ -96,6 +96,7 @@ def form_page(kit: CosignKit, request: Request, view: PetitionView, token: str, 
 def notice(kit: CosignKit, reason: str, status: int, *, token: str = "", **context: Any) -> HTMLResponse:
     """A page without a form: why nothing was done, and what to do instead."""
     context.setdefault("retry_after", 0)
+    context.setdefault("ended_reason", "")
     response = page("cosign_notice.html", kit.settings.timezone, status_code=status, reason=reason, token=token,
                     **context)
     if reason == "limited":
@@ -111,9 +112,18 @@ def link_refused(kit: CosignKit, exc: LinkError) -> HTMLResponse:
     return notice(kit, "invalid", 400 if isinstance(exc, LinkTampered) else 404)
 
 
-def ended(kit: CosignKit, status: str) -> HTMLResponse:
-    """The petition takes no more signatures (closed by its representative, or expired)."""
-    return notice(kit, "ended", 410, ended=status)
+def ended(kit: CosignKit, status: str, reason: str = "") -> HTMLResponse:
+    """The petition takes no more signatures, and why: its `closed_reason` (closed by its representative or an
+    officer, ended with its ticket, expired)."""
+    return notice(kit, "ended", 410, ended=status, ended_reason=reason)
+
+
+def ended_now(kit: CosignKit, petition_id: int, status: str) -> HTMLResponse:
+    """`ended` for a petition found closed while signing: its reason read afresh (the page's view may be older)."""
+    try:
+        return ended(kit, status, load_view(kit.state.engine, petition_id).petition.closed_reason)
+    except NotFound:
+        return notice(kit, "invalid", 404)
 
 
 def limited(kit: CosignKit, retry_after: int) -> HTMLResponse:
@@ -163,4 +173,4 @@ def open_view(kit: CosignKit, petition_id: int) -> PetitionView | HTMLResponse:
     except NotFound:
         return notice(kit, "invalid", 404)
     status = view.petition.state_at(utcnow())
-    return ended(kit, status) if status != OPEN else view
+    return ended(kit, status, view.petition.closed_reason) if status != OPEN else view

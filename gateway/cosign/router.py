@@ -35,6 +35,7 @@ from gateway.cosign.pages import (
     back_to_page,
     client_host,
     ended,
+    ended_now,
     form_page,
     limited,
     notice,
@@ -79,7 +80,7 @@ async def cosign_page(token: str, request: Request, kit: Kit, step: str = "", vi
     now = utcnow()
     status = view.petition.state_at(now)
     if status != OPEN:
-        return ended(kit, status)
+        return ended(kit, status, view.petition.closed_reason)
     identity = _identity(kit, request)
     if identity is not None:
         signed = cosign_signing.has_signed(kit, petition_id, identity)
@@ -128,7 +129,7 @@ async def sign(token: str, request: Request, kit: Kit) -> Response:
         outcome = cosign_signing.sign(kit, petition.id, petition.zone, identity, name=name, consent=consent,
                                       host=host, device_cookie=request.cookies.get(DEVICE_COOKIE), now=utcnow())
     except PetitionClosed as exc:
-        return ended(kit, exc.status)
+        return ended_now(kit, exc.petition_id, exc.status)
     except NotFound:
         return notice(kit, "invalid", 404)
     result = "flagged" if outcome.flagged else "signed" if outcome.signed else "already"
@@ -150,7 +151,7 @@ async def withdraw(token: str, request: Request, kit: Kit) -> Response:
         withdrawn = cosign_signing.withdraw(kit, posted.petition_id, identity, utcnow())
         view = load_view(kit.state.engine, posted.petition_id)
     except PetitionClosed as exc:
-        return ended(kit, exc.status)
+        return ended_now(kit, exc.petition_id, exc.status)
     except NotFound:
         return notice(kit, "invalid", 404)
     kit.views.put(view)

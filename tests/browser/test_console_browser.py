@@ -13,7 +13,9 @@ from sqlalchemy.engine import Engine
 from tests.browser.accessibility import contrast, tabs_to, text_contrast, unlabelled_fields
 from tests.gateway.conftest import WeChatSide
 from tests.gateway.console.support import PASSWORD, make_user
+from tickets import codes
 from tickets.access.officers import UserRole
+from tickets.settings import Settings
 from tickets.storage.schema import evaluations, notifications, tickets
 
 OPENID = "oBrowserCitizen0001"
@@ -34,6 +36,12 @@ def file_through_wechat(server: str, wechat: WeChatSide) -> str:
     return reply.split("/t/")[1].split()[0]
 
 
+def filer_link(settings: Settings, code: str) -> str:
+    """The progress link of the filer's evaluation notice, with their rating token (workers/notify.py writes it;
+    tests/workers/test_notify_sms.py follows it from the delivered text)."""
+    return f"/t/{code}?r={codes.rating_token(codes.rating_key(settings.secret_key), code)}"
+
+
 def check_page_basics(page: Page, title_part: str) -> None:
     assert title_part in page.title()
     assert unlabelled_fields(page) == [], f"unlabelled fields on {page.url}"
@@ -42,7 +50,8 @@ def check_page_basics(page: Page, title_part: str) -> None:
 
 
 def test_officer_handles_a_wechat_ticket_and_the_citizen_rates_it(
-        browser: Browser, live_server: str, wechat: WeChatSide, engine: Engine, artifacts: Path) -> None:
+        browser: Browser, live_server: str, wechat: WeChatSide, engine: Engine, settings: Settings,
+        artifacts: Path) -> None:
     make_user(engine, "operator1", UserRole.OPERATOR)
     code = file_through_wechat(live_server, wechat)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
@@ -70,15 +79,34 @@ def test_officer_handles_a_wechat_ticket_and_the_citizen_rates_it(
     expect(page.get_by_text(DESCRIPTION).first).to_be_visible()
     check_page_basics(page, "工单")
 
-    # Dispatch it, then report it resolved: each change goes to the citizen.
-    for status, note in (("dispatched", "已转交交警大队处理"), ("resolved", "信号灯已修复")):
+    # The classification and the recommended units, with their reasons, in Chinese; the timeline names the citizen.
+    facts = page.get_by_role("region", name="概况")
+    for label in ("类型", "领域", "紧急程度"):
+        assert facts.locator("tr", has_text=label).locator("td").inner_text() != "—", label
+    routing = page.get_by_role("region", name="推荐承办单位")
+    expect(routing.locator("ol > li").first).to_be_visible()
+    expect(routing).to_contain_text("把握度")
+    expect(page.locator("ol.timeline")).to_contain_text("市民（微信）")
+    assert "citizen:wechat" not in page.content()
+    recommended = routing.locator("ol > li strong").first.inner_text()
+
+    # Dispatch it to the first recommended unit, chosen from the catalogue's list, then report it resolved.
+    unit = page.get_by_label("承办单位", exact=True)
+    assert unit.evaluate("e => e.tagName") == "SELECT" and unit.locator("option").count() > 10
+    for status, note, to in (("dispatched", "已转交交警大队处理", recommended), ("resolved", "信号灯已修复", "")):
         page.get_by_label("新状态", exact=True).select_option(status)
         page.get_by_label("给市民的说明", exact=True).fill(note)
+        unit.select_option(to)
         page.get_by_role("button", name="保存并通知市民").click()
         expect(page.get_by_role("status")).to_contain_text("已通知市民")
+    expect(facts.locator("tr", has_text="承办单位")).to_contain_text(recommended)
     notices = page.locator("table.notifications tbody tr")
     expect(notices).to_have_count(2)
+    expect(notices.nth(0)).to_contain_text("反映人")
+    expect(notices.nth(0)).to_contain_text("oBro***01")  # the recipient, masked
+    expect(notices.nth(0)).to_contain_text("已转交承办单位")
     expect(notices.nth(1)).to_contain_text("请求评价")
+    assert OPENID not in page.content()
     page.screenshot(path=artifacts / "03-ticket.png", full_page=True)
     with engine.connect() as conn:
         told = conn.execute(sa.select(notifications.c.purpose).order_by(notifications.c.id)).scalars().all()
@@ -89,12 +117,22 @@ def test_officer_handles_a_wechat_ticket_and_the_citizen_rates_it(
         page.goto(live_server + path)
         check_page_basics(page, title)
         page.screenshot(path=artifacts / shot, full_page=True)
+        if shot.startswith("04"):  # resolved before the deadline the ticket got when it was opened
+            on_time = page.locator("div.card", has_text="按时办结率")
+            expect(on_time).to_contain_text("100.0%")
+            expect(on_time).to_contain_text("按时办结 1 件 / 有办理时限的已办结 1 件")
 
-    # The citizen, on a phone, without the console's cookies.
+    # A neighbour with the plain progress link sees the progress, not the rating form.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True,
                                 java_script_enabled=False)
     citizen = phone.new_page()
     citizen.goto(f"{live_server}/t/{code}")
+    expect(citizen.get_by_text("等待反映问题的市民评价")).to_be_visible()
+    expect(citizen.get_by_role("button", name="提交评价")).to_have_count(0)
+    citizen.screenshot(path=artifacts / "06-tracking-neighbour.png", full_page=True)
+
+    # The citizen who filed it, on a phone, from the link in their evaluation notice.
+    citizen.goto(f"{live_server}{filer_link(settings, code)}")
     check_page_basics(citizen, "办理进度")
     assert OPENID not in citizen.content()
     _, size = text_contrast(citizen, "body")
@@ -113,7 +151,7 @@ def test_officer_handles_a_wechat_ticket_and_the_citizen_rates_it(
     context.close()
     assert sorted(p.name for p in artifacts.glob("*.png")) == [
         "01-login.png", "02-ticket-list.png", "03-ticket.png", "04-dashboard.png", "05-petitions.png",
-        "06-tracking.png", "07-rated.png"]
+        "06-tracking-neighbour.png", "06-tracking.png", "07-rated.png"]
 
 
 def test_main_colours_meet_wcag_contrast() -> None:

@@ -90,3 +90,14 @@ def test_ticket_numbers_parse_in_both_spellings() -> None:
     assert parse_ticket_number("20261123-0042") == "20261123-0042"
     assert parse_ticket_number("202611230042") == "20261123-0042"
     assert parse_ticket_number("路灯坏了") is None
+
+
+def test_rating_tokens_are_per_code_and_per_key() -> None:
+    from tickets import codes
+
+    key, other_key = codes.rating_key("s" * 40), codes.rating_key("t" * 40)
+    token = codes.rating_token(key, "ABCDEFGH23")
+    assert len(token) == codes.RATING_TOKEN_CHARS and codes.rating_token_ok(key, "abcdefgh23", token)
+    assert not codes.rating_token_ok(key, "ABCDEFGH24", token)
+    assert not codes.rating_token_ok(other_key, "ABCDEFGH23", token)
+    assert not codes.rating_token_ok(key, "ABCDEFGH23", token[:-1]) and not codes.rating_token_ok(key, "ABCDEFGH23", "")

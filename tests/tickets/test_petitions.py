@@ -187,7 +187,7 @@ def test_only_the_filer_is_asked_to_rate_and_co_signers_hear_it_is_resolved(engi
             progress.apply_update(conn, ticket_id, StatusUpdate(status, actor="t", note="已修复"), now)
         told = set(conn.execute(sa.select(notifications.c.citizen_id, notifications.c.purpose)).all())
         data = dict(conn.execute(sa.text("SELECT id, dialog_data FROM citizens")).all())
-    assert told == {(rep.id, "progress"), (other.id, "progress"), (rep.id, "evaluation")}
+    assert told == {(rep.id, "progress"), (other.id, "cosigned_progress"), (rep.id, "evaluation")}
     assert "evaluation" not in str(data[other.id])
 
 
@@ -258,3 +258,50 @@ def test_the_migration_masks_titles_already_stored(engine: Engine) -> None:
 def test_the_migrations_own_copy_of_the_masking(written: str, masked: str) -> None:
     """The migration cannot import tickets/masking.py (storage is a leaf); its copy masks as mask_text did."""
     assert _migration("0009_petition_titles_masked").mask_text(written) == masked
+
+
+def _move(conn: sa.Connection, ticket_id: int, *statuses: Status) -> None:
+    for status in statuses:
+        progress.apply_update(conn, ticket_id, StatusUpdate(status, actor="dispatch"), utcnow())
+
+
+def _sign_one(conn: sa.Connection, petition_id: int, n: int) -> None:
+    petitions.sign(conn, petition_id, _signer(n), now=utcnow(), surge=SurgeRule(), thresholds=[])
+
+
+def test_a_petition_closes_with_its_ticket(engine: Engine) -> None:
+    """Resolved: still open (the filer's rating may reopen it); closed, rejected, merged: closed with a reason."""
+    with engine.begin() as conn:
+        rated, rejected, merged = (_ticket(conn) for _ in range(3))
+        made = {t: petitions.start(conn, t, now=utcnow(), days=30)[0].id for t in (rated, rejected, merged)}
+        _move(conn, rated, Status.ACCEPTED, Status.RESOLVED)
+        _sign_one(conn, made[rated], 1)  # resolved, not rated yet: the rating may reopen it
+        progress.evaluate(conn, rated, channel="wechat", satisfaction=progress.Satisfaction.SATISFIED, solved=True,
+                          reason="", now=utcnow())
+        _move(conn, rejected, Status.REJECTED)
+        _move(conn, merged, Status.MERGED)
+    with engine.begin() as conn:
+        for ticket_id, reason in ((rated, "ticket_closed"), (rejected, "ticket_rejected"), (merged, "ticket_merged")):
+            petition = petitions.get(conn, made[ticket_id])
+            assert (petition.status, petition.closed_reason) == (petitions.CLOSED, reason)
+            assert petition.closed_at is not None
+            with pytest.raises(PetitionClosed):
+                _sign_one(conn, petition.id, 2)
+
+
+def test_an_unsatisfied_rating_keeps_it_open_and_a_reopened_ticket_reopens_what_closed_with_it(
+        engine: Engine) -> None:
+    with engine.begin() as conn:
+        unhappy, closed, by_rep = (_ticket(conn) for _ in range(3))
+        made = {t: petitions.start(conn, t, now=utcnow(), days=30)[0].id for t in (unhappy, closed, by_rep)}
+        for ticket_id in made:
+            _move(conn, ticket_id, Status.ACCEPTED, Status.RESOLVED)
+        progress.evaluate(conn, unhappy, channel="web", satisfaction=progress.Satisfaction.UNSATISFIED, solved=False,
+                          reason="还是很臭", now=utcnow())
+        petitions.close(conn, made[by_rep], utcnow())  # its representative ended it before
+        for ticket_id in (closed, by_rep):
+            _move(conn, ticket_id, Status.CLOSED, Status.REOPENED)
+    with engine.connect() as conn:
+        states = {t: (p.status, p.closed_reason) for t in made if (p := petitions.get(conn, made[t]))}
+    assert states == {unhappy: (petitions.OPEN, ""), closed: (petitions.OPEN, ""),
+                      by_rep: (petitions.CLOSED, petitions.BY_REPRESENTATIVE)}

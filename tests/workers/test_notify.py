@@ -260,6 +260,34 @@ def test_a_petitions_co_signers_are_told_in_one_batch_read(context: WorkerContex
         many = notes.for_delivery_many(conn, [*ids, 999_999])
         assert many == {i: notes.for_delivery(conn, i) for i in ids}  # the batch read equals the single one
     run(context)
-    assert outcomes(engine) == [("progress", "sent", "customer_service")] * 4  # the filer and 3 who consented
+    assert outcomes(engine) == [("progress", "sent", "customer_service")] + [  # the filer and 3 who consented
+        ("cosigned_progress", "sent", "customer_service")] * 3
     assert all(fake.texts_to(openid) for openid in ("oFiler", "oCo0", "oCo1", "oCo2"))
     assert not fake.texts_to("oCo3") and filer not in signers
+
+
+def test_each_notice_tells_the_status_of_its_own_event(context: WorkerContext, engine: Engine, fake: FakeWeChat,
+                                                       settings: Settings) -> None:
+    """Two changes before the first notice goes out: each notice still says its own status and time."""
+    settings.wechat_template_id = TPL
+    _, ticket_id = citizen_with_ticket(engine, "oTwice")
+    first_at = utcnow() - timedelta(minutes=3)
+    with engine.begin() as conn:
+        progress.apply_update(conn, ticket_id, StatusUpdate(Status.DISPATCHED, actor="dispatch", note="已转交",
+                                                            unit="市政照明管理处"), first_at)
+        progress.apply_update(conn, ticket_id, StatusUpdate(Status.IN_PROGRESS, actor="dispatch", note="正在维修"),
+                              first_at + timedelta(milliseconds=400))
+    run(context)
+    assert [m["body"]["data"]["keyword2"]["value"] for m in fake.sent if m["path"].endswith("template/send")] == [
+        "已转交承办单位", "正在办理"]
+    [first, second] = [m["body"]["data"]["keyword4"]["value"] for m in fake.sent]
+    assert first.endswith(first_at.astimezone(progress_tz()).strftime("%H:%M")) and first == second
+    fake.outside_window.discard("oTwice")
+    settings.wechat_template_id = ""
+    update(engine, ticket_id, Status.RESOLVED, "灯已修好")
+    with engine.begin() as conn:
+        progress.apply_update(conn, ticket_id, StatusUpdate(Status.REOPENED, actor="citizen:wechat", note="又坏了"),
+                              utcnow())
+    run(context)
+    resolved, reopened = (m["text"] for m in fake.texts_to("oTwice"))
+    assert "已办结" in resolved and "请您评价" in resolved and "当前状态：重新办理中" in reopened

@@ -251,6 +251,9 @@ petitions = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("closed_at", UTCDateTime),
+    # Why it stopped taking signatures: representative, officer, expired, or ticket_closed / ticket_rejected /
+    # ticket_merged when it ended with its ticket (tickets/petitions.py, follow_ticket); "" while open.
+    sa.Column("closed_reason", sa.String(16), nullable=False, server_default=""),
     sa.Column("last_signed_at", UTCDateTime),
     # WeChat: the parametric QR code (QR_STR_SCENE) and the card uploaded as temporary media.
     sa.Column("wechat_scene", sa.String(64), unique=True),

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tickets import repository
+from tickets import codes, repository
 from tickets.access.apikeys import Role, create_api_key
 from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.repository import NewTicket
@@ -101,10 +101,13 @@ def test_signature_header(client: TestClient, world: dict[str, str], settings: S
 def test_rating_on_the_progress_page(client: TestClient, world: dict[str, str], settings: Settings) -> None:
     for n, status in enumerate(("accepted", "resolved")):
         event(client, world, {"event_id": f"r{n}", "status": status, "note": "已修复"})
-    page = client.get(f"/t/{world['code']}")
+    anyone = client.get(f"/t/{world['code']}")
+    assert "请您评价" not in anyone.text and "等待反映问题的市民评价" in anyone.text
+    token = codes.rating_token(codes.rating_key(settings.secret_key), world["code"])  # the filer's notice has it
+    page = client.get(f"/t/{world['code']}?r={token}")
     assert "请您评价" in page.text
     csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
-    form = {"satisfaction": "unsatisfied", "solved": "false", "reason": "坑还在", "csrf": csrf}
+    form = {"satisfaction": "unsatisfied", "solved": "false", "reason": "坑还在", "csrf": csrf, "r": token}
     assert client.post(f"/t/{world['code']}/evaluation", data=form | {"csrf": "forged"}).status_code == 403
     done = client.post(f"/t/{world['code']}/evaluation", data=form)
     assert done.status_code == 200 and "感谢您的评价" in done.text and "重新办理中" in done.text

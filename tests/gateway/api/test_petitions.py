@@ -130,6 +130,7 @@ def test_signatures_masked_review_close_and_warnings(client: TestClient, world: 
 
     closed = client.post(f"/api/v1/petitions/{petition['id']}/close", headers=auth(world))
     assert closed.status_code == 200 and closed.json()["status"] == "closed" and closed.json()["closed_at"]
+    assert closed.json()["closed_reason"] == "officer"
 
     warnings = client.get("/api/v1/warnings?acknowledged=false", headers=auth(world, "reader")).json()
     [warning] = warnings["items"]

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from gateway.console.stats import dashboard
 from tests.gateway.console.support import csrf_of, make_user, open_ticket, sign_in
 from tickets import petitions, progress, warnings
 from tickets.access.officers import UserRole
@@ -16,7 +17,7 @@ from tickets.lifecycle import Status
 from tickets.petitions import Signer, SurgeRule
 from tickets.progress import Satisfaction, StatusUpdate
 from tickets.settings import Settings
-from tickets.storage.schema import signatures
+from tickets.storage.schema import signatures, ticket_deadlines
 from tickets.storage.schema import warnings as warnings_table
 
 
@@ -96,3 +97,66 @@ def test_dashboard_draws_the_figures(client: TestClient, engine: Engine, setting
     assert "100.0%" in page.text  # satisfied, and resolved before its expected date
     assert '<a href="/console/tickets?overdue=1">1</a>' in page.text
     assert '<rect' in page.text and "<title>" in page.text
+
+
+def test_on_time_and_overdue_count_from_the_same_deadline(client: TestClient, engine: Engine,
+                                                          settings: Settings) -> None:
+    """The answer deadline (ticket_deadlines.due_at, else the expected date) decides both figures."""
+    make_user(engine, "ro", UserRole.VIEWER)
+    now = utcnow()
+    in_time, too_late, open_late, no_deadline = (open_ticket(engine, settings, text, openid=f"oDeadline{i}")
+                                                 for i, text in enumerate(("路灯不亮", "井盖松动", "垃圾没人清运",
+                                                                           "树枝挡路")))
+    with engine.begin() as conn:
+        for ticket, hours in ((in_time, 5), (too_late, -5), (open_late, -1)):
+            due = now + timedelta(hours=hours)
+            conn.execute(sa.insert(ticket_deadlines).values(ticket_id=ticket.id, rule="test", due_at=due,
+                                                            remind_at=due - timedelta(hours=1), created_at=now))
+        # An expected date later than the deadline does not move the deadline.
+        progress.apply_update(conn, open_late.id, StatusUpdate(Status.DISPATCHED, "t",
+                                                               expected_at=now + timedelta(days=3)), now)
+        for ticket in (in_time, too_late, no_deadline):
+            progress.apply_update(conn, ticket.id, StatusUpdate(Status.ACCEPTED, "t"), now)
+            progress.apply_update(conn, ticket.id, StatusUpdate(Status.RESOLVED, "t"), now)
+    with engine.connect() as conn:
+        figures = dashboard(conn, now, settings.tz, 14)
+    assert figures.on_time == (1, 2)  # the ticket without any deadline is not counted
+    assert figures.overdue_count == 1  # open_late: past its deadline, whatever the expected date says
+    sign_in(client, "ro")
+    page = client.get("/console/dashboard").text
+    assert "50.0%" in page and "按时办结 1 件 / 有办理时限的已办结 2 件" in page
+
+
+def test_the_board_says_a_petition_ended_with_its_ticket_and_an_operator_closes_one(
+        client: TestClient, engine: Engine, settings: Settings) -> None:
+    make_user(engine, "op", UserRole.OPERATOR)
+    make_user(engine, "ro", UserRole.VIEWER)
+    done_ticket = open_ticket(engine, settings, "井盖松动", openid="oBoard1")
+    live_ticket = open_ticket(engine, settings, "路灯不亮", openid="oBoard2")
+    with engine.begin() as conn:
+        ended, _ = petitions.start(conn, done_ticket.id, now=utcnow(), days=30, title="井盖松动")
+        live, _ = petitions.start(conn, live_ticket.id, now=utcnow(), days=30, title="路灯不亮")
+        progress.apply_update(conn, done_ticket.id, StatusUpdate(Status.REJECTED, "t", note="不属于受理范围"),
+                              utcnow())
+    sign_in(client, "ro")
+    board = client.get("/console/petitions").text
+    assert "已结束（工单未予受理）" in board
+    viewer_page = client.get(f"/console/petitions/{live.id}").text
+    assert f"/console/petitions/{live.id}/close" not in viewer_page
+    refused = client.post(f"/console/petitions/{live.id}/close", data={"csrf": csrf_of(viewer_page)})
+    assert refused.status_code == 403
+    client.cookies.clear()
+    sign_in(client, "op")
+    page = client.get(f"/console/petitions/{live.id}").text
+    assert f'action="/console/petitions/{live.id}/close"' in page
+    assert client.post(f"/console/petitions/{live.id}/close", data={"csrf": "0" * 64}).status_code == 403
+    closed = client.post(f"/console/petitions/{live.id}/close", data={"csrf": csrf_of(page)},
+                         follow_redirects=False)
+    assert closed.status_code == 303
+    assert closed.headers["location"].endswith(f"/console/petitions/{live.id}?done=closed")
+    shown = client.get(closed.headers["location"]).text
+    assert "已结束（工作人员结束）" in shown and "联名已结束" in shown and f"{live.id}/close" not in shown
+    with engine.connect() as conn:
+        after = petitions.get(conn, live.id)
+    assert (after.status, after.closed_reason) == ("closed", "officer")
+    assert f'action="/console/petitions/{ended.id}/close"' not in client.get(f"/console/petitions/{ended.id}").text

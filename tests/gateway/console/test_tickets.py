@@ -18,11 +18,18 @@ from tickets import attachments as stored_media
 from tickets.access.officers import UserRole
 from tickets.clock import utcnow
 from tickets.repository import NewAttachment
+from tickets.routing import catalogue
 from tickets.settings import Settings
 from tickets.storage.schema import console_sessions, inbound_messages, notifications, ticket_events, tickets
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def catalogue_units(engine: Engine) -> list[str]:
+    """The names of the routing catalogue's units: what the console's unit select offers."""
+    with engine.connect() as conn:
+        return [u.name for u in catalogue.current(conn).units.values()]
 
 
 def test_pages_need_a_session_and_the_form_has_labels(client: TestClient) -> None:
@@ -141,8 +148,8 @@ def test_list_filters_search_pages_and_csv(client: TestClient, engine: Engine, s
     assert export.headers["content-type"].startswith("text/csv") and "attachment" in \
         export.headers["content-disposition"]
     lines = export.content.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("number,status,channel") and len(lines) == 2
-    assert noise.number in lines[1] and ",yes,'=工地" in lines[1]  # overdue; no formula for spreadsheets
+    assert lines[0].startswith("工单号,状态,渠道") and len(lines) == 2
+    assert noise.number in lines[1] and ",是,'=工地" in lines[1]  # overdue; no formula for spreadsheets
     assert len(client.get("/console/tickets.csv").content.decode("utf-8-sig").splitlines()) == 29
 
 
@@ -177,17 +184,18 @@ def test_status_change_goes_through_the_dispatch_path_and_tells_the_citizen(
         client: TestClient, engine: Engine, settings: Settings) -> None:
     make_user(engine, "op", UserRole.OPERATOR)
     ticket = open_ticket(engine, settings, "垃圾没人清运")
+    unit = catalogue_units(engine)[0]
     sign_in(client, "op")
     page = client.get(f"/console/tickets/{ticket.id}")
     done = client.post(f"/console/tickets/{ticket.id}/status", data={
-        "status": "dispatched", "note": "已转城管局处理", "unit": "城管局", "expected": "2030-01-31",
+        "status": "dispatched", "note": "已转城管局处理", "unit": unit, "expected": "2030-01-31",
         "csrf": csrf_of(page.text)}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"].endswith("done=status")
     with engine.connect() as conn:
         row = conn.execute(sa.select(tickets).where(tickets.c.id == ticket.id)).one()
         told = conn.execute(sa.select(notifications.c.purpose, notifications.c.payload)).all()
         actor = conn.execute(sa.select(ticket_events.c.actor).order_by(ticket_events.c.id.desc())).first()
-    assert row.status == "dispatched" and row.unit == "城管局"
+    assert row.status == "dispatched" and row.unit == unit
     assert row.expected_at.astimezone(settings.tz).date().isoformat() == "2030-01-31"
     assert [(p, n["note"]) for p, n in told] == [("progress", "已转城管局处理")]
     assert actor is not None and actor[0] == "console:op"
@@ -204,7 +212,8 @@ def test_reassign_and_merge(client: TestClient, engine: Engine, settings: Settin
     second = open_ticket(engine, settings, "小区又停水了", openid="oOtherCitizen02")
     sign_in(client, "op")
     csrf = csrf_of(client.get(f"/console/tickets/{second.id}").text)
-    moved = client.post(f"/console/tickets/{second.id}/reassign", data={"unit": "自来水公司", "note": "",
+    unit = catalogue_units(engine)[-1]
+    moved = client.post(f"/console/tickets/{second.id}/reassign", data={"unit": unit, "note": "",
                                                                          "csrf": csrf}, follow_redirects=False)
     assert moved.headers["location"].endswith("done=reassign")
     assert client.post(f"/console/tickets/{second.id}/merge", data={"into": second.number, "csrf": csrf},
@@ -215,7 +224,7 @@ def test_reassign_and_merge(client: TestClient, engine: Engine, settings: Settin
     with engine.connect() as conn:
         row = conn.execute(sa.select(tickets.c.status, tickets.c.unit).where(tickets.c.id == second.id)).one()
         told = conn.execute(sa.select(notifications.c.payload)).scalars().all()
-    assert tuple(row) == ("merged", "自来水公司")
+    assert tuple(row) == ("merged", unit)
     assert len(told) == 1 and first.number in told[0]["note"] and told[0]["status"] == "merged"
 
 

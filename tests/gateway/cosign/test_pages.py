@@ -25,8 +25,10 @@ from tests.gateway.cosign.support import (
     expired_token,
     text_of,
 )
-from tickets import petitions
+from tickets import petitions, progress
 from tickets.clock import utcnow
+from tickets.lifecycle import Status
+from tickets.progress import Satisfaction, StatusUpdate
 from tickets.settings import Settings
 from tickets.storage.schema import citizens, one_time_codes, signatures
 from tickets.storage.schema import petitions as petitions_table
@@ -218,6 +220,27 @@ def test_closed_and_expired_petitions_take_no_signature(start_site: StartSite, e
                      .values(expires_at=utcnow() - timedelta(minutes=1)))
     ended = site.browser().get(f"/j/{old.token}")
     assert ended.status_code == 410 and "已过截止时间" in ended.text
+
+
+def test_a_petition_ends_with_its_ticket_resolved_and_rated(start_site: StartSite, engine: Engine) -> None:
+    """The reported case: the ticket was resolved and rated, and a new signer was still accepted with "we will
+    tell you of progress". Now the page says it ended with its ticket, and nothing is signed."""
+    site = start_site()
+    made = site.petition()
+    phone = site.browser()
+    phone.prove_phone(made.token, PHONE)  # the page was open before the ticket ended
+    with engine.begin() as conn:
+        ticket_id = petitions.get(conn, made.id).ticket_id
+        for status in (Status.ACCEPTED, Status.RESOLVED):
+            progress.apply_update(conn, ticket_id, StatusUpdate(status, actor="dispatch"), utcnow())
+        progress.evaluate(conn, ticket_id, channel="wechat", satisfaction=Satisfaction.SATISFIED, solved=True,
+                          reason="", now=utcnow())
+    refused = phone.sign(made.token)
+    assert refused.status_code == 410 and "已经办结，联名随之结束" in refused.text
+    assert "感谢您的联名" not in refused.text and "发起人已经结束" not in refused.text
+    page = site.browser().get(f"/j/{made.token}")
+    assert page.status_code == 410 and "已经办结，联名随之结束" in page.text
+    assert counts(site.engine, made.id) == (1, 0, 1)
 
 
 def test_tampered_unknown_and_expired_links(start_site: StartSite) -> None:
