@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -24,9 +24,11 @@ from tickets import outbox
 from tickets.errors import NotFound
 from tickets.masking import mask_text
 from tickets.metrics import WARNINGS, on_commit
-from tickets.repository import Ticket
 from tickets.storage.db import dialect_insert
 from tickets.storage.schema import petitions, signatures, warnings
+
+if TYPE_CHECKING:  # the repository closes petitions, which raise warnings: only the type is needed here
+    from tickets.repository import Ticket
 
 THRESHOLD, VELOCITY = "threshold", "velocity"
 BASELINE_HOURS = 24
