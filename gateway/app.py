@@ -59,6 +59,8 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
             if kit is not None:
                 kit.close()
         state.http.close()
+        if state.wechat_adapter is not None:
+            state.wechat_adapter.close()
         engine.dispose()
 
     app = FastAPI(

@@ -11,6 +11,7 @@ from bots.alipay.adapter import AlipayAdapter
 from bots.alipay.api import AlipayApi
 from bots.conversations.desk import DeskConfig
 from bots.wechat.adapter import WeChatAdapter
+from bots.wechat.replay import build_nonce_store
 from tickets import clusters
 from tickets.deadlines import policy as deadlines
 from tickets.petitions import SurgeRule
@@ -38,7 +39,8 @@ class AppState:
         if settings.wechat_token and settings.wechat_app_id:
             wechat = WeChatAdapter(
                 token=settings.wechat_token, app_id=settings.wechat_app_id, aes_key=settings.wechat_aes_key,
-                max_body_bytes=settings.max_body_bytes,
+                max_body_bytes=settings.max_body_bytes, max_clock_skew=settings.wechat_max_clock_skew_seconds,
+                nonces=build_nonce_store(settings.redis_url, engine),
             )
         desk = DeskConfig(tz=settings.tz, public_base_url=settings.public_base_url,
                           draft_ttl_hours=settings.draft_ttl_hours, secret_key=settings.secret_key,

@@ -4,7 +4,7 @@
     ├── ConfigurationError          settings that cannot work (a default secret outside dev, ...)
     │   └── CatalogueError          a routing catalogue that fails its checks (tickets/routing/model.py)
     ├── InboundError                a request from a channel that we refuse
-    │   ├── SignatureError          signature or msg_signature does not match (HTTP 403)
+    │   ├── SignatureError          signature or msg_signature does not match, stale timestamp, reused nonce (HTTP 403)
     │   ├── PayloadTooLarge         body over the cap (HTTP 413)
     │   ├── MalformedPayload        broken XML, DOCTYPE/entities, JSON where XML is due (HTTP 400)
     │   └── DecryptError            base64, padding, length or AppID inside the ciphertext wrong (HTTP 400)

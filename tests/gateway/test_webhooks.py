@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+import redis
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from werobot.utils import get_signature
 
-from tests.conftest import TEST_ACCOUNT, TEST_TOKEN
+from gateway.app import create_app
+from tests.conftest import TEST_ACCOUNT, TEST_TOKEN, redis_url
 from tests.gateway.conftest import WeChatSide
 from tickets.settings import Settings
 from tickets.storage.db import create_db_engine, is_postgres
@@ -45,21 +48,101 @@ def test_url_verification_echoes_echostr_verbatim(client: TestClient) -> None:
     assert client.get("/webhooks/wechat", params=query | {"signature": "0" * 40}).status_code == 403
 
 
-@pytest.mark.parametrize("encrypted", [True, False], ids=["safe", "plain"])
-def test_a_citizen_files_a_request(client: TestClient, wechat: WeChatSide, settings: Settings,
-                                   encrypted: bool) -> None:
-    first = wechat.open(post(client, wechat, wechat.text(OPENID, "小区门口的路灯坏了"), encrypted=encrypted).content)
-    assert first["ToUserName"] == OPENID and first["FromUserName"] == TEST_ACCOUNT
-    assert "地点" in first["Content"]
-    assert "请核对" in wechat.open(post(client, wechat, wechat.text(OPENID, "文化路80号"), encrypted=encrypted)
-                                .content)["Content"]
-    done = wechat.open(post(client, wechat, wechat.text(OPENID, "1"), encrypted=encrypted).content)["Content"]
-    assert "工单号" in done and "https://gw.example.cn/t/" in done
-    code = done.split("/t/")[1].split()[0]
-    page = client.get(f"/t/{code}")
+@pytest.mark.parametrize("mode", ["safe", "compatible", "plain"])
+def test_a_citizen_files_a_request(wechat: WeChatSide, settings: Settings, mode: str) -> None:
+    if mode == "plain":  # an account without an EncodingAESKey
+        settings = settings.model_copy(update={"wechat_aes_key": ""})
+    with TestClient(create_app(settings, run_jobs=False)) as client:
+        def send(text: str) -> dict[str, str]:
+            query, body = wechat.seal(wechat.text(OPENID, text), OPENID, encrypted=mode != "plain",
+                                      compatible=mode == "compatible")
+            response = client.post("/webhooks/wechat", params=query, content=body)
+            assert response.status_code == 200
+            return wechat.open(response.content)
+
+        first = send("小区门口的路灯坏了")
+        assert first["ToUserName"] == OPENID and first["FromUserName"] == TEST_ACCOUNT
+        assert "地点" in first["Content"]
+        assert "请核对" in send("文化路80号")["Content"]
+        done = send("1")["Content"]
+        assert "工单号" in done and "https://gw.example.cn/t/" in done
+        code = done.split("/t/")[1].split()[0]
+        page = client.get(f"/t/{code}")
     assert page.status_code == 200 and "小区门口的路灯坏了" in page.text and "已登记" in page.text
     assert OPENID not in page.text
     assert count(settings.database_url, tickets) == 1
+
+
+VICTIM = "oNeverWroteToTheCity000001"
+
+
+def citizens_named(url: str, openid: str) -> int:
+    engine = create_db_engine(url)
+    with engine.connect() as conn:
+        n = int(conn.execute(sa.select(sa.func.count()).select_from(citizens)
+                             .where(citizens.c.external_id == openid)).scalar_one())
+    engine.dispose()
+    return n
+
+
+def test_a_signature_copied_from_a_genuine_push_files_nothing(client: TestClient, wechat: WeChatSide,
+                                                              settings: Settings,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    # One genuine (encrypted) push: its query string is all a proxy's access log keeps.
+    genuine_query, genuine_body = wechat.seal(wechat.text(OPENID, "你好", msg_id=5150), OPENID)
+    genuine = client.post("/webhooks/wechat", params=genuine_query, content=genuine_body)
+    assert genuine.status_code == 200
+    copied = {k: genuine_query[k] for k in ("signature", "timestamp", "nonce")} | {"openid": VICTIM}
+    with caplog.at_level(logging.INFO):
+        # The attack the probe verified: plain pushes under the copied signature, as someone who never wrote.
+        for text in ("小区门口的路灯坏了", "文化路80号", "1"):
+            response = client.post("/webhooks/wechat", params=copied, content=wechat.text(VICTIM, text).encode())
+            assert response.status_code == 403
+        # With the copied msg_signature too, and the genuine Encrypt beside a plaintext of the attacker's
+        # (compatible mode's shape): only Encrypt is read, so this is the genuine message again, answered
+        # as before by the dedupe, to the citizen who sent it.
+        beside = wechat.text(VICTIM, "1").replace("</xml>", genuine_body.decode().split("</ToUserName>")[1])
+        replayed = client.post("/webhooks/wechat", params=genuine_query, content=beside.encode())
+    assert replayed.status_code == 200
+    again, before = wechat.open(replayed.content), wechat.open(genuine.content)
+    assert again["ToUserName"] == before["ToUserName"] == OPENID and again["Content"] == before["Content"]
+    assert citizens_named(settings.database_url, VICTIM) == 0
+    assert count(settings.database_url, tickets) == 0
+    assert count(settings.database_url, inbound_messages) == 1
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))
+    assert "plain push refused" in ours and VICTIM not in ours and OPENID not in ours
+
+
+@pytest.mark.parametrize(("skew", "age", "status"), [(300, 290, 200), (300, 310, 403), (60, 90, 403)])
+def test_a_push_is_taken_only_inside_the_clock_window(settings: Settings, skew: int, age: int, status: int) -> None:
+    settings.wechat_max_clock_skew_seconds = skew
+    late = WeChatSide(clock=int(time.time()) - age)
+    with TestClient(create_app(settings, run_jobs=False)) as client:
+        query, body = late.seal(late.text(OPENID, "你好"), OPENID)
+        assert client.post("/webhooks/wechat", params=query, content=body).status_code == status
+    assert count(settings.database_url, inbound_messages) == (1 if status == 200 else 0)
+
+
+@pytest.mark.parametrize("store", ["database", "redis"])
+def test_web_processes_share_the_nonces(settings: Settings, wechat: WeChatSide, store: str) -> None:
+    if store == "redis":
+        settings.redis_url = redis_url(11)
+        flush = redis.Redis.from_url(settings.redis_url)
+        flush.flushdb()
+        flush.close()
+    first_query, first_body = wechat.seal(wechat.text(OPENID, "井盖丢了"), OPENID, nonce="4242")
+    # The same timestamp and nonce on another, correctly encrypted message: only the token's holder could
+    # make it, but it shows what the store holds.
+    other_query, other_body = wechat.seal(wechat.text(OPENID, "路灯坏了"), OPENID, nonce="4242")
+    with (TestClient(create_app(settings, run_jobs=False)) as one,
+          TestClient(create_app(settings, run_jobs=False)) as two):
+        answer = one.post("/webhooks/wechat", params=first_query, content=first_body)
+        retry = two.post("/webhooks/wechat", params=first_query, content=first_body)  # WeChat retrying
+        assert answer.status_code == retry.status_code == 200
+        assert wechat.open(answer.content)["Content"] == wechat.open(retry.content)["Content"]
+        assert two.post("/webhooks/wechat", params=other_query, content=other_body).status_code == 403
+        assert one.post("/webhooks/wechat", params=other_query, content=other_body).status_code == 403
+    assert count(settings.database_url, inbound_messages) == 1
 
 
 def test_events_are_answered_or_acknowledged(client: TestClient, wechat: WeChatSide) -> None:
@@ -157,8 +240,6 @@ def test_database_down_then_retry_creates_the_ticket_once(client: TestClient, we
 
 
 def test_channel_off_without_credentials(db_url: str, tmp_path: object) -> None:
-    from gateway.app import create_app
-
     settings = Settings(gateway_env="production", database_url=db_url, secret_key="s" * 40,
                         _env_file=None).prepared()  # type: ignore[call-arg]
     with TestClient(create_app(settings, run_jobs=False)) as client:
