@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -245,3 +246,73 @@ def test_channel_off_without_credentials(db_url: str, tmp_path: object) -> None:
     with TestClient(create_app(settings, run_jobs=False)) as client:
         assert client.post("/webhooks/wechat", content=b"<xml/>").status_code == 404
         assert client.get("/dev/wechat").status_code == 404
+
+
+def location_xml(wechat: WeChatSide, latitude: str, longitude: str, label: str = "文化路80号") -> str:
+    return (f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{OPENID}]]></FromUserName><CreateTime>{wechat.clock}</CreateTime>"
+            f"<MsgType><![CDATA[location]]></MsgType><Location_X>{latitude}</Location_X>"
+            f"<Location_Y>{longitude}</Location_Y><Scale>15</Scale><Label><![CDATA[{label}]]></Label>"
+            f"<MsgId>{secrets.randbits(62)}</MsgId></xml>")
+
+
+def location_report_xml(wechat: WeChatSide, latitude: str, longitude: str, precision: str = "65.0") -> str:
+    return (f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{OPENID}]]></FromUserName><CreateTime>{wechat.clock}</CreateTime>"
+            f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[LOCATION]]></Event>"
+            f"<Latitude>{latitude}</Latitude><Longitude>{longitude}</Longitude>"
+            f"<Precision>{precision}</Precision></xml>")
+
+
+def stored_payloads(url: str) -> list[dict[str, object]]:
+    engine = create_db_engine(url)
+    with engine.connect() as conn:
+        payloads = [dict(p) for p in conn.execute(sa.select(inbound_messages.c.payload)
+                                                  .order_by(inbound_messages.c.id)).scalars()]
+    engine.dispose()
+    return payloads
+
+
+BAD_POINTS = [("nan", "113.6"), ("34.7", "inf"), ("-Infinity", "113.6"), ("1e400", "0"), ("91", "113.6"),
+              ("34.7", "-180.5"), ("NaN", "NaN"), ("north", "113.6"), ("", "")]
+
+
+@pytest.mark.parametrize(("latitude", "longitude"), BAD_POINTS)
+def test_a_shared_location_that_is_no_point_is_kept_without_it(client: TestClient, wechat: WeChatSide,
+                                                               settings: Settings, latitude: str,
+                                                               longitude: str) -> None:
+    assert "地点" in wechat.open(post(client, wechat, wechat.text(OPENID, "井盖丢了，很危险")).content)["Content"]
+    response = post(client, wechat, location_xml(wechat, latitude, longitude))
+    assert response.status_code == 200
+    assert "没能读取" in wechat.open(response.content)["Content"]  # a polite reply: send it again, or type it
+    # Every later push still works (an infinite coordinate in the draft used to break them for its 72 hours).
+    confirm = wechat.open(post(client, wechat, location_xml(wechat, "34.7466", "113.6253")).content)["Content"]
+    assert "请核对" in confirm
+    assert "工单号" in wechat.open(post(client, wechat, wechat.text(OPENID, "1")).content)["Content"]
+    payloads = stored_payloads(settings.database_url)
+    assert payloads[1]["kind"] == "location" and "location" not in payloads[1]
+    assert payloads[1]["dropped"] == ["location"]
+    engine = create_db_engine(settings.database_url)
+    with engine.connect() as conn:
+        point = conn.execute(sa.select(tickets.c.latitude, tickets.c.longitude)).one()
+    engine.dispose()
+    assert tuple(point) == (34.7466, 113.6253)
+
+
+@pytest.mark.parametrize(("latitude", "longitude", "precision", "dropped"),
+                         [("nan", "113.6", "65", "location"), ("34.7", "inf", "65", "location"),
+                          ("95", "113.6", "65", "location"), ("34.7", "113.6", "nan", "precision"),
+                          ("34.7", "113.6", "-inf", "precision")])
+def test_a_location_report_that_is_no_point_is_kept_without_it(client: TestClient, wechat: WeChatSide,
+                                                               settings: Settings, latitude: str, longitude: str,
+                                                               precision: str, dropped: str) -> None:
+    bad = post(client, wechat, location_report_xml(wechat, latitude, longitude, precision))
+    assert bad.status_code == 200 and bad.content == b"success"
+    wechat.clock += 1  # the next report (events are deduplicated by sender and time)
+    good = post(client, wechat, location_report_xml(wechat, "34.7466", "113.6253"))
+    assert good.status_code == 200 and good.content == b"success"
+    first, second = stored_payloads(settings.database_url)
+    assert "nan" not in repr(first).lower() and "inf" not in repr(first).lower()
+    assert first["dropped"] == [dropped]
+    assert ("location" in first) is (dropped != "location")
+    assert second["location"] == {"latitude": 34.7466, "longitude": 113.6253, "label": "", "scale": None}

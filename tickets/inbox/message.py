@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -37,14 +38,28 @@ class Kind(StrEnum):
     UNKNOWN = "unknown"
 
 
+def is_point(latitude: float, longitude: float) -> bool:
+    """Whether the two numbers are a place on Earth: finite, latitude within ±90°, longitude within ±180°."""
+    return (math.isfinite(latitude) and math.isfinite(longitude)
+            and -90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0)
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
-    """A point the citizen shared; label is the address the platform resolved, if any."""
+    """A point the citizen shared; label is the address the platform resolved, if any.
+
+    Never NaN, infinite or off the globe (adapters drop such a location before building one): stored, one
+    such value breaks the JSON columns on PostgreSQL and every later step of the conversation.
+    """
 
     latitude: float
     longitude: float
     label: str = ""
     scale: int | None = None
+
+    def __post_init__(self) -> None:
+        if not is_point(self.latitude, self.longitude):
+            raise ValueError("a location must be finite, latitude within ±90 and longitude within ±180")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +113,8 @@ class InboundMessage:
     consents: tuple[Consent, ...] = ()
     raw_type: str = ""  # the platform's own type name, for logs of unknown input
     extra: dict[str, Any] = field(default_factory=dict)
+    # Fields the adapter could not take (a location that is no point on Earth, ...): kept without them.
+    dropped: tuple[str, ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         """The normalised fields as JSON-ready data for storage."""
@@ -122,4 +139,6 @@ class InboundMessage:
             ]
         if self.extra:
             record["extra"] = self.extra
+        if self.dropped:
+            record["dropped"] = list(self.dropped)
         return record

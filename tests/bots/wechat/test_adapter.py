@@ -421,12 +421,41 @@ def test_body_that_is_not_utf8_is_refused() -> None:
         plain_adapter().open(plain(fixture("text").encode("gbk")))
 
 
-def test_a_location_that_is_not_a_number_is_refused_without_personal_data() -> None:
-    body = fixture("location").replace("36.651216", "north")
-    with pytest.raises(MalformedPayload) as caught:
-        plain_adapter().open(plain(body))
-    assert OPENID not in caught.value.reason
-    assert "north" not in caught.value.reason
+@pytest.mark.parametrize(("latitude", "longitude"),
+                         [("north", "117.120095"), ("nan", "117.120095"), ("36.651216", "inf"),
+                          ("-Infinity", "0"), ("1e999", "0"), ("90.000001", "117.120095"),
+                          ("36.651216", "-180.1"), ("", "117.120095")])
+def test_a_location_that_is_no_point_on_earth_is_dropped(latitude: str, longitude: str) -> None:
+    body = fixture("location").replace("36.651216", latitude).replace("117.120095", longitude)
+    message = plain_adapter().open(plain(body)).message
+    assert message.kind is Kind.LOCATION and message.location is None and message.dropped == ("location",)
+    assert message.to_record() == {"kind": "location", "raw_type": "location", "dropped": ["location"]}
+
+
+@pytest.mark.parametrize(("latitude", "longitude"), [("90", "180"), ("-90", "-180"), ("0", "0")])
+def test_a_location_at_the_edges_of_the_globe_is_kept(latitude: str, longitude: str) -> None:
+    body = fixture("location").replace("36.651216", latitude).replace("117.120095", longitude)
+    location = plain_adapter().open(plain(body)).message.location
+    assert location is not None and (location.latitude, location.longitude) == (float(latitude), float(longitude))
+
+
+@pytest.mark.parametrize(("field", "value", "dropped"),
+                         [("Latitude", "nan", ("location",)), ("Longitude", "-inf", ("location",)),
+                          ("Latitude", "-91", ("location",)), ("Precision", "nan", ("precision",)),
+                          ("Precision", "", ("precision",))])
+def test_a_location_report_keeps_only_what_is_a_number(field: str, value: str, dropped: tuple[str, ...]) -> None:
+    original = {"Latitude": "36.651216", "Longitude": "117.120095", "Precision": "65.000000"}[field]
+    body = fixture("event_location").replace(f"<{field}>{original}</{field}>", f"<{field}>{value}</{field}>")
+    message = plain_adapter().open(plain(body)).message
+    assert message.kind is Kind.LOCATION_REPORT and message.dropped == dropped
+    assert (message.location is None) is (dropped == ("location",))
+    assert ("precision" in message.extra) is (dropped != ("precision",))
+
+
+def test_a_location_cannot_be_built_off_the_globe() -> None:
+    for latitude, longitude in ((float("nan"), 0.0), (0.0, float("inf")), (90.5, 0.0), (0.0, -181.0)):
+        with pytest.raises(ValueError, match="location"):
+            Location(latitude, longitude)
 
 
 def test_timestamp_window_is_on_by_default() -> None:
