@@ -6,6 +6,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -316,3 +317,68 @@ def test_a_location_report_that_is_no_point_is_kept_without_it(client: TestClien
     assert first["dropped"] == [dropped]
     assert ("location" in first) is (dropped != "location")
     assert second["location"] == {"latitude": 34.7466, "longitude": 113.6253, "label": "", "scale": None}
+
+
+OVER_LONG = {
+    "FromUserName": (OPENID, "o" + "x" * 128),
+    "ToUserName": (TEST_ACCOUNT, "gh_" + "9" * 62),
+    "MsgId": ("<MsgId>", "<MsgId>" + "7" * 65),
+}
+
+
+@pytest.mark.parametrize("field", sorted(OVER_LONG))
+def test_an_over_long_field_is_refused_with_a_4xx_on_every_retry(client: TestClient, wechat: WeChatSide,
+                                                                 settings: Settings, field: str,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    original, longer = OVER_LONG[field]
+    xml = wechat.text(OPENID, "路灯坏了", msg_id=77).replace(original, longer, 1)
+    query, body = wechat.seal(xml, OPENID)
+    with caplog.at_level(logging.INFO):
+        statuses = {client.post("/webhooks/wechat", params=query, content=body).status_code for _ in range(3)}
+    assert statuses == {400}  # a permanent error, said once and for all (was a 503 inviting retries for ever)
+    assert count(settings.database_url, inbound_messages) == 0
+    assert count(settings.database_url, citizens) == 0
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name == "gateway")
+    assert "refused POST /webhooks/wechat" in ours and "over" in ours
+    assert longer.strip("<>MsgId") not in ours and OPENID not in ours
+
+
+@pytest.mark.parametrize(("xml_of", "field"), [
+    (lambda w: w.event(OPENID, "subscribe_msg_popup_event").replace(
+        "</xml>", f"<SubscribeMsgPopupEvent><List><TemplateId>{'T' * 129}</TemplateId>"
+                  "<SubscribeStatusString>accept</SubscribeStatusString></List></SubscribeMsgPopupEvent></xml>"),
+     "template id"),
+    (lambda w: (f"<xml><ToUserName>{TEST_ACCOUNT}</ToUserName><FromUserName>{OPENID}</FromUserName>"
+                f"<CreateTime>{w.clock}</CreateTime><MsgType>image</MsgType><PicUrl>http://p/1</PicUrl>"
+                f"<MediaId>{'M' * 256}</MediaId><MsgId>88</MsgId></xml>"), "media id"),
+    (lambda w: (f"<xml><ToUserName>{TEST_ACCOUNT}</ToUserName><FromUserName>{OPENID}</FromUserName>"
+                f"<CreateTime>{w.clock}</CreateTime><MsgType>image</MsgType><PicUrl>http://p/{'a' * 1020}</PicUrl>"
+                f"<MediaId>M1</MediaId><MsgId>89</MsgId></xml>"), "media url"),
+])
+def test_other_fields_bound_for_short_columns_are_refused(client: TestClient, wechat: WeChatSide,
+                                                          settings: Settings, xml_of: Callable[[WeChatSide], str],
+                                                          field: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        assert post(client, wechat, xml_of(wechat)).status_code == 400
+        assert post(client, wechat, xml_of(wechat)).status_code == 400
+    assert f"{field} over" in caplog.text
+    assert count(settings.database_url, inbound_messages) == 0
+
+
+def test_long_values_a_genuine_push_may_carry_are_kept(client: TestClient, wechat: WeChatSide,
+                                                       settings: Settings) -> None:
+    # A menu's VIEW URL may be 1000 characters (the event's dedupe key is hashed), a location's label long.
+    url = "https://gw.example.cn/t/ABC?" + "q" * 900
+    for _ in range(2):  # and its retry is recognised
+        assert post(client, wechat, wechat.event(OPENID, "VIEW", url)).content == b"success"
+    assert count(settings.database_url, inbound_messages) == 1
+    post(client, wechat, wechat.text(OPENID, "井盖丢了"))
+    label = "河南省郑州市金水区" + "花园路" * 120
+    shared = post(client, wechat, location_xml(wechat, "34.7", "113.6", label))
+    assert "请核对" in wechat.open(shared.content)["Content"]
+    assert "工单号" in wechat.open(post(client, wechat, wechat.text(OPENID, "1")).content)["Content"]
+    engine = create_db_engine(settings.database_url)
+    with engine.connect() as conn:
+        kept = conn.execute(sa.select(tickets.c.location_label)).scalar_one()
+    engine.dispose()
+    assert label.startswith(kept) and len(kept) == 255
