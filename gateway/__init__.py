@@ -2,7 +2,7 @@
 
     app.py             The FastAPI application factory
     cli.py             The `petition-gateway` command: serve, migrate, create-api-key, create-user
-    deps.py            Request-scoped accessors and the capped body reader
+    deps.py            Request-scoped accessors, the capped body reader, and the bounded types of ids and ...
     errors.py          HTTP status codes for the gateway's exception tree (chosen here and nowhere else)
     health.py          Liveness and readiness
     limits.py          Rate limits of the co-sign pages: fixed windows per scope and key, in Redis or in ...

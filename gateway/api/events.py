@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from gateway.deps import Caller, State, read_capped
+from gateway.deps import Caller, Id, State, read_capped
 from tickets import progress
 from tickets.access.apikeys import Role
 from tickets.clock import utcnow
@@ -67,7 +67,7 @@ def _check_signature(secret: str, required: bool, header: str | None, body: byte
 @router.post("/tickets/{ticket_id}/events", status_code=201, response_model=StatusEventOut,
              responses={200: {"description": "The same event id was recorded before; nothing changed"},
                         409: {"description": "The lifecycle does not allow this change"}})
-async def post_event(ticket_id: int, request: Request, state: State, caller: Caller) -> JSONResponse:
+async def post_event(ticket_id: Id, request: Request, state: State, caller: Caller) -> JSONResponse:
     """Record a status change or a note for the citizen; idempotent by `event_id`."""
     caller.require(Role.DISPATCHER)
     settings = state.settings
