@@ -68,7 +68,8 @@ def handle(engine: Engine, message: InboundMessage, config: DeskConfig) -> list[
     collision means a concurrent retry won the race; the second attempt reads its answer.
     On SQLite the transaction holds the database's write lock (BEGIN IMMEDIATE): everything that can
     happen outside it does (parsing and decryption before, the reply's rendering and encryption after),
-    and the statements inside run through the driver (tickets/storage/fastsql.py).
+    and the statements inside run through the driver (tickets/storage/fastsql.py). The webhooks pass an
+    engine that waits only briefly for a lock another process holds (docs/design.md section 4).
     """
     try:
         with engine.connect() as conn, conn.begin():

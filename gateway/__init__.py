@@ -1,6 +1,7 @@
 """The FastAPI application and the command line: the composition root of the gateway.
 
     app.py             The FastAPI application factory
+    busy.py            The event loop's database writes (the webhooks' intake) when another process holds the ...
     cli.py             The `petition-gateway` command: serve, migrate, create-api-key, create-user
     deps.py            Request-scoped accessors, the capped body reader, and the bounded types of ids and ...
     errors.py          HTTP status codes for the gateway's exception tree (chosen here and nowhere else)

@@ -58,9 +58,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
             kit = getattr(app.state, "cosign", None)  # the co-sign pages' wiring, built on first use
             if kit is not None:
                 kit.close()
-        state.http.close()
-        if state.wechat_adapter is not None:
-            state.wechat_adapter.close()
+        state.close()
         engine.dispose()
 
     app = FastAPI(

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from tickets.errors import (
     AuthError,
     ChannelDisabled,
+    DatabaseBusy,
     DecryptError,
     InboundError,
     InvalidTransition,
@@ -54,6 +55,12 @@ def install(app: FastAPI) -> None:
         status = 403 if exc.forbidden else 401
         headers = {} if exc.forbidden else {"WWW-Authenticate": "Bearer"}
         return JSONResponse({"detail": exc.reason}, status_code=status, headers=headers)
+
+    @app.exception_handler(DatabaseBusy)
+    async def _busy(request: Request, exc: DatabaseBusy) -> PlainTextResponse:
+        # Answered at once (gateway/busy.py): WeChat and Alipay retry, and the dedupe answers the retry as before.
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+        return PlainTextResponse("temporarily unavailable", status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)

@@ -15,6 +15,7 @@
     │   └── AccountLocked           an officer's sign-in is throttled (tickets/access/officers.py)
     ├── PetitionClosed              signing or changing a petition that is closed or expired (HTTP 409)
     ├── RateLimited                 over a per-source or per-identity limit (HTTP 429)
+    ├── DatabaseBusy                another process holds the database's write lock; retry in a moment (HTTP 503)
     ├── DeliveryError               why an outbox job did not finish (recorded on the outbox row)
     │   ├── RetryLater              worth retrying: platform busy, rate limit, network
     │   └── PermanentFailure        retrying will not help: recorded, not retried
@@ -111,6 +112,10 @@ class RateLimited(GatewayError):
         super().__init__(f"rate limited: {scope}")
         self.scope = scope
         self.retry_after = retry_after
+
+
+class DatabaseBusy(GatewayError):
+    """Another process holds the lock a write needs, longer than the event loop may wait for it."""
 
 
 class DeliveryError(GatewayError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Engine
 from werobot.utils import get_signature
 
 from gateway.app import create_app
+from gateway.busy import PAUSE_S
 from tests.conftest import TEST_ACCOUNT, TEST_TOKEN, redis_url
 from tests.gateway.conftest import WeChatSide
 from tickets.settings import Settings
@@ -235,6 +238,7 @@ def test_database_down_then_retry_creates_the_ticket_once(client: TestClient, we
     blocker.dispose()
     assert response.status_code == 503
     assert count(settings.database_url, tickets) == 0
+    time.sleep(PAUSE_S)  # WeChat retries seconds later, after the pause that follows a lock wait that ran out
     retried = wechat.open(post(client, wechat, confirm).content)["Content"]
     again = wechat.open(post(client, wechat, confirm).content)["Content"]
     assert "工单号" in retried and retried == again
@@ -382,3 +386,66 @@ def test_long_values_a_genuine_push_may_carry_are_kept(client: TestClient, wecha
         kept = conn.execute(sa.select(tickets.c.location_label)).scalar_one()
     engine.dispose()
     assert label.startswith(kept) and len(kept) == 255
+
+
+HOLDER = """
+import sys
+url = sys.argv[1]
+if url.startswith("sqlite:///"):
+    import sqlite3
+    conn = sqlite3.connect(url[len("sqlite:///"):], isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")  # the write lock, as another process's long transaction holds it
+else:
+    import psycopg
+    conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+    conn.execute("LOCK TABLE citizens IN ACCESS EXCLUSIVE MODE")
+print("locked", flush=True)
+sys.stdin.read()  # until the test closes our stdin
+conn.rollback()
+"""
+
+
+def test_a_write_lock_held_by_another_process_gets_fast_retryable_answers(live_server: str, wechat: WeChatSide,
+                                                                         settings: Settings) -> None:
+    pushes = [wechat.seal(wechat.text(f"oLocked{i:02d}", "你好", msg_id=700 + i), f"oLocked{i:02d}")
+              for i in range(12)]
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, settings.database_url], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with httpx.Client(base_url=live_server, timeout=30) as http, ThreadPoolExecutor(13) as pool:
+            def deliver(push: tuple[dict[str, str], bytes]) -> tuple[int, str, float]:
+                started = time.monotonic()
+                response = http.post("/webhooks/wechat", params=push[0], content=push[1])
+                return response.status_code, response.headers.get("retry-after", ""), time.monotonic() - started
+
+            def health() -> float:
+                time.sleep(0.1)  # while the pushes are being answered
+                started = time.monotonic()
+                assert http.get("/healthz").status_code == 200
+                assert http.get("/readyz").status_code == 200  # a read: the database is locked, not down
+                return time.monotonic() - started
+
+            started = time.monotonic()
+            during = pool.submit(health)
+            answers = list(pool.map(deliver, pushes))
+            burst = time.monotonic() - started
+            healthz = during.result()
+    finally:
+        for pipe in (holder.stdin, holder.stdout):
+            if pipe is not None:
+                pipe.close()
+        holder.wait(timeout=10)
+    assert {(status, retry_after) for status, retry_after, _ in answers} == {(503, "1")}
+    # Each answer well inside WeChat's 5 s, and the event loop free for everything else meanwhile.
+    assert max(seconds for _, _, seconds in answers) < 3.0 and burst < 4.0, answers
+    assert healthz < 1.0
+    # WeChat retries (seconds later; the pause after a lock wait ran out is over): stored once each, and a
+    # second retry gets the same answer from the dedupe.
+    time.sleep(PAUSE_S)
+    with httpx.Client(base_url=live_server, timeout=10) as http:
+        first = [http.post("/webhooks/wechat", params=q, content=b) for q, b in pushes]
+        again = [http.post("/webhooks/wechat", params=q, content=b) for q, b in pushes]
+    assert [r.status_code for r in first + again] == [200] * 24
+    assert [wechat.open(r.content)["Content"] for r in first] == [wechat.open(r.content)["Content"] for r in again]
+    assert count(settings.database_url, inbound_messages) == 12
