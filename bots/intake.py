@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bots.conversations import dialog, drafting
 from bots.conversations.desk import Desk, DeskConfig
-from bots.replies import Reply
+from bots.replies import Reply, say
 from tickets import notifications
 from tickets.clock import utcnow
 from tickets.inbox import consents
@@ -46,6 +46,13 @@ def receive(conn: sa.Connection, msg: InboundMessage, config: DeskConfig, now: d
     if earlier is not None:
         log.info("retry of %s from %s answered as before", msg.kind.value, mask_identifier(msg.user_id))
         return [Reply.from_record(r) for r in earlier]
+    if msg.kind is Kind.LOCATION and "location" in msg.dropped:
+        # A shared location that is no point on Earth: kept without it, and the citizen is asked again;
+        # the conversation stays where it was.
+        replies = [say("location_unreadable")]
+        inbox.close_turn(conn, msg, citizen, [r.to_record() for r in replies], None, now, wrote=True)
+        log.info("location from %s is no point on Earth; kept without it", mask_identifier(msg.user_id))
+        return replies
     turn = dialog.step(msg, citizen, Desk(conn, config, now, msg))
     _record_platform_event(conn, msg, citizen.id, now)
     inbox.close_turn(conn, msg, citizen, [r.to_record() for r in turn.replies], turn.ticket_id, now,
@@ -63,7 +70,8 @@ def handle(engine: Engine, message: InboundMessage, config: DeskConfig) -> list[
     collision means a concurrent retry won the race; the second attempt reads its answer.
     On SQLite the transaction holds the database's write lock (BEGIN IMMEDIATE): everything that can
     happen outside it does (parsing and decryption before, the reply's rendering and encryption after),
-    and the statements inside run through the driver (tickets/storage/fastsql.py).
+    and the statements inside run through the driver (tickets/storage/fastsql.py). The webhooks pass an
+    engine that waits only briefly for a lock another process holds (docs/design.md section 4).
     """
     MESSAGES.labels(message.channel.value, message.kind.value).inc()
     try:

@@ -61,7 +61,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
                 wired = getattr(app.state, built, None)
                 if wired is not None:
                     wired.close()
-        state.http.close()
+        state.close()
         engine.dispose()
 
     app = FastAPI(

@@ -1,11 +1,12 @@
-"""Request-scoped accessors and the capped body reader."""
+"""Request-scoped accessors, the capped body reader, and the bounded types of ids and numbers."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import Field
 
 from gateway.state import AppState
 from tickets.access.apikeys import ApiKey, authenticate
@@ -57,3 +58,13 @@ def api_key(request: Request,
 
 State = Annotated[AppState, Depends(app_state)]
 Caller = Annotated[ApiKey, Depends(api_key)]
+
+# Ids are INTEGER columns (4 bytes on PostgreSQL): a larger number names nothing. Refused here (422), it never
+# reaches the database, which answered it with a 500 (SQLite: OverflowError) or a false 503 (PostgreSQL).
+MAX_ID = 2**31 - 1
+MAX_PER_PAGE = 500  # the largest page any list gives
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="An id (1 to 2147483647)")]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID, description="An id (1 to 2147483647)")]
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID, description="An id (1 to 2147483647)")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="How many items to skip")]
+PageNumber = Annotated[int, Query(ge=1, le=MAX_ID // MAX_PER_PAGE, description="Which page, from 1")]

@@ -12,6 +12,7 @@ from bots.texts import render
 from tickets.errors import (
     AuthError,
     ChannelDisabled,
+    DatabaseBusy,
     DecryptError,
     InboundError,
     InvalidTransition,
@@ -65,6 +66,12 @@ def install(app: FastAPI) -> None:
         message = render("miniapp_refused", code="rate_limited", retry_after=exc.retry_after)
         return JSONResponse({"detail": {"code": "rate_limited", "message": message, "retry_after": exc.retry_after}},
                             status_code=429, headers={"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(DatabaseBusy)
+    async def _busy(request: Request, exc: DatabaseBusy) -> PlainTextResponse:
+        # Answered at once (gateway/busy.py): WeChat and Alipay retry, and the dedupe answers the retry as before.
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+        return PlainTextResponse("temporarily unavailable", status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)

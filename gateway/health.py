@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from gateway.deps import State
+from tickets.storage.db import reader
 
 router = APIRouter(tags=["health"])
 
@@ -22,7 +23,8 @@ def readyz(state: State) -> JSONResponse:
     """The database (and Redis, when configured) answer."""
     checks: dict[str, str] = {}
     try:
-        with state.engine.connect() as conn:
+        # A read (no write lock on SQLite): a database another process is writing to is still ready.
+        with reader(state.engine).connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         checks["database"] = "ok"
     except sa.exc.SQLAlchemyError as exc:

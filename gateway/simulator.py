@@ -1,6 +1,6 @@
 """`/dev/wechat`: play the citizen in dev mode (on only with generated, not real, credentials).
 
-Each message is built, signed and (in safe mode) encrypted exactly as WeChat does, posted to
+Each message is built, signed and encrypted exactly as WeChat does (safe or compatible mode), posted to
 `/webhooks/wechat` through the application itself, and the reply is verified and decrypted. The page shows
 the chat as WeChat would: the citizen's messages and the passive replies (kept in the database), and what the
 account pushed afterwards (texts, images such as a petition's QR card, template messages), which the fake
@@ -169,7 +169,10 @@ async def send(
         "subscribe": lambda: peer.event_xml(openid, "subscribe"),
         "menu": lambda: peer.event_xml(openid, "CLICK", "MY_TICKETS"),
     }.get(action, lambda: peer.text_xml(openid, content))()
-    query, body = peer.seal(xml, encrypted=bool(encrypted), openid=openid)
+    # The simulated account has an EncodingAESKey, so pushes are encrypted as WeChat sends them then: safe
+    # mode, or compatible mode (plaintext beside the ciphertext) when the box is unticked.
+    query, body = peer.seal(xml, encrypted=True, compatible=not encrypted, openid=openid)
+    fake = request.app.state.fake_wechat
     if fake is not None and action not in ("subscribe", "menu"):
         fake.message_from(openid)  # as on WeChat, writing opens the 48-hour customer-service window
     transport = httpx.ASGITransport(app=request.app)

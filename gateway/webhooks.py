@@ -52,8 +52,9 @@ async def push(request: Request, state: State) -> Response:
     """A message or event from WeChat (plain, compatible or safe mode); answers with the passive reply."""
     adapter = _wechat(state)
     body = await read_capped(request, state.settings.max_body_bytes)
-    envelope = adapter.open(PlainRequest("POST", dict(request.query_params), dict(request.headers), body))
-    replies = handle(state.engine, envelope.message, state.desk)
+    with state.intake_pause.guard():  # the nonce (without Redis) and the intake write on the event loop
+        envelope = adapter.open(PlainRequest("POST", dict(request.query_params), dict(request.headers), body))
+        replies = handle(state.intake_engine, envelope.message, state.desk)
     content, media_type = adapter.render(replies, envelope)
     return Response(content, media_type=media_type)
 
@@ -61,13 +62,14 @@ async def push(request: Request, state: State) -> Response:
 @router.post("/webhooks/alipay", response_class=PlainTextResponse,
              responses={400: {"description": "Not a well-formed Alipay notification; nothing stored"},
                         403: {"description": "The RSA2 signature does not verify; nothing stored"},
-                        503: {"description": "Not stored: Alipay retries"}})
+                        503: {"description": "Not stored (the database is busy or down): Alipay retries"}})
 async def notify(request: Request, state: State) -> PlainTextResponse:
     """An Alipay notification: verified, stored once per notify_id, then answered `success`."""
     adapter = _alipay(state)
     body = await read_capped(request, state.settings.max_body_bytes)
     notification = adapter.open(PlainRequest("POST", dict(request.query_params), dict(request.headers), body))
-    _keep_alipay(state, notification.message)
+    with state.intake_pause.guard():
+        _keep_alipay(state, notification.message)
     # Only now, after the commit: anything else (a 5xx included) makes Alipay send it again.
     return PlainTextResponse(SUCCESS.decode())
 
@@ -79,9 +81,9 @@ def _keep_alipay(state: AppState, message: InboundMessage) -> None:
     citizen's lock, the same deduplication); one about the app alone is kept without a citizen.
     """
     if message.user_id:
-        handle(state.engine, message, state.desk)
+        handle(state.intake_engine, message, state.desk)
         log.info("alipay %s about %s kept", message.raw_type[:80], mask_identifier(message.user_id))
         return
-    with state.engine.connect() as conn, conn.begin():
+    with state.intake_engine.connect() as conn, conn.begin():
         kept = record_notice(conn, message, utcnow())
     log.info("alipay %s %s", message.raw_type[:80], "kept" if kept else "was kept before")

@@ -16,7 +16,7 @@ from tickets.storage.db import create_db_engine, migrate
 from tickets.storage.schema import metadata
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-# The Redis server the tests use (numbered databases 12-15 of it); a second suite running at the same time
+# The Redis server the tests use (numbered databases 11-15 of it); a second suite running at the same time
 # on this machine points this at a server of its own.
 REDIS_SERVER = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 

@@ -4,7 +4,7 @@
     ├── ConfigurationError          settings that cannot work (a default secret outside dev, ...)
     │   └── CatalogueError          a routing catalogue that fails its checks (tickets/routing/model.py)
     ├── InboundError                a request from a channel that we refuse
-    │   ├── SignatureError          signature or msg_signature does not match (HTTP 403)
+    │   ├── SignatureError          signature or msg_signature does not match, stale timestamp, reused nonce (HTTP 403)
     │   ├── PayloadTooLarge         body over the cap (HTTP 413)
     │   ├── MalformedPayload        broken XML, DOCTYPE/entities, JSON where XML is due (HTTP 400)
     │   └── DecryptError            base64, padding, length or AppID inside the ciphertext wrong (HTTP 400)
@@ -14,6 +14,7 @@
     ├── AuthError                   no or a revoked API key, a wrong password, a role too weak (HTTP 401/403)
     ├── PetitionClosed              signing or changing a petition that is closed or expired (HTTP 409)
     ├── RateLimited                 over a per-source or per-identity limit (HTTP 429)
+    ├── DatabaseBusy                another process holds the database's write lock; retry in a moment (HTTP 503)
     ├── DeliveryError               why an outbox job did not finish (recorded on the outbox row)
     │   ├── RetryLater              worth retrying: platform busy, rate limit, network
     │   ├── PermanentFailure        retrying will not help: recorded, not retried
@@ -111,6 +112,10 @@ class RateLimited(GatewayError):
         super().__init__(f"rate limited: {scope}")
         self.scope = scope
         self.retry_after = retry_after
+
+
+class DatabaseBusy(GatewayError):
+    """Another process holds the lock a write needs, longer than the event loop may wait for it."""
 
 
 class DeliveryError(GatewayError):

@@ -77,6 +77,11 @@ def release(conn: sa.Connection, ids: list[int]) -> None:
         conn.execute(sa.update(outbox).where(outbox.c.id.in_(ids), outbox.c.status == QUEUED).values(status=PENDING))
 
 
+def release_all_queued(conn: sa.Connection) -> int:
+    """Every row handed to the queue and not yet taken by a job: pending again (the queue lost its jobs)."""
+    return int(conn.execute(sa.update(outbox).where(outbox.c.status == QUEUED).values(status=PENDING)).rowcount)
+
+
 def claim(conn: sa.Connection, row_ids: list[int], now: datetime, *, stale_after_s: float = 300) -> list[OutboxRow]:
     """Take rows for running, except those done, given up, or being run by another worker right now."""
     taken = conn.execute(

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     wechat_app_secret: str = ""
     wechat_aes_key: str = ""
     wechat_api_base: str = WECHAT_API_BASE
+    # A push whose timestamp is further than this from now is refused; its nonce is remembered as long
+    # (bots/wechat/replay.py). WeChat retries within about 15 s with the original timestamp.
+    wechat_max_clock_skew_seconds: int = Field(default=300, ge=30, le=86400)
 
     alipay_app_id: str = ""
     alipay_public_key: str = ""

@@ -1,10 +1,18 @@
-"""The outbox relay: moves due rows to RQ (or straight to the in-process runner)."""
+"""The outbox relay: moves due rows to RQ (or straight to the in-process runner).
+
+Rows handed to RQ are `queued` until a job claims them. If Redis loses its jobs (restarted without
+persistence, flushed), the relay notices at once, by a marker it keeps in Redis, and hands those rows out
+again, well before they would count as stale (OUTBOX_STALE_SECONDS). Claiming is atomic
+(tickets/outbox.py), so a row handed out twice is still worked once.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+import secrets
+from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -14,11 +22,26 @@ from tickets.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
-Sink = Callable[[Sequence[OutboxRow]], None]
+EPOCH_KEY = "gateway:outbox:epoch"
+
+
+class Sink(Protocol):
+    """Where due rows go: RQ, or jobs run right here."""
+
+    def __call__(self, rows: Sequence[OutboxRow]) -> None:
+        """Take the rows' work; raise if it could not be taken (the rows stay pending)."""
+
+    def lost_jobs(self) -> bool:
+        """Whether jobs handed over before may be gone (their rows are then handed out again)."""
 
 
 def relay_once(engine: Engine, sink: Sink, *, batch: int = 500, stale_after_s: float = 300) -> int:
     """Hand one batch of due rows to `sink`; rows stay pending if the sink fails (Redis down)."""
+    if sink.lost_jobs():
+        with engine.begin() as conn:
+            requeued = outbox.release_all_queued(conn)
+        if requeued:
+            log.warning("the queue lost its jobs (Redis restarted empty?): %d row(s) handed out again", requeued)
     with engine.begin() as conn:
         rows = outbox.due(conn, utcnow(), limit=batch, stale_after_s=stale_after_s)
         outbox.mark_queued(conn, [r.id for r in rows], utcnow())
@@ -39,24 +62,54 @@ def job_id(rows: Sequence[OutboxRow]) -> str:
     return f"outbox-{rows[0].id}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"  # noqa: S324 - an id, not security
 
 
-def rq_sink(redis_url: str, queue_name: str = "gateway", *, per_job: int = 50) -> Sink:
-    """A sink that enqueues `run_outbox_job(ids)` on RQ, `per_job` rows to a job.
+class RqSink:
+    """Enqueues `run_outbox_job(ids)` on RQ, `per_job` rows to a job.
 
     Many short pushes share one job's RQ overhead (about 57 Redis commands a job; see
     docs/performance.md); two workers take batches in parallel.
     """
-    from redis import Redis
-    from rq import Queue
 
-    queue = Queue(queue_name, connection=Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=3))
+    def __init__(self, redis_url: str, queue_name: str = "gateway", *, per_job: int = 50) -> None:
+        from redis import Redis
+        from rq import Queue
 
-    def enqueue(rows: Sequence[OutboxRow]) -> None:
-        chunks = [rows[i:i + per_job] for i in range(0, len(rows), per_job)]
+        self._redis = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=3)
+        self._queue = Queue(queue_name, connection=self._redis)
+        self._per_job = per_job
+        self._epoch: bytes | str | None = None
+
+    def __call__(self, rows: Sequence[OutboxRow]) -> None:
+        """Enqueue the rows' jobs (raises on a Redis error; the relay releases the rows)."""
+        from rq import Queue
+
+        chunks = [rows[i:i + self._per_job] for i in range(0, len(rows), self._per_job)]
         jobs = [
             Queue.prepare_data("workers.jobs.run_outbox_job", args=([row.id for row in chunk],),
                                job_id=job_id(chunk), result_ttl=3600, failure_ttl=86400)
             for chunk in chunks
         ]
-        queue.enqueue_many(jobs)
+        self._queue.enqueue_many(jobs)
 
-    return enqueue
+    def lost_jobs(self) -> bool:
+        """Whether Redis may have lost jobs handed to it: the marker kept beside them is gone or replaced.
+
+        The marker (a random value, no expiry) goes with the jobs when Redis restarts empty or is flushed; the
+        first relay to see it gone sets a new one. A relay starting up adopts a marker it finds; finding none,
+        it cannot know what the queue held, and says so.
+        """
+        current = self._redis.get(EPOCH_KEY)
+        if current is not None and current == self._epoch:
+            return False
+        if current is None:
+            self._redis.set(EPOCH_KEY, secrets.token_hex(8), nx=True)
+            current = self._redis.get(EPOCH_KEY)
+            lost = True
+        else:
+            lost = self._epoch is not None  # replaced by another relay that found it gone
+        self._epoch = current
+        return lost
+
+
+def rq_sink(redis_url: str, queue_name: str = "gateway", *, per_job: int = 50) -> RqSink:
+    """The sink of the `relay` process: RQ on REDIS_URL."""
+    return RqSink(redis_url, queue_name, per_job=per_job)

@@ -19,6 +19,16 @@ log = logging.getLogger(__name__)
 FAILURE_LOG_EVERY = 60
 
 
+class _RunHere:
+    """The embedded setup's sink: the rows' jobs run in this thread; nothing can be lost on the way."""
+
+    def __call__(self, rows: Sequence[OutboxRow]) -> None:
+        jobs.run_outbox_rows([row.id for row in rows])
+
+    def lost_jobs(self) -> bool:
+        return False
+
+
 class Loop:
     """Relay due outbox rows and run the periodic sweeps until stopped.
 
@@ -28,16 +38,13 @@ class Loop:
     def __init__(self, context: WorkerContext, sink: relay.Sink | None = None, *, interval_s: float = 1.0,
                  sweep_every_s: float = 60.0) -> None:
         self.context = context
-        self.sink = sink or self._run_here
+        self.sink: relay.Sink = sink or _RunHere()
         self.where = "the queue" if sink is not None else "in-process jobs"
         self.interval_s = interval_s
         self.sweep_every_s = sweep_every_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_sweep = 0.0
-
-    def _run_here(self, rows: Sequence[OutboxRow]) -> None:
-        jobs.run_outbox_rows([row.id for row in rows])
 
     def tick(self) -> int:
         """One round: sweeps when due, then one relay batch. Returns the rows handed on."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -188,12 +189,28 @@ class AlipayAdapter:
 
 
 def _json_object(text: str) -> dict[str, Any] | None:
-    """`biz_content` as a JSON object; None for XML (生活号), ciphertext (接口内容加密) or anything else."""
+    """`biz_content` as a JSON object; None for XML (生活号), ciphertext (接口内容加密) or anything else.
+
+    NaN, Infinity and numbers beyond a float are not JSON (Python's parser takes them): such content is
+    kept as text, since a non-finite number stored breaks the JSON column on PostgreSQL.
+    """
     try:
-        value = json.loads(text) if text.lstrip().startswith("{") else None
+        value = (json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
+                 if text.lstrip().startswith("{") else None)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def _not_json(constant: str) -> float:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of a float's range")
+    return value
 
 
 def _user_of(biz: Mapping[str, Any] | None) -> str:

@@ -60,8 +60,12 @@ class WeChatPeer:
         return (f"<xml>{self._head(openid, 'event')}<Event>{_cdata(event)}</Event>"
                 f"<EventKey>{_cdata(key)}</EventKey></xml>")
 
-    def seal(self, xml: str, *, encrypted: bool, openid: str) -> tuple[dict[str, str], bytes]:
-        """The query string and body WeChat would POST for `xml`, in plain or safe mode."""
+    def seal(self, xml: str, *, encrypted: bool, openid: str, compatible: bool = False) -> tuple[dict[str, str], bytes]:
+        """The query string and body WeChat would POST for `xml`: plain, safe or (`compatible`) compatible mode.
+
+        Compatible mode (encrypted and `compatible`) sends the plaintext fields beside `Encrypt`, as an account
+        migrating to safe mode receives them.
+        """
         timestamp = str(int(self._clock().timestamp()))
         nonce = str(secrets.randbelow(10**10))
         query = {"signature": wechat_signature(self._token, timestamp, nonce), "timestamp": timestamp,
@@ -71,6 +75,8 @@ class WeChatPeer:
         encrypt = self._require_cipher().encrypt(xml)
         query["encrypt_type"] = "aes"
         query["msg_signature"] = wechat_signature(self._token, timestamp, nonce, encrypt)
+        if compatible:
+            return query, xml.replace("</xml>", f"<Encrypt>{_cdata(encrypt)}</Encrypt></xml>").encode("utf-8")
         body = (f"<xml><ToUserName>{_cdata(self.account)}</ToUserName>"
                 f"<Encrypt>{_cdata(encrypt)}</Encrypt></xml>")
         return query, body.encode("utf-8")

@@ -8,8 +8,11 @@ Implements, from developers.weixin.qq.com:
 - passive replies (被动回复用户消息):
   https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Passive_user_reply_message.html
 
-The order of checks is fixed: size cap, signature, (safe mode) msg_signature, decrypt, parse. Nothing is
-parsed before the signature verifies (docs/design.md section 8).
+The order of checks is fixed: size cap, signature, timestamp window, (safe mode) msg_signature, decrypt,
+nonce, parse. Nothing is parsed before the signature verifies (docs/design.md section 8). With an
+EncodingAESKey only encrypted pushes are taken (safe or compatible mode, and in compatible mode only the
+`Encrypt` element is read): the plain `signature` covers the timestamp and nonce but not the body, so a
+plain push could carry anything under a signature copied from any genuine push (docs/platforms.md 1.2).
 """
 
 from __future__ import annotations
@@ -23,11 +26,16 @@ from bots.replies import Reply
 from bots.request import PlainRequest
 from bots.wechat.crypto import MessageCipher, signature_matches
 from bots.wechat.parse import normalise, parse_xml
+from bots.wechat.replay import MemoryNonces, NonceStore, fingerprint
 from tickets.clock import utcnow
 from tickets.errors import MalformedPayload, PayloadTooLarge, SignatureError
 from tickets.inbox.message import InboundMessage
 
 SUCCESS = b"success"  # "WeChat does nothing and does not retry" (passive-reply document)
+# WeChat retries a push over about 15 s with its original timestamp; clocks drift. Settings:
+# WECHAT_MAX_CLOCK_SKEW_SECONDS (docs/configuration.md).
+DEFAULT_CLOCK_SKEW = 300
+MAX_NONCE = 64  # WeChat's nonces are about ten digits; the key column is bounded (tickets/inbox/nonces.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +65,32 @@ def _text_reply(source: str, target: str, time: int, content: str) -> str:
 class WeChatAdapter:
     """One Official Account's server endpoint (token, AppID and, for safe mode, the EncodingAESKey).
 
-    `max_clock_skew` (seconds, 0 = off) refuses pushes whose `timestamp` is further than that from now.
-    WeChat retries a push with its original timestamp over about 15 s, so a window must stay well above that.
+    A push whose `timestamp` is more than `max_clock_skew` seconds from now is refused, and each
+    (timestamp, nonce) is remembered in `nonces` for as long as its timestamp is accepted
+    (bots/wechat/replay.py). WeChat retries a push with its original timestamp over about 15 s, so the
+    window must stay well above that.
     """
 
     def __init__(self, token: str, app_id: str, aes_key: str = "", max_body_bytes: int = 65536,
-                 max_clock_skew: int = 0, clock: Callable[[], datetime] = utcnow) -> None:
+                 max_clock_skew: int = DEFAULT_CLOCK_SKEW, clock: Callable[[], datetime] = utcnow,
+                 nonces: NonceStore | None = None) -> None:
+        if max_clock_skew < 1:
+            raise ValueError("max_clock_skew must be at least one second")
         self._token = token
         self._cipher = MessageCipher(token, aes_key, app_id) if aes_key else None
         self._max_body_bytes = max_body_bytes
         self._max_clock_skew = max_clock_skew
         self._clock = clock
+        self._nonces: NonceStore = nonces if nonces is not None else MemoryNonces()
+
+    @property
+    def safe_mode(self) -> bool:
+        """An EncodingAESKey is configured: only encrypted pushes are taken."""
+        return self._cipher is not None
+
+    def close(self) -> None:
+        """Release the nonce store's connections."""
+        self._nonces.close()
 
     def verify_url(self, request: PlainRequest) -> str:
         """The `echostr` of a URL-verification GET, verbatim, when its signature matches.
@@ -76,6 +99,7 @@ class WeChatAdapter:
             SignatureError: the signature does not match.
             MalformedPayload: the signature matches but there is no echostr.
         """
+        # No timestamp window here: the answer only echoes `echostr`, and stores nothing.
         self._check_signature(request)
         echostr = request.query.get("echostr")
         if echostr is None:
@@ -87,7 +111,9 @@ class WeChatAdapter:
 
         Raises:
             PayloadTooLarge: the body is over the cap (checked first).
-            SignatureError: `signature`, or in safe mode `msg_signature`, does not match.
+            SignatureError: `signature`, or in safe mode `msg_signature`, does not match; the timestamp is
+                outside the window; a plain push while an EncodingAESKey is configured; a nonce seen
+                before with another message.
             DecryptError: the ciphertext is broken or for another AppID.
             MalformedPayload: JSON, empty, DOCTYPE/ENTITY, not well-formed, no MsgType/FromUserName.
         """
@@ -95,14 +121,25 @@ class WeChatAdapter:
             raise PayloadTooLarge(f"body over {self._max_body_bytes} bytes")
         self._check_signature(request)
         query = request.query
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        if not self._recent(timestamp):
+            raise SignatureError("timestamp outside the allowed window")
+        if not nonce or len(nonce) > MAX_NONCE:
+            raise MalformedPayload(f"nonce missing or over {MAX_NONCE} characters")
         encrypt_type = query.get("encrypt_type", "raw")
         if encrypt_type == "aes":
-            fields = parse_xml(self._decrypt(request))
+            inner = self._decrypt(request)
         elif encrypt_type == "raw":
-            fields = parse_xml(request.body)
+            if self._cipher is not None:
+                raise SignatureError("plain push refused: an EncodingAESKey is configured (safe mode)")
+            try:
+                inner = request.body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise MalformedPayload("body is not UTF-8") from None
         else:
             raise MalformedPayload("unknown encrypt_type")
-        message = normalise(fields)
+        self._claim_nonce(timestamp, nonce, inner)
+        message = normalise(parse_xml(inner))
         return WeChatEnvelope(
             message=message,
             encrypted=encrypt_type == "aes",
@@ -134,13 +171,21 @@ class WeChatAdapter:
         timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
         if not signature_matches(query.get("signature", ""), self._token, timestamp, nonce):
             raise SignatureError("signature does not match")
-        if self._max_clock_skew and not self._recent(timestamp):
-            raise SignatureError("timestamp outside the allowed window")
 
     def _recent(self, timestamp: str) -> bool:
-        if not timestamp.isascii() or not timestamp.isdigit():
+        if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
             return False
         return abs(self._clock().timestamp() - int(timestamp)) <= self._max_clock_skew
+
+    def _claim_nonce(self, timestamp: str, nonce: str, inner: str) -> None:
+        """Remember (timestamp, nonce) with the message until the timestamp leaves the window.
+
+        The same message again is WeChat retrying (answered by the intake's dedupe); another message under
+        a (timestamp, nonce) already seen is a copied signature.
+        """
+        ttl = int(timestamp) + self._max_clock_skew - int(self._clock().timestamp()) + 1
+        if not self._nonces.claim(f"wechat:{timestamp}:{nonce}", fingerprint(inner), max(1, ttl)):
+            raise SignatureError("nonce already used by another message")
 
     def _decrypt(self, request: PlainRequest) -> str:
         """The inner XML of a safe- or compatible-mode push, after checking msg_signature."""

@@ -12,7 +12,9 @@ events, which 1.8.18 returns as `UnknownMessage`, are read by hand. Unknown type
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,7 +37,18 @@ from wechatpy.messages import (
 )
 
 from tickets.errors import MalformedPayload
-from tickets.inbox.message import Channel, Consent, InboundMessage, Kind, Link, Location, Media
+from tickets.inbox.message import (
+    MAX_DEDUPE_KEY,
+    MAX_LABEL,
+    Channel,
+    Consent,
+    InboundMessage,
+    Kind,
+    Link,
+    Location,
+    Media,
+    is_point,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +74,7 @@ _CONSENT_EVENTS = {
 }
 _QR_SCENE_PREFIX = "qrscene_"
 _UNIX_TIME = re.compile(r"[0-9]{1,11}")
+MAX_MSG_ID = 64  # an int64 in WeChat's documents: 20 digits at most
 
 
 def parse_xml(document: bytes | str) -> dict[str, Any]:
@@ -154,6 +168,7 @@ class _Body:
     event_key: str = ""
     consents: tuple[Consent, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    dropped: tuple[str, ...] = ()
 
 
 def normalise(fields: Mapping[str, Any]) -> InboundMessage:
@@ -174,13 +189,15 @@ def normalise(fields: Mapping[str, Any]) -> InboundMessage:
         if msg_type.lower() == "event":
             event = _text(fields.get("Event"))
             key = _text(fields.get("EventKey"))
-            dedupe_key = f"e:{user_id}:{create_time}:{event}:{key}"
+            dedupe_key = _bounded(f"e:{user_id}:{create_time}:{event}:{key}")
             raw_type = f"event:{event}"
             body = _event_body(event, data)
         else:
             msg_id = _text(fields.get("MsgId"))
+            if len(msg_id) > MAX_MSG_ID:
+                raise MalformedPayload(f"MsgId over {MAX_MSG_ID} characters")
             # A message without MsgId (should not happen) is deduplicated like an event.
-            dedupe_key = f"m:{msg_id}" if msg_id else f"e:{user_id}:{create_time}:{msg_type}:"
+            dedupe_key = f"m:{msg_id}" if msg_id else _bounded(f"e:{user_id}:{create_time}:{msg_type[:64]}:")
             raw_type = msg_type
             body = _message_body(msg_type, data)
     except (ValueError, TypeError):
@@ -202,6 +219,7 @@ def normalise(fields: Mapping[str, Any]) -> InboundMessage:
         consents=body.consents,
         raw_type=raw_type,
         extra=body.extra,
+        dropped=body.dropped,
     )
 
 
@@ -220,10 +238,13 @@ def _message_body(msg_type: str, data: dict[str, Any]) -> _Body:
         media = Media(_text(message.media_id), thumb_media_id=_text(message.thumb_media_id))
         return _Body(Kind.VIDEO, media=media)
     if isinstance(message, LocationMessage):
+        point = _point(message.location_x, message.location_y)
+        if point is None:  # kept without it; the intake asks for the place again (bots/intake.py)
+            return _Body(Kind.LOCATION, dropped=("location",))
         scale = _text(message.scale)
-        location = Location(latitude=float(_text(message.location_x)),
-                            longitude=float(_text(message.location_y)),
-                            label=_text(message.label), scale=int(scale) if scale else None)
+        # A label is the platform's description of the place: a longer one is cut to its column, not refused.
+        location = Location(latitude=point[0], longitude=point[1], label=_text(message.label)[:MAX_LABEL],
+                            scale=int(scale) if scale else None)
         return _Body(Kind.LOCATION, location=location)
     if isinstance(message, LinkMessage):
         link = Link(title=_text(message.title), description=_text(message.description),
@@ -247,12 +268,43 @@ def _event_body(event: str, data: dict[str, Any]) -> _Body:
     cls = EVENT_TYPES.get(name)
     message = cls(data) if cls is not None else None
     if isinstance(message, LocationEvent):
-        location = Location(latitude=float(message.latitude), longitude=float(message.longitude))
-        return _Body(Kind.LOCATION_REPORT, location=location, extra={"precision": float(message.precision)})
+        # Read raw: wechatpy's FloatField turns a missing value into 0.0, a point off the coast of Africa.
+        point = _point(data.get("Latitude"), data.get("Longitude"))
+        precision = _finite(data.get("Precision"))
+        dropped = (() if point else ("location",)) + (() if precision is not None else ("precision",))
+        return _Body(Kind.LOCATION_REPORT, location=Location(*point) if point else None,
+                     extra={"precision": precision} if precision is not None else {}, dropped=dropped)
     if isinstance(message, TemplateSendJobFinishEvent):
         consent = Consent(template_id="", status=_text(message.status), msg_id=_text(data.get("MsgID")))
         return _Body(Kind.DELIVERY_RECEIPT, consents=(consent,))
     return _Body(Kind.UNKNOWN)
+
+
+def _bounded(dedupe_key: str) -> str:
+    """An event's dedupe key, hashed when its parts (a VIEW event's URL may be 1000 characters) make it too long.
+
+    The same push gives the same key, so a retry is still recognised.
+    """
+    if len(dedupe_key) <= MAX_DEDUPE_KEY:
+        return dedupe_key
+    return "h:" + hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()
+
+
+def _finite(value: Any) -> float | None:
+    """A finite number from a text field; None for anything else (NaN and infinity included)."""
+    try:
+        number = float(_text(value))
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _point(latitude: Any, longitude: Any) -> tuple[float, float] | None:
+    """(latitude, longitude) when both fields make a place on Earth, else None."""
+    lat, lon = _finite(latitude), _finite(longitude)
+    if lat is None or lon is None or not is_point(lat, lon):
+        return None
+    return lat, lon
 
 
 def _consents(container: Any) -> tuple[Consent, ...]:

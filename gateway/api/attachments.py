@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from gateway.deps import Caller, State
+from gateway.deps import Caller, Id, State
 from gateway.uploads import LocalFolderStore, content_type
 from tickets import attachments as stored_media
 from tickets.access.apikeys import Role
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["tickets"])
 @router.get("/attachments/{attachment_id}", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "The photo"},
                        404: {"description": "No such attachment, or one kept on a platform (a WeChat media id)"}})
-def attachment(attachment_id: int, state: State, caller: Caller) -> Response:
+def attachment(attachment_id: Id, state: State, caller: Caller) -> Response:
     """A stored photo of a ticket (its `url` in the ticket detail points here)."""
     caller.require(Role.READER)
     with reader(state.engine).connect() as conn:

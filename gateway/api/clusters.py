@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from bots.texts import render
-from gateway.deps import Caller, State
+from gateway.deps import BodyId, Caller, Id, Offset, State
 from tickets import clusters
 from tickets.access.apikeys import Role
 from tickets.clock import utcnow
@@ -57,7 +57,7 @@ class ClusterPage(BaseModel):
 class MergeIn(BaseModel):
     """Which ticket leads; by default the cluster's oldest open ticket."""
 
-    primary_ticket_id: int | None = None
+    primary_ticket_id: BodyId | None = None
 
 
 def _out(cluster: Cluster) -> ClusterOut:
@@ -76,7 +76,7 @@ def list_clusters(state: State, caller: Caller,
                   status: Annotated[Literal["open", "merged"] | None, Query()] = None,
                   min_size: Annotated[int, Query(ge=2, le=10_000)] = 2,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> ClusterPage:
+                  offset: Offset = 0) -> ClusterPage:
     """Clusters of similar tickets (same topic, place and time)."""
     caller.require(Role.READER)
     with reader(state.engine).connect() as conn:
@@ -85,7 +85,7 @@ def list_clusters(state: State, caller: Caller,
 
 
 @router.post("/clusters/{cluster_id}/merge", response_model=ClusterOut)
-def merge_cluster(cluster_id: int, state: State, caller: Caller, body: MergeIn | None = None) -> ClusterOut:
+def merge_cluster(cluster_id: Id, state: State, caller: Caller, body: MergeIn | None = None) -> ClusterOut:
     """Merge the cluster's open tickets into one; their reporters hear that ticket's progress from now on."""
     caller.require(Role.DISPATCHER)
     primary_id = body.primary_ticket_id if body else None

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from gateway.deps import Caller, State
+from gateway.deps import Caller, Offset, State
 from tickets.access.apikeys import Role
 from tickets.clock import utcnow
 from tickets.deadlines import policy as deadlines
@@ -60,7 +60,7 @@ def _out(item: Deadline, now: datetime) -> DeadlineOut:
 def list_deadlines(state: State, caller: Caller,
                    deadline_state: Annotated[DeadlineState, Query(alias="state")] = DeadlineState.OVERDUE,
                    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> DeadlinePage:
+                   offset: Offset = 0) -> DeadlinePage:
     """Open tickets past their reminder time (due_soon) or past their due time (overdue)."""
     caller.require(Role.READER)
     now = utcnow()

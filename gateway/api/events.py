@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from gateway.apidocs import json_body
-from gateway.deps import Caller, State, read_capped
+from gateway.deps import Caller, Id, State, read_capped
 from tickets import progress
 from tickets.access.apikeys import Role
 from tickets.clock import utcnow
@@ -70,7 +70,7 @@ def _check_signature(secret: str, required: bool, header: str | None, body: byte
                         409: {"description": "The lifecycle does not allow this change"}},
              openapi_extra=json_body(StatusEventIn, "The status change; sign it with `X-Gateway-Signature: "
                                                     "sha256=<hex HMAC of the body>` when a secret is shared"))
-async def post_event(ticket_id: int, request: Request, state: State, caller: Caller) -> JSONResponse:
+async def post_event(ticket_id: Id, request: Request, state: State, caller: Caller) -> JSONResponse:
     """Record a status change or a note for the citizen; idempotent by `event_id`."""
     caller.require(Role.DISPATCHER)
     settings = state.settings

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from gateway.deps import Caller, State
+from gateway.deps import BodyId, Caller, Id, Offset, State
 from gateway.state import AppState
 from qr import images
 from qr.links import signer_for
@@ -31,7 +31,7 @@ SIGNING_CHANNELS = frozenset({"wechat", "alipay", "sms"})
 class PetitionIn(BaseModel):
     """Turn a ticket into a joint petition, its citizen the representative."""
 
-    ticket_id: int
+    ticket_id: BodyId
     title: str = Field(default="", max_length=64, description="Short title; default: the ticket's first words")
     zone: str = Field(default="", max_length=32, description="Hot-topic zone, for the warning thresholds")
     days: int | None = Field(default=None, ge=1, le=365, description="How long it takes signatures")
@@ -128,7 +128,7 @@ def start_petition(body: PetitionIn, state: State, caller: Caller) -> JSONRespon
 def list_petitions(state: State, caller: Caller,
                    status: Annotated[Literal["open", "closed", "expired"] | None, Query()] = None,
                    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> PetitionPage:
+                   offset: Offset = 0) -> PetitionPage:
     """Petitions, newest first."""
     caller.require(Role.READER)
     with reader(state.engine).connect() as conn:
@@ -137,7 +137,7 @@ def list_petitions(state: State, caller: Caller,
 
 
 @router.get("/petitions/{petition_id}", response_model=PetitionOut)
-def get_petition(petition_id: int, state: State, caller: Caller) -> PetitionOut:
+def get_petition(petition_id: Id, state: State, caller: Caller) -> PetitionOut:
     """One petition with its counts and link."""
     caller.require(Role.READER)
     with reader(state.engine).connect() as conn:
@@ -167,7 +167,7 @@ QrKind = Annotated[Literal["link", "wechat"], Query(
 
 @router.get("/petitions/{petition_id}/qr.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}})
-def qr_png(petition_id: int, state: State, caller: Caller, kind: QrKind = "link") -> Response:
+def qr_png(petition_id: Id, state: State, caller: Caller, kind: QrKind = "link") -> Response:
     """The petition's QR code as PNG."""
     caller.require(Role.READER)
     content = _qr_content(state, petition_id, kind)
@@ -176,7 +176,7 @@ def qr_png(petition_id: int, state: State, caller: Caller, kind: QrKind = "link"
 
 @router.get("/petitions/{petition_id}/qr.svg", response_class=Response,
             responses={200: {"content": {"image/svg+xml": {}}}})
-def qr_svg(petition_id: int, state: State, caller: Caller, kind: QrKind = "link") -> Response:
+def qr_svg(petition_id: Id, state: State, caller: Caller, kind: QrKind = "link") -> Response:
     """The petition's QR code as SVG (scales to any poster size)."""
     caller.require(Role.READER)
     content = _qr_content(state, petition_id, kind)
@@ -185,7 +185,7 @@ def qr_svg(petition_id: int, state: State, caller: Caller, kind: QrKind = "link"
 
 
 @router.post("/petitions/{petition_id}/close", response_model=PetitionOut)
-def close_petition(petition_id: int, state: State, caller: Caller) -> PetitionOut:
+def close_petition(petition_id: Id, state: State, caller: Caller) -> PetitionOut:
     """End the petition: no more signatures (closing twice changes nothing)."""
     caller.require(Role.DISPATCHER)
     with state.engine.begin() as conn:
@@ -193,10 +193,10 @@ def close_petition(petition_id: int, state: State, caller: Caller) -> PetitionOu
 
 
 @router.get("/petitions/{petition_id}/signatures", response_model=list[SignatureOut])
-def list_signatures(petition_id: int, state: State, caller: Caller,
+def list_signatures(petition_id: Id, state: State, caller: Caller,
                     flagged: Annotated[bool | None, Query(description="Only flagged (or only trusted) ones")] = None,
                     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                    offset: Annotated[int, Query(ge=0)] = 0) -> list[SignatureOut]:
+                    offset: Offset = 0) -> list[SignatureOut]:
     """A petition's signatures, oldest first."""
     caller.require(Role.READER)
     whole = caller.role is Role.ADMIN
@@ -210,7 +210,7 @@ def list_signatures(petition_id: int, state: State, caller: Caller,
 
 @router.post("/petitions/{petition_id}/signatures/{signature_id}/review", response_model=PetitionOut,
              responses={409: {"description": "The signature is not flagged (reviewed already)"}})
-def review_signature(petition_id: int, signature_id: int, body: ReviewIn, state: State,
+def review_signature(petition_id: Id, signature_id: Id, body: ReviewIn, state: State,
                      caller: Caller) -> PetitionOut | JSONResponse:
     """Count a flagged signature (accept) or set it aside (reject)."""
     caller.require(Role.DISPATCHER)

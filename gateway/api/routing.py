@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from gateway.apidocs import free_form_json_body, json_body
-from gateway.deps import Caller, State, read_capped
+from gateway.deps import Caller, Id, State, read_capped
 from tickets import progress, repository
 from tickets.access.apikeys import Role
 from tickets.clock import utcnow
@@ -144,7 +144,7 @@ async def put_catalogue(request: Request, state: State, caller: Caller) -> JSONR
 
 @router.post("/tickets/{ticket_id}/assignment", responses={400: {"description": "Unknown unit"}},
              openapi_extra=json_body(AssignmentIn))
-async def assign(ticket_id: int, request: Request, state: State, caller: Caller) -> AssignmentOut:
+async def assign(ticket_id: Id, request: Request, state: State, caller: Caller) -> AssignmentOut:
     """Give a ticket to a unit of the catalogue; a unit other than the recommended one teaches the recommender."""
     caller.require(Role.DISPATCHER)
     try:

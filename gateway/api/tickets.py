@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from gateway.api.routing import RoutingOut, routing_out
-from gateway.deps import Caller, State
+from gateway.deps import Caller, Id, PageNumber, State
 from tickets import repository
 from tickets.access.apikeys import Role
 from tickets.inbox.citizens import get_citizen_key
@@ -112,7 +112,7 @@ def list_tickets(
     status: Status | None = None,
     channel: str | None = None,
     created_since: datetime | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TicketPage:
     """Tickets, newest first, filtered by status, channel and creation time; paginated."""
@@ -126,7 +126,7 @@ def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}")
-def get_ticket(ticket_id: int, state: State, caller: Caller) -> TicketDetail:
+def get_ticket(ticket_id: Id, state: State, caller: Caller) -> TicketDetail:
     """One ticket with its timeline, attachments and the citizen's masked identity."""
     caller.require(Role.READER)
     with state.engine.connect() as conn:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from gateway.deps import Caller, State
+from gateway.deps import Caller, Id, Offset, QueryId, State
 from tickets import warnings
 from tickets.access.apikeys import Role
 from tickets.clock import utcnow
@@ -58,9 +58,9 @@ def _out(warning: Warning) -> WarningOut:
 @router.get("/warnings", response_model=WarningPage)
 def list_warnings(state: State, caller: Caller,
                   acknowledged: Annotated[bool | None, Query(description="false: those awaiting an officer")] = None,
-                  petition_id: Annotated[int | None, Query()] = None,
+                  petition_id: QueryId = None,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> WarningPage:
+                  offset: Offset = 0) -> WarningPage:
     """Warnings, newest first."""
     caller.require(Role.READER)
     with reader(state.engine).connect() as conn:
@@ -70,7 +70,7 @@ def list_warnings(state: State, caller: Caller,
 
 
 @router.post("/warnings/{warning_id}/ack", response_model=WarningOut)
-def acknowledge(warning_id: int, state: State, caller: Caller, body: AckIn | None = None) -> WarningOut:
+def acknowledge(warning_id: Id, state: State, caller: Caller, body: AckIn | None = None) -> WarningOut:
     """An officer has seen the warning; a second acknowledgement keeps the first."""
     caller.require(Role.DISPATCHER)
     with state.engine.begin() as conn:

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from bots.replies import say
 from gateway.console.auth import SECURITY_HEADERS, Officer, SignedIn, may_act
 from gateway.console.ticket_data import catalogue_unit
-from gateway.deps import State
+from gateway.deps import Id, State
 from gateway.state import AppState
 from tickets import notifications, progress, repository
 from tickets.clock import utcnow
@@ -58,7 +58,7 @@ def _apply(state: AppState, officer: Officer, ticket_id: int, update: StatusUpda
 
 
 @router.post("/{ticket_id}/status")
-def change_status(ticket_id: int, state: State, officer: SignedIn, status: Annotated[Status, Form()],
+def change_status(ticket_id: Id, state: State, officer: SignedIn, status: Annotated[Status, Form()],
                   csrf: Annotated[str, Form(max_length=128)], note: Note = "", unit: Unit = "",
                   expected: Annotated[str, Form(max_length=10)] = "") -> Response:
     """Move the ticket along the lifecycle with a note for the citizen, and optionally a unit and a due date."""
@@ -75,7 +75,7 @@ def change_status(ticket_id: int, state: State, officer: SignedIn, status: Annot
 
 
 @router.post("/{ticket_id}/reassign")
-def reassign(ticket_id: int, state: State, officer: SignedIn, unit: Unit, csrf: Annotated[str, Form(max_length=128)],
+def reassign(ticket_id: Id, state: State, officer: SignedIn, unit: Unit, csrf: Annotated[str, Form(max_length=128)],
              note: Note = "") -> Response:
     """Hand the ticket to another unit in its current status; a note tells the citizen."""
     if (refusal := may_act(state, officer, csrf)) is not None:
@@ -92,7 +92,7 @@ def reassign(ticket_id: int, state: State, officer: SignedIn, unit: Unit, csrf: 
 
 
 @router.post("/{ticket_id}/merge")
-def merge(ticket_id: int, state: State, officer: SignedIn, into: Annotated[str, Form(max_length=24)],
+def merge(ticket_id: Id, state: State, officer: SignedIn, into: Annotated[str, Form(max_length=24)],
           csrf: Annotated[str, Form(max_length=128)], note: Note = "") -> Response:
     """Merge this ticket into another (by its number): it ends here and the citizen is told where it went."""
     if (refusal := may_act(state, officer, csrf)) is not None:

@@ -13,7 +13,7 @@ from gateway.console import ticket_data as data
 from gateway.console.auth import SECURITY_HEADERS, SignedIn, console_page, may_act
 from gateway.console.charts import cumulative_line
 from gateway.console.stats import signature_buckets
-from gateway.deps import State
+from gateway.deps import Id, State
 from tickets import petitions, warnings
 from tickets.access.officers import UserRole
 from tickets.clock import utcnow
@@ -38,7 +38,7 @@ def board(request: Request, state: State, officer: SignedIn) -> Response:
 
 
 @router.get("/petitions/{petition_id}", response_class=HTMLResponse)
-def petition_page(petition_id: int, request: Request, state: State, officer: SignedIn) -> Response:
+def petition_page(petition_id: Id, request: Request, state: State, officer: SignedIn) -> Response:
     """A petition's signature count over time, its flagged signatures to accept or reject, its co-signers."""
     tz = state.settings.tz
     admin = officer.user.can(UserRole.ADMIN)
@@ -59,7 +59,7 @@ def petition_page(petition_id: int, request: Request, state: State, officer: Sig
 
 
 @router.post("/petitions/{petition_id}/signatures/{signature_id}/review")
-def review(petition_id: int, signature_id: int, state: State, officer: SignedIn,
+def review(petition_id: Id, signature_id: Id, state: State, officer: SignedIn,
            decision: Annotated[str, Form(pattern="^(accept|reject)$")], csrf: Csrf) -> Response:
     """Count a flagged signature (which may raise a warning level) or withdraw it."""
     if (refusal := may_act(state, officer, csrf)) is not None:
@@ -95,7 +95,7 @@ def close(petition_id: int, state: State, officer: SignedIn, csrf: Csrf) -> Resp
 
 
 @router.post("/warnings/{warning_id}/acknowledge")
-def acknowledge(warning_id: int, state: State, officer: SignedIn, csrf: Csrf,
+def acknowledge(warning_id: Id, state: State, officer: SignedIn, csrf: Csrf,
                 note: Annotated[str, Form(max_length=1000)] = "") -> Response:
     """Record that an officer has seen a warning (the first acknowledgement stands)."""
     if (refusal := may_act(state, officer, csrf)) is not None:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from gateway.console import ticket_data as data
 from gateway.console.auth import SECURITY_HEADERS, SignedIn, console_page
 from gateway.console.queries import PER_PAGE, ListFilter, csv_lines, distinct_values, list_page
-from gateway.deps import State
+from gateway.deps import Id, State
 from gateway.uploads import LocalFolderStore, content_type
 from tickets import attachments as stored_media
 from tickets import petitions, repository, zones
@@ -63,7 +63,7 @@ def ticket_csv(request: Request, state: State, officer: SignedIn) -> Response:
 
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
-def ticket_page(ticket_id: int, request: Request, state: State, officer: SignedIn) -> Response:
+def ticket_page(ticket_id: Id, request: Request, state: State, officer: SignedIn) -> Response:
     """A ticket with its messages, photos, place, timeline, notifications, co-signers and the officers' actions.
 
     Only admins see the free text whole; for everyone else numbers in the description, the address, the
@@ -103,7 +103,7 @@ def ticket_page(ticket_id: int, request: Request, state: State, officer: SignedI
 
 
 @router.get("/attachments/{attachment_id}", response_class=Response)
-def attachment(attachment_id: int, state: State, officer: SignedIn) -> Response:
+def attachment(attachment_id: Id, state: State, officer: SignedIn) -> Response:
     """A photo the gateway keeps (mini-program uploads), for signed-in officers."""
     with reader(state.engine).connect() as conn:
         key = stored_media.stored_key(conn, attachment_id)

@@ -9,6 +9,7 @@ from fastapi import UploadFile
 from pydantic import BaseModel, Field
 
 from bots.conversations.draft import MAX_ADDRESS, MAX_DESCRIPTION, MAX_MEDIA
+from gateway.deps import BodyId
 from tickets.lifecycle import Status
 from tickets.progress import Satisfaction
 
@@ -144,7 +145,7 @@ class CosignOut(BaseModel):
 class PetitionStartIn(BaseModel):
     """One's own ticket, to become a joint petition."""
 
-    ticket_id: int
+    ticket_id: BodyId
 
 
 class PetitionStartOut(BaseModel):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query
 
 from bots.texts import render
-from gateway.deps import State
+from gateway.deps import Id, State
 from gateway.miniapp.models import (
     EvaluationIn,
     EvaluationOut,
@@ -63,7 +63,7 @@ def my_tickets(session: Session, state: State, limit: Annotated[int, Query(ge=1,
 
 
 @router.get("/tickets/{ticket_id}/timeline")
-def timeline(ticket_id: int, session: Session, state: State) -> TimelineOut:
+def timeline(ticket_id: Id, session: Session, state: State) -> TimelineOut:
     """One of the citizen's own tickets with every change on it."""
     with reader(state.engine).connect() as conn:
         ticket = _own(conn, session, ticket_id)
@@ -76,7 +76,7 @@ def timeline(ticket_id: int, session: Session, state: State) -> TimelineOut:
 
 
 @router.post("/tickets/{ticket_id}/evaluation", responses={409: {"description": "Not resolved: nothing to rate"}})
-def rate(ticket_id: int, body: EvaluationIn, session: Session, state: State) -> EvaluationOut:
+def rate(ticket_id: Id, body: EvaluationIn, session: Session, state: State) -> EvaluationOut:
     """Rate one's own resolved ticket: closes it, or reopens it with the reason (channel `alipay`)."""
     with state.engine.connect() as conn, conn.begin():
         _own(conn, session, ticket_id)

@@ -31,7 +31,8 @@ class WeChatSide:
     """Builds pushes as WeChat would (WeRoBot's crypto) and opens our replies."""
 
     crypt: MessageCrypt = field(default_factory=lambda: MessageCrypt(TEST_TOKEN, TEST_AES_KEY, TEST_APP_ID))
-    clock: int = 1_764_000_000
+    # Now: the gateway refuses pushes whose timestamp is outside WECHAT_MAX_CLOCK_SKEW_SECONDS.
+    clock: int = field(default_factory=lambda: int(time.time()))
 
     def text(self, openid: str, content: str, msg_id: int | None = None) -> str:
         msg_id = msg_id if msg_id is not None else secrets.randbits(62)
@@ -46,15 +47,18 @@ class WeChatSide:
                 f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>"
                 f"<EventKey><![CDATA[{key}]]></EventKey></xml>")
 
-    def seal(self, xml: str, openid: str = "oUser", *, encrypted: bool = True) -> tuple[dict[str, str], bytes]:
-        """The query and body of the POST WeChat would make."""
-        ts, nonce = str(self.clock), str(secrets.randbelow(10**9))
+    def seal(self, xml: str, openid: str = "oUser", *, encrypted: bool = True, compatible: bool = False,
+             nonce: str | None = None) -> tuple[dict[str, str], bytes]:
+        """The query and body of the POST WeChat would make: plain, safe or (`compatible`) compatible mode."""
+        ts, nonce = str(self.clock), nonce or str(secrets.randbelow(10**9))
         query = {"signature": get_signature(TEST_TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce,
                  "openid": openid}
         if not encrypted:
             return query, xml.encode()
         envelope = xmltodict.parse(self.crypt.encrypt_message(xml, ts, nonce))["xml"]
         query |= {"encrypt_type": "aes", "msg_signature": envelope["MsgSignature"]}
+        if compatible:
+            return query, xml.replace("</xml>", f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>").encode()
         body = (f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName>"
                 f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>")
         return query, body.encode()

@@ -107,6 +107,29 @@ def test_rows_wait_while_redis_is_down_then_go_through_rq(context: WorkerContext
     redis.close()
 
 
+@pytest.mark.redis
+def test_jobs_lost_with_redis_are_handed_out_again_at_once(context: WorkerContext, engine: Engine) -> None:
+    redis = Redis.from_url(REDIS_URL)
+    redis.flushdb()
+    with engine.begin() as conn:
+        for n in range(3):
+            outbox.put(conn, "unknown.topic", {"n": n}, utcnow())
+    sink = rq_sink(REDIS_URL)
+    assert relay_once(engine, sink, stale_after_s=300) == 3
+    assert relay_once(engine, sink, stale_after_s=300) == 0  # queued, and the queue holds them
+    redis.flushdb()  # Redis restarted without persistence: the jobs are gone, the rows still say `queued`
+    # Handed out again on the next round, not after the 300 s that make a row stale.
+    assert relay_once(engine, sink, stale_after_s=300) == 3
+    assert len(Queue("gateway", connection=redis).job_ids) == 1
+    assert relay_once(engine, sink, stale_after_s=300) == 0
+    # Another relay process starting up finds the marker and adopts it: nothing is handed out twice.
+    assert relay_once(engine, rq_sink(REDIS_URL), stale_after_s=300) == 0
+    SimpleWorker([Queue("gateway", connection=redis)], connection=redis).work(burst=True)
+    assert statuses(engine) == [("unknown.topic", "failed", 1)] * 3
+    redis.flushdb()
+    redis.close()
+
+
 def test_an_unexpected_error_in_one_row_does_not_stop_the_batch(context: WorkerContext, engine: Engine,
                                                                  settings: Settings, fake: FakeWeChat) -> None:
     from workers.jobs import run_outbox_rows

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
+
+import sqlalchemy as sa
+
+from tickets.errors import MalformedPayload
+from tickets.storage.schema import attachments, citizens, consents, inbound_messages, tickets
+
+
+def _length(column: sa.Column[Any]) -> int:
+    return int(cast(sa.String, column.type).length or 0)
+
+
+# The columns a message's fields land in bound them: a longer value is refused at the edge (a 400) rather
+# than failing in the database (PostgreSQL: a 503 on every retry of a push that can never be stored).
+MAX_ACCOUNT = min(_length(citizens.c.account), _length(inbound_messages.c.account))
+MAX_USER_ID = _length(citizens.c.external_id)
+MAX_DEDUPE_KEY = _length(inbound_messages.c.dedupe_key)
+MAX_MEDIA_ID = _length(attachments.c.media_id)
+MAX_MEDIA_URL = _length(attachments.c.url)
+MAX_LABEL = _length(tickets.c.location_label)
+MAX_TEMPLATE_ID = _length(consents.c.template_id)
 
 
 class Channel(StrEnum):
@@ -37,14 +58,28 @@ class Kind(StrEnum):
     UNKNOWN = "unknown"
 
 
+def is_point(latitude: float, longitude: float) -> bool:
+    """Whether the two numbers are a place on Earth: finite, latitude within ±90°, longitude within ±180°."""
+    return (math.isfinite(latitude) and math.isfinite(longitude)
+            and -90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0)
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
-    """A point the citizen shared; label is the address the platform resolved, if any."""
+    """A point the citizen shared; label is the address the platform resolved, if any.
+
+    Never NaN, infinite or off the globe (adapters drop such a location before building one): stored, one
+    such value breaks the JSON columns on PostgreSQL and every later step of the conversation.
+    """
 
     latitude: float
     longitude: float
     label: str = ""
     scale: int | None = None
+
+    def __post_init__(self) -> None:
+        if not is_point(self.latitude, self.longitude):
+            raise ValueError("a location must be finite, latitude within ±90 and longitude within ±180")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +133,22 @@ class InboundMessage:
     consents: tuple[Consent, ...] = ()
     raw_type: str = ""  # the platform's own type name, for logs of unknown input
     extra: dict[str, Any] = field(default_factory=dict)
+    # Fields the adapter could not take (a location that is no point on Earth, ...): kept without them.
+    dropped: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Refuse a field longer than the column it is stored in (the reason names the field, not its value)."""
+        bounded = [("account", self.account, MAX_ACCOUNT), ("user id", self.user_id, MAX_USER_ID),
+                   ("dedupe key", self.dedupe_key, MAX_DEDUPE_KEY)]
+        if self.media is not None:
+            bounded += [("media id", self.media.media_id, MAX_MEDIA_ID), ("media url", self.media.url, MAX_MEDIA_URL),
+                        ("thumb media id", self.media.thumb_media_id, MAX_MEDIA_ID)]
+        if self.location is not None:
+            bounded.append(("location label", self.location.label, MAX_LABEL))
+        bounded += [("template id", consent.template_id, MAX_TEMPLATE_ID) for consent in self.consents]
+        for name, value, limit in bounded:
+            if len(value) > limit:
+                raise MalformedPayload(f"{name} over {limit} characters")
 
     def to_record(self) -> dict[str, Any]:
         """The normalised fields as JSON-ready data for storage."""
@@ -122,4 +173,6 @@ class InboundMessage:
             ]
         if self.extra:
             record["extra"] = self.extra
+        if self.dropped:
+            record["dropped"] = list(self.dropped)
         return record

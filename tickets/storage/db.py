@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,26 +30,31 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine tuned for the gateway: SQLite in WAL mode with immediate write transactions."""
+def create_db_engine(url: str, *, lock_wait_s: float | None = None, **kwargs: Any) -> Engine:
+    """An engine tuned for the gateway: SQLite in WAL mode with immediate write transactions.
+
+    `lock_wait_s` bounds how long a statement waits for a lock another connection holds (SQLite's busy
+    timeout, PostgreSQL's lock_timeout); unset: 3 s on SQLite, 2 s on PostgreSQL.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database, **kwargs)
+        return _sqlite_engine(url, parsed.database, 3.0 if lock_wait_s is None else lock_wait_s, **kwargs)
     # Keep the webhook well inside WeChat's 5 s: fail fast rather than wait on a sick database.
-    connect_args = {"connect_timeout": 3, "options": "-c statement_timeout=3000 -c lock_timeout=2000"}
+    lock_ms = 2000 if lock_wait_s is None else max(1, int(lock_wait_s * 1000))
+    connect_args = {"connect_timeout": 3, "options": f"-c statement_timeout=3000 -c lock_timeout={lock_ms}"}
     # No pool_pre_ping: it costs a round trip per checkout, several per message. A connection found dead
     # fails its request (503; WeChat retries the push) and is invalidated with the rest of the pool, so
     # the retry gets a fresh one.
-    return sa.create_engine(
-        url, pool_size=8, max_overflow=8, pool_timeout=3, connect_args=connect_args, **kwargs,
-    )
+    return sa.create_engine(url, connect_args=connect_args, **({"pool_size": 8, "max_overflow": 8, "pool_timeout": 3}
+                                                              | kwargs))
 
 
-def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
+def _sqlite_engine(url: str, database: str | None, lock_wait_s: float, **kwargs: Any) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 3, "check_same_thread": False}, **kwargs)
+    engine = sa.create_engine(url, connect_args={"timeout": lock_wait_s, "check_same_thread": False}, **kwargs)
+    busy_ms = max(0, int(lock_wait_s * 1000))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -58,7 +64,7 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=3000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -70,6 +76,19 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
         run_on_driver(conn, "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def lock_wait_ran_out(exc: BaseException) -> bool:
+    """Whether a database error is a wait for another connection's lock that ran out.
+
+    SQLite: SQLITE_BUSY ("database is locked", the busy timeout passed) or SQLITE_LOCKED; PostgreSQL:
+    lock_not_available (SQLSTATE 55P03, lock_timeout passed).
+    """
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, sqlite3.OperationalError):
+        code = getattr(orig, "sqlite_errorcode", 0) & 0xFF
+        return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "database is locked" in str(orig)
+    return getattr(orig, "sqlstate", None) == "55P03"
 
 
 def reader(engine: Engine) -> Engine:

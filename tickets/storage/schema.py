@@ -498,3 +498,13 @@ ticket_followers = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("ticket_id", "citizen_id"),
 )
+
+push_nonces = sa.Table(
+    "push_nonces",
+    metadata,
+    # Replay protection of WeChat pushes (bots/wechat/replay.py): each "<timestamp>:<nonce>" seen, bound to a
+    # fingerprint of the message it carried, kept while its timestamp is inside the accepted window.
+    sa.Column("key", sa.String(96), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

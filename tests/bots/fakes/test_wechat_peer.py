@@ -29,8 +29,8 @@ def peer() -> WeChatPeer:
     return WeChatPeer(TOKEN, APP_ID, AES_KEY, account=ACCOUNT, clock=lambda: NOW)
 
 
-def adapter() -> WeChatAdapter:
-    return WeChatAdapter(TOKEN, APP_ID, AES_KEY)
+def adapter(aes_key: str = AES_KEY) -> WeChatAdapter:
+    return WeChatAdapter(TOKEN, APP_ID, aes_key, clock=lambda: NOW)
 
 
 def test_plain_push_signature_is_what_werobot_computes() -> None:
@@ -54,20 +54,31 @@ def test_safe_push_is_what_werobot_decrypts() -> None:
     assert xmltodict.parse(inner)["xml"]["Content"] == "路灯坏了]]>"
 
 
-@pytest.mark.parametrize("encrypted", [False, True])
-def test_round_trip_through_the_adapter(encrypted: bool) -> None:
-    query, body = peer().seal(peer().text_xml(OPENID, "井盖丢了", 99), encrypted=encrypted, openid=OPENID)
-    envelope = adapter().open(PlainRequest("POST", query, {}, body))
+@pytest.mark.parametrize("mode", ["plain", "safe", "compatible"])
+def test_round_trip_through_the_adapter(mode: str) -> None:
+    xml = peer().text_xml(OPENID, "井盖丢了", 99)
+    query, body = peer().seal(xml, encrypted=mode != "plain", compatible=mode == "compatible", openid=OPENID)
+    ours = adapter("" if mode == "plain" else AES_KEY)
+    envelope = ours.open(PlainRequest("POST", query, {}, body))
     assert envelope.message.text == "井盖丢了"
     assert envelope.message.dedupe_key == "m:99"
     assert envelope.message.account == ACCOUNT
-    reply, _ = adapter().render([Reply("已收到")], envelope)
+    reply, _ = ours.render([Reply("已收到")], envelope)
     assert peer().open_reply(reply) == "已收到"
+
+
+def test_compatible_mode_carries_the_plaintext_beside_encrypt() -> None:
+    xml = peer().text_xml(OPENID, "井盖丢了", 99)
+    query, body = peer().seal(xml, encrypted=True, compatible=True, openid=OPENID)
+    outer = xmltodict.parse(body)["xml"]
+    assert outer["Content"] == "井盖丢了" and "Encrypt" in outer
+    q = query
+    assert WEROBOT.decrypt_message(q["timestamp"], q["nonce"], q["msg_signature"], outer["Encrypt"]).decode() == xml
 
 
 def push(xml: str) -> InboundMessage:
     query, body = peer().seal(xml, encrypted=False, openid=OPENID)
-    return adapter().open(PlainRequest("POST", query, {}, body)).message
+    return adapter("").open(PlainRequest("POST", query, {}, body)).message
 
 
 def test_builders_give_what_the_adapter_expects() -> None:

@@ -391,3 +391,14 @@ def test_a_citizen_starts_a_petition_from_their_own_ticket(alipay_client: TestCl
     assert theirs.status_code == 404 and theirs.json()["detail"]["code"] == "not_found"
     assert alipay_client.post("/api/v1/miniapp/petitions", json={"ticket_id": ticket_id}).status_code == 401
     assert count(alipay_settings, signatures) == 1
+
+
+def test_coordinates_that_are_no_point_on_earth_are_refused(alipay_client: TestClient, fake_alipay: FakeAlipay,
+                                                            alipay_settings: Settings) -> None:
+    session = sign_in(alipay_client, fake_alipay)
+    for latitude, longitude in (("NaN", "121.47"), ("inf", "121.47"), ("31.23", "-Infinity"), ("1e400", "0"),
+                                ("90.5", "121.47"), ("31.23", "180.5")):
+        refused = alipay_client.post("/api/v1/miniapp/requests", headers=session, data={
+            "description": "路灯坏了", "latitude": latitude, "longitude": longitude})
+        assert (latitude, longitude, refused.status_code) == (latitude, longitude, 422)
+    assert count(alipay_settings, tickets) == 0

@@ -123,3 +123,14 @@ def test_errors_follow_the_spec(client: TestClient, key: str, fmt: str) -> None:
         assert got_status == expected and entry["code"] == str(expected)
     assert client.get(f"{BASE}/services.csv").json() == [{"code": 404, "description": "format 'csv' not supported:"
                                                                                       " use .json or .xml"}]
+
+
+def test_coordinates_that_are_no_point_on_earth_are_refused(client: TestClient, key: str, db: Engine) -> None:
+    for lat, long in (("NaN", "113.62"), ("inf", "113.62"), ("34.75", "-Infinity"), ("1e400", "0"),
+                      ("-90.5", "113.62"), ("34.75", "180.01")):
+        status, body = post(client, "json", api_key=key, service_code="general", lat=lat, long=long,
+                            description="路灯坏了")
+        assert (lat, long, status) == (lat, long, 400)
+        assert json.loads(body)[0]["code"] == 400
+    with db.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM tickets").scalar_one() == 0

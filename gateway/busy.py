@@ -1,0 +1,53 @@
+"""The event loop's database writes (the webhooks' intake) when another process holds the write lock.
+
+The intake runs its short transaction on the event loop on purpose (bots/intake.py, docs/performance.md), so
+a wait for a lock is a wait of the whole process: /healthz and every other request queue behind it. Its
+engine therefore waits only briefly for a lock (`INTAKE_LOCK_WAIT_S`: SQLite's busy timeout, PostgreSQL's
+lock_timeout), and once a wait has run out, writes in the next `PAUSE_S` are refused at once instead of each
+waiting in turn. Either way the platform gets a 503 with Retry-After and retries; the dedupe gives the
+retry the same answer. Ordinary contention is far shorter: one process runs one intake at a time, and the
+relay's and workers' transactions take milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import DBAPIError
+
+from tickets.errors import DatabaseBusy
+from tickets.storage.db import lock_wait_ran_out
+
+log = logging.getLogger(__name__)
+
+INTAKE_LOCK_WAIT_S = 0.25  # ordinary contention (the relay's and workers' commits) takes milliseconds
+PAUSE_S = 1.0
+
+
+class LockPause:
+    """Refuses writes at once for a moment after one found the database locked for too long."""
+
+    def __init__(self, pause_s: float = PAUSE_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self._pause_s = pause_s
+        self._clock = clock
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Run the writes inside; raise `DatabaseBusy` during a pause, or when their lock wait ran out."""
+        if self._clock() < self._until:
+            raise DatabaseBusy("paused: another process holds the write lock")
+        try:
+            yield
+        except DBAPIError as exc:
+            if not lock_wait_ran_out(exc):
+                raise
+            with self._lock:
+                self._until = self._clock() + self._pause_s
+            log.warning("database locked by another process; writes refused for %.1f s", self._pause_s)
+            raise DatabaseBusy("another process holds the write lock") from exc
