@@ -451,3 +451,35 @@ def test_a_write_lock_held_by_another_process_gets_fast_retryable_answers(live_s
     assert [r.status_code for r in first + again] == [200] * 24
     assert [wechat.open(r.content)["Content"] for r in first] == [wechat.open(r.content)["Content"] for r in again]
     assert count(settings.database_url, inbound_messages) == 12
+
+
+def _chat(client: TestClient, wechat: WeChatSide, openid: str) -> Callable[[str], str]:
+    def send(text: str) -> str:
+        wechat.clock += 20  # a message a while after the one before, not a burst of fragments
+        query, body = wechat.seal(wechat.text(openid, text), openid)
+        response = client.post("/webhooks/wechat", params=query, content=body)
+        assert response.status_code == 200
+        return wechat.open(response.content).get("Content", "")
+    return send
+
+
+def test_danger_comes_first_in_the_chat(client: TestClient, wechat: WeChatSide, settings: Settings) -> None:
+    fire = _chat(client, wechat, "oFire0001")("楼下饭店着火了，冒浓烟，好多人被困在里面")
+    assert fire.startswith("请立即拨打119") and "？" not in fire  # the number first, and no intake question
+    send = _chat(client, wechat, "oWires001")
+    advice = send("路边电线杆上的线在冒火花，滋滋响")
+    assert "请远离" in advice and "问题在哪里" in advice  # one line of advice, then only what is missing
+    filed = send("金水区农业路与文化路交叉口")
+    assert "紧急件" in filed and "工单号" in filed  # the place is enough: filed at once
+    unsure = _chat(client, wechat, "oSmell001")("楼道里有一股怪味，说不上来是啥味")
+    assert "现在有人被困或者受伤吗" in unsure
+    court = _chat(client, wechat, "oCourt001")("工程款纠纷法院已经立案了，想让你们催一下")
+    assert "法院" in court and "没有登记" in court
+    engine = create_db_engine(settings.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(tickets.c.urgency, tickets.c.description)).all()
+        left = conn.execute(sa.select(citizens.c.dialog_state)
+                            .where(citizens.c.external_id == "oCourt001")).scalar_one()
+    engine.dispose()
+    assert [(r.urgency, "冒火花" in r.description) for r in rows] == [("urgent", True)]  # nothing else filed
+    assert left == "idle"  # the redirect leaves no draft open

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET  # noqa: S405 (our own responses)
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
@@ -15,6 +16,7 @@ from tickets.access.apikeys import Role, create_api_key
 from tickets.clock import utcnow
 from tickets.settings import Settings
 from tickets.storage.db import create_db_engine
+from tickets.storage.schema import ticket_routing, tickets, warnings
 
 SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
 BASE = "/open311/v2"
@@ -134,3 +136,17 @@ def test_coordinates_that_are_no_point_on_earth_are_refused(client: TestClient, 
         assert json.loads(body)[0]["code"] == 400
     with db.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM tickets").scalar_one() == 0
+
+
+def test_a_posted_danger_is_triaged_on_the_one_opening_path(client: TestClient, key: str, db: Engine) -> None:
+    status, body = post(client, "json", api_key=key, service_code="general", address_string="文化路80号",
+                        description="路口的井盖没了，一个大窟窿，晚上有人差点掉进去")
+    assert status == 200
+    number = json.loads(body)[0]["service_request_id"]
+    with db.connect() as conn:
+        ticket_id, urgency = conn.execute(sa.select(tickets.c.id, tickets.c.urgency)
+                                          .where(tickets.c.number == number)).one()
+        triage = conn.execute(sa.select(ticket_routing.c.triage)
+                              .where(ticket_routing.c.ticket_id == ticket_id)).scalar_one()
+        raised = conn.execute(sa.select(warnings.c.kind).where(warnings.c.subject == f"ticket:{ticket_id}")).all()
+    assert urgency == "urgent" and triage["kind"] == "urgent" and raised == [("urgent",)]
