@@ -102,14 +102,14 @@ def serving_dev_fakes(settings: Settings) -> Iterator[Settings]:
     with ExitStack() as stack:
         try:
             stack.enter_context(dev_fake_wechat(settings.wechat_app_id, settings.wechat_app_secret,
-                                                settings.wechat_api_base))
+                                                settings.wechat_api_base, mailbox=for_var_dir(settings.var_dir)))
         except ConfigurationError as exc:
             log.warning("%s; the fake moves to a new address, recorded for the worker and relay", exc)
             dev_credentials.record(settings.var_dir,
                                    wechat_api_base=f"http://127.0.0.1:{dev_credentials.free_fake_port()}")
             settings = settings.refreshed()
             stack.enter_context(dev_fake_wechat(settings.wechat_app_id, settings.wechat_app_secret,
-                                                settings.wechat_api_base))
+                                                settings.wechat_api_base, mailbox=for_var_dir(settings.var_dir)))
         yield settings
 
 

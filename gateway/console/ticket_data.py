@@ -194,6 +194,11 @@ def unit_choices(conn: sa.Connection, routed: dict[str, Any] | None, current: st
     return choices
 
 
+def kind_names(conn: sa.Connection) -> dict[str, str]:
+    """The routing catalogue's kinds of body by id (urban_management -> 城市管理局)."""
+    return {kind.id: kind.name for kind in catalogue.current(conn).kinds.values()}
+
+
 def catalogue_unit(conn: sa.Connection, value: str) -> str | None:
     """The name of the catalogue's unit an officer chose (by name or id), or None when it has no such unit."""
     book = catalogue.current(conn)

@@ -81,6 +81,7 @@ def ticket_page(ticket_id: Id, request: Request, state: State, officer: SignedIn
                 "zone": zones.zones_of(conn, [ticket_id]).get(ticket_id, ""),
                 "routed": routed,
                 "units": data.unit_choices(conn, routed, ticket.unit),
+                "kinds": data.kind_names(conn),
                 "timeline": [replace(e, note=mask_text(e.note)) for e in timeline] if mask else timeline,
                 "messages": data.messages(conn, ticket_id, ticket.citizen_id, ticket.created_at, mask=mask),
                 "photos": data.photos(conn, ticket_id, mask=mask),

@@ -90,7 +90,7 @@ def test_serve_worker_and_relay_deliver_notices_and_qr_cards_to_the_dev_fake(db_
             assert "已受理，正在安排" in notice and f"{base}/t/{tracking.group(1)}" in notice
             card = next(i["body"]["image"]["media_id"] for i in sent if i["body"]["msgtype"] == "image")
             assert card_link(fake, credentials, card).startswith(f"{base}/j/")  # the worker's link, right server
-            assert "【推送】" in citizen.get("/dev/wechat").text  # the simulator shows the worker's push
+            assert "公众号消息" in citizen.get("/dev/wechat").text  # the simulator shows the worker's push
             assert "given up" not in dev.log("worker") and "Job OK" in dev.log("worker")
     client.flushdb()
     client.close()
