@@ -33,17 +33,25 @@ class WeChatSide:
     crypt: MessageCrypt = field(default_factory=lambda: MessageCrypt(TEST_TOKEN, TEST_AES_KEY, TEST_APP_ID))
     # Now: the gateway refuses pushes whose timestamp is outside WECHAT_MAX_CLOCK_SKEW_SECONDS.
     clock: int = field(default_factory=lambda: int(time.time()))
+    # The CreateTime of the messages built so far: each 10 s after the one before, as a citizen types, so they
+    # are not taken for a burst of fragments (8 s; bots/conversations/drafting.py) that gets one reply after it.
+    created: int = 0
+
+    def create_time(self) -> int:
+        """The CreateTime of the next message."""
+        self.created = max(self.created + 10, self.clock)
+        return self.created
 
     def text(self, openid: str, content: str, msg_id: int | None = None) -> str:
         msg_id = msg_id if msg_id is not None else secrets.randbits(62)
         return (f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName>"
-                f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{self.clock}</CreateTime>"
+                f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{self.create_time()}</CreateTime>"
                 f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
                 f"<MsgId>{msg_id}</MsgId></xml>")
 
     def event(self, openid: str, event: str, key: str = "") -> str:
         return (f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName>"
-                f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{self.clock}</CreateTime>"
+                f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{self.create_time()}</CreateTime>"
                 f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>"
                 f"<EventKey><![CDATA[{key}]]></EventKey></xml>")
 

@@ -257,7 +257,7 @@ def test_channel_off_without_credentials(db_url: str, tmp_path: object) -> None:
 
 def location_xml(wechat: WeChatSide, latitude: str, longitude: str, label: str = "文化路80号") -> str:
     return (f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName>"
-            f"<FromUserName><![CDATA[{OPENID}]]></FromUserName><CreateTime>{wechat.clock}</CreateTime>"
+            f"<FromUserName><![CDATA[{OPENID}]]></FromUserName><CreateTime>{wechat.create_time()}</CreateTime>"
             f"<MsgType><![CDATA[location]]></MsgType><Location_X>{latitude}</Location_X>"
             f"<Location_Y>{longitude}</Location_Y><Scale>15</Scale><Label><![CDATA[{label}]]></Label>"
             f"<MsgId>{secrets.randbits(62)}</MsgId></xml>")
@@ -265,7 +265,7 @@ def location_xml(wechat: WeChatSide, latitude: str, longitude: str, label: str =
 
 def location_report_xml(wechat: WeChatSide, latitude: str, longitude: str, precision: str = "65.0") -> str:
     return (f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName>"
-            f"<FromUserName><![CDATA[{OPENID}]]></FromUserName><CreateTime>{wechat.clock}</CreateTime>"
+            f"<FromUserName><![CDATA[{OPENID}]]></FromUserName><CreateTime>{wechat.create_time()}</CreateTime>"
             f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[LOCATION]]></Event>"
             f"<Latitude>{latitude}</Latitude><Longitude>{longitude}</Longitude>"
             f"<Precision>{precision}</Precision></xml>")
@@ -288,7 +288,8 @@ BAD_POINTS = [("nan", "113.6"), ("34.7", "inf"), ("-Infinity", "113.6"), ("1e400
 def test_a_shared_location_that_is_no_point_is_kept_without_it(client: TestClient, wechat: WeChatSide,
                                                                settings: Settings, latitude: str,
                                                                longitude: str) -> None:
-    assert "地点" in wechat.open(post(client, wechat, wechat.text(OPENID, "井盖丢了，很危险")).content)["Content"]
+    asked = wechat.open(post(client, wechat, wechat.text(OPENID, "小区门口的路灯坏了好几天")).content)["Content"]
+    assert "问题在哪里" in asked
     response = post(client, wechat, location_xml(wechat, latitude, longitude))
     assert response.status_code == 200
     assert "没能读取" in wechat.open(response.content)["Content"]  # a polite reply: send it again, or type it
@@ -375,10 +376,11 @@ def test_long_values_a_genuine_push_may_carry_are_kept(client: TestClient, wecha
                                                        settings: Settings) -> None:
     # A menu's VIEW URL may be 1000 characters (the event's dedupe key is hashed), a location's label long.
     url = "https://gw.example.cn/t/ABC?" + "q" * 900
+    view = wechat.event(OPENID, "VIEW", url)
     for _ in range(2):  # and its retry is recognised
-        assert post(client, wechat, wechat.event(OPENID, "VIEW", url)).content == b"success"
+        assert post(client, wechat, view).content == b"success"
     assert count(settings.database_url, inbound_messages) == 1
-    post(client, wechat, wechat.text(OPENID, "井盖丢了"))
+    post(client, wechat, wechat.text(OPENID, "小区门口的路灯坏了"))
     label = "河南省郑州市金水区" + "花园路" * 120
     shared = post(client, wechat, location_xml(wechat, "34.7", "113.6", label))
     assert "请核对" in wechat.open(shared.content)["Content"]
