@@ -2,7 +2,7 @@
 
 Citizens type with typos and dictate through speech recognition, which breaks words and writes homophones
 (公鸡金 for 公积金, 居住正 for 居住证): the character bigrams still meet the right entry when a word is
-split wrongly, and a bigram of toneless readings (gong-ji, ji-jin) meets it when the characters are wrong.
+split wrongly, and a bigram of sounds (language/phonetic.py: gong-ji, ji-jin) meets it when the characters are wrong.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 import jieba
-from pypinyin import Style, lazy_pinyin
-
+from language.phonetic import key as phonetic_key
 from language.text import normalise
 
 # jieba prints its dictionary loading to stderr at DEBUG level: not ours to show.
@@ -30,25 +29,11 @@ _STOP_BIGRAMS = frozenset([
     "现在", "知道", "什么", "怎么", "一个", "还是", "是不", "不是", "就说", "说是",
     "那个", "这个", "就是说", "是说", "然后然后",
 ])
-# Speech recognition and the Henan accent blur these: fold them in the phonetic key.
-_FOLD = (("zh", "z"), ("ch", "c"), ("sh", "s"))
-
-
-def _fold(reading: str) -> str:
-    """A toneless reading with the initials and finals that are heard alike folded together."""
-    for a, b in _FOLD:
-        if reading.startswith(a):
-            reading = b + reading[len(a):]
-            break
-    return reading[:-1] if reading.endswith("ng") else reading
-
-
 class Tokeniser:
     """Turns a text into index terms; the same for the entries and for what a citizen sends."""
 
     def __init__(self, lexicon: Iterable[Sequence[str]] = (), *, words: bool = True, phonetic: bool = True) -> None:
         self._phonetic = phonetic
-        self._readings: dict[str, str] = {}
         # Each word of a group stands for the group's first ("合作医疗" for "新农合").
         self.synonyms = {word: group[0] for group in lexicon for word in group}
         self._jieba = jieba.Tokenizer() if words else None
@@ -58,12 +43,10 @@ class Tokeniser:
                 # The base's terms are words even when jieba's dictionary splits them (新农合, 老年卡).
                 self._jieba.add_word(word)
 
-    def reading(self, char: str) -> str:
-        """The folded toneless reading of one Chinese character (remembered)."""
-        found = self._readings.get(char)
-        if found is None:
-            found = self._readings[char] = _fold(lazy_pinyin(char, style=Style.NORMAL)[0])
-        return found
+    @staticmethod
+    def reading(char: str) -> str:
+        """The character's sound as language/phonetic.py keys it (zh/z, ing/in and the like folded)."""
+        return phonetic_key(char)
 
     def words(self, text: str) -> list[str]:
         """The subject words of a normalised text (jieba), without particles, pronouns and fillers."""
@@ -83,5 +66,5 @@ class Tokeniser:
                     continue
                 out.append(f"b:{a}{b}")
                 if self._phonetic:
-                    out.append(f"p:{self.reading(a)}-{self.reading(b)}")
+                    out.append(f"p:{phonetic_key(a + b)}")
         return out
