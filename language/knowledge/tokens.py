@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 import jieba
+
 from language.phonetic import key as phonetic_key
 from language.text import normalise
 
