@@ -20,11 +20,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from language.triage import Decision
-from tickets import outbox
+from tickets import outbox, repository
 from tickets.errors import NotFound
 from tickets.masking import mask_text
 from tickets.metrics import WARNINGS, on_commit
-from tickets.repository import Ticket
 from tickets.storage.db import dialect_insert
 from tickets.storage.schema import petitions, signatures, warnings
 
@@ -82,7 +81,8 @@ def raise_warning(conn: sa.Connection, *, subject: str, petition_id: int | None,
 URGENT = "urgent"
 
 
-def raise_urgent(conn: sa.Connection, ticket: Ticket, zone: str, decision: Decision, now: datetime) -> int | None:
+def raise_urgent(conn: sa.Connection, ticket: repository.Ticket, zone: str, decision: Decision,
+                 now: datetime) -> int | None:
     """Raise the warning of an urgent ticket (a danger now), once: what, where, and why it is urgent."""
     figures = {"ticket_id": ticket.id, "number": ticket.number, "concepts": list(decision.concepts),
                "place": mask_text(ticket.address or ticket.location_label)[:120]}
