@@ -99,9 +99,9 @@ def test_csv_cells_never_run_as_spreadsheet_formulas(client: TestClient, engine:
     sign_in(client, "exporter")
     rows = list(csv.reader(io.StringIO(client.get("/console/tickets.csv").content.decode("utf-8-sig"))))
     cells = dict(zip(rows[0], rows[1], strict=True))
-    assert cells["unit"] == "'=cmd|' /C calc'!A0" and cells["zone"] == "'@SUM(1+1)"
-    assert cells["description"] == "' =HYPERLINK(\"http://evil.example\",\"点我\")"  # blanks in front too
-    assert cells["number"] == ticket.number and cells["status"] == "received"  # plain cells stay as they are
+    assert cells["承办单位"] == "'=cmd|' /C calc'!A0" and cells["专区"] == "'@SUM(1+1)"
+    assert cells["问题描述"] == "' =HYPERLINK(\"http://evil.example\",\"点我\")"  # blanks in front too
+    assert cells["工单号"] == ticket.number and cells["状态"] == "已登记"  # plain cells stay as they are
 
 
 def test_sign_in_needs_the_form_csrf_token(client: TestClient, engine: Engine) -> None:
