@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from gateway.console import ticket_data as data
 from gateway.console.auth import SECURITY_HEADERS, SignedIn, console_page
-from gateway.console.queries import PER_PAGE, ListFilter, csv_lines, distinct_values, list_page
+from gateway.console.queries import PER_PAGE, URGENCIES, ListFilter, csv_lines, distinct_values, list_page
 from gateway.deps import State
 from gateway.uploads import LocalFolderStore, content_type
 from tickets import attachments as stored_media
@@ -32,7 +32,8 @@ router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
 @router.get("/tickets", response_class=HTMLResponse)
 def ticket_list(request: Request, state: State, officer: SignedIn) -> Response:
-    """Tickets filtered by status, channel, zone, unit, overdue and dates, searched by description."""
+    """Tickets filtered by status, channel, zone, unit, urgency, overdue and dates, searched by description; open
+    urgent tickets first."""
     flt = ListFilter.parse(request.query_params)
     tz = state.settings.tz
     with reader(state.engine).connect() as conn:
@@ -42,7 +43,7 @@ def ticket_list(request: Request, state: State, officer: SignedIn) -> Response:
     pages = max(1, -(-total // PER_PAGE))
     mask = not officer.user.can(UserRole.ADMIN)
     return console_page(state, "tickets.html", officer, flt=flt, rows=rows, total=total, pages=pages,
-                        options=options, statuses=[s.value for s in Status],
+                        options=options, statuses=[s.value for s in Status], urgencies=URGENCIES,
                         summary=lambda text: (mask_text(text) if mask else text)[:60])
 
 
