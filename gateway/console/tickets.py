@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from gateway.console import ticket_data as data
 from gateway.console.auth import SECURITY_HEADERS, SignedIn, console_page
+from gateway.console.phone_call import advice_of
 from gateway.console.queries import PER_PAGE, URGENCIES, ListFilter, csv_lines, distinct_values, list_page
 from gateway.deps import State
 from gateway.uploads import LocalFolderStore, content_type
@@ -91,6 +92,10 @@ def ticket_page(ticket_id: int, request: Request, state: State, officer: SignedI
             }
     except NotFound:
         return console_page(state, "missing.html", officer, status_code=404)
+    done = request.query_params.get("done", "")
+    if done == "filed":  # just filed by phone (filing.py): what to read back to the caller
+        context["advice"] = advice_of(state.desk.safety, routed["triage"]) if routed else None
+        context["tracking_url"] = f"{state.settings.public_base_url}/t/{ticket.tracking_code}"
     next_statuses = [s.value for s in Status if s is not Status.MERGED and can_move(ticket.status, s)]
     if mask:
         ticket = replace(ticket, description=mask_text(ticket.description), address=mask_text(ticket.address),
@@ -99,7 +104,7 @@ def ticket_page(ticket_id: int, request: Request, state: State, officer: SignedI
                         description=ticket.description if not mask else mask_text(ticket.description),
                         next_statuses=next_statuses, can_merge=can_move(ticket.status, Status.MERGED), now=utcnow(),
                         failure_reason=data.failure_reason,
-                        done=request.query_params.get("done", ""), error=request.query_params.get("error", ""),
+                        done=done, error=request.query_params.get("error", ""),
                         **context)
 
 
