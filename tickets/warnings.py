@@ -15,20 +15,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from language.triage import Decision
-from tickets import outbox
+from tickets import outbox, repository
 from tickets.errors import NotFound
 from tickets.masking import mask_text
 from tickets.metrics import WARNINGS, on_commit
 from tickets.storage.db import dialect_insert
 from tickets.storage.schema import petitions, signatures, warnings
-
-if TYPE_CHECKING:  # the repository closes petitions, which raise warnings: only the type is needed here
-    from tickets.repository import Ticket
 
 THRESHOLD, VELOCITY = "threshold", "velocity"
 BASELINE_HOURS = 24
@@ -84,7 +81,8 @@ def raise_warning(conn: sa.Connection, *, subject: str, petition_id: int | None,
 URGENT = "urgent"
 
 
-def raise_urgent(conn: sa.Connection, ticket: Ticket, zone: str, decision: Decision, now: datetime) -> int | None:
+def raise_urgent(conn: sa.Connection, ticket: repository.Ticket, zone: str, decision: Decision,
+                 now: datetime) -> int | None:
     """Raise the warning of an urgent ticket (a danger now), once: what, where, and why it is urgent."""
     figures = {"ticket_id": ticket.id, "number": ticket.number, "concepts": list(decision.concepts),
                "place": mask_text(ticket.address or ticket.location_label)[:120]}

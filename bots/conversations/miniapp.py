@@ -19,6 +19,7 @@ from tickets import attachments as stored_media
 from tickets.errors import GatewayError
 from tickets.inbox.citizens import Citizen
 from tickets.inbox.message import Location
+from tickets.masking import mask_kept
 from tickets.repository import Ticket
 
 
@@ -43,12 +44,13 @@ class Submission:
 def draft_of(submission: Submission) -> Draft:
     """The draft the chat would have built from the same content; raises SubmissionRefused."""
     draft = Draft()
-    if submission.description.strip() and not draft.add_text(submission.description):
+    # ID and bank card numbers masked before they are kept, as the chat keeps a citizen's words.
+    if submission.description.strip() and not draft.add_text(mask_kept(submission.description)):
         raise SubmissionRefused("too_long")
     address = submission.address.strip()
     if len(address) > MAX_ADDRESS:
         raise SubmissionRefused("too_long")
-    draft.address = address
+    draft.address = mask_kept(address)
     if submission.location is not None:
         loc = submission.location
         draft.location = {"latitude": loc.latitude, "longitude": loc.longitude, "label": loc.label.strip()}

@@ -30,8 +30,8 @@ SECURITY_HEADERS = {
 }
 
 # Which navigation entry a page belongs to (marked aria-current).
-_SECTIONS = {"tickets.html": "tickets", "ticket.html": "tickets", "petitions.html": "petitions",
-             "petition.html": "petitions", "dashboard.html": "dashboard"}
+_SECTIONS = {"tickets.html": "tickets", "ticket.html": "tickets", "new_ticket.html": "tickets",
+             "petitions.html": "petitions", "petition.html": "petitions", "dashboard.html": "dashboard"}
 
 
 @dataclass(frozen=True, slots=True)

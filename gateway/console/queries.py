@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from gateway.console.names import name_of
-from tickets.lifecycle import Status
+from tickets.lifecycle import OPEN_STATUSES, Status
 from tickets.masking import mask_text
 from tickets.storage.schema import ticket_deadlines, tickets
 
@@ -23,6 +23,8 @@ CSV_MAX_ROWS = 50_000
 # Done one way or another: such a ticket is never overdue.
 FINISHED = (Status.RESOLVED.value, Status.CLOSED.value, Status.REJECTED.value, Status.MERGED.value,
             Status.WITHDRAWN.value)
+OPEN = tuple(sorted(s.value for s in OPEN_STATUSES))  # still being handled
+URGENCIES = ("urgent", "normal")  # tickets.urgency, as tickets/opening.py sets it from the triage
 CSV_HEADER = ("工单号", "状态", "渠道", "专区", "承办单位", "提交时间", "办理时限", "预计办结", "是否逾期", "问题描述")
 # A cell a spreadsheet would run as a formula (CSV injection) starts with one of these, perhaps after blanks.
 FORMULA_START = frozenset("=+-@\t\r\n＝＋－＠")
@@ -37,6 +39,8 @@ class ListFilter:
     zone: str = ""
     unit: str = ""
     overdue: bool = False
+    urgency: str = ""
+    open_only: bool = False  # only tickets still being handled
     date_from: date | None = None
     date_to: date | None = None
     q: str = ""
@@ -51,6 +55,10 @@ class ListFilter:
         if status and status not in {s.value for s in Status}:
             problems.append("status")
             status = ""
+        urgency = query.get("urgency", "").strip()
+        if urgency and urgency not in URGENCIES:
+            problems.append("urgency")
+            urgency = ""
         dates: list[date | None] = []
         for name in ("from", "to"):
             raw = query.get(name, "").strip()
@@ -63,7 +71,8 @@ class ListFilter:
         page = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 10**6 else 1
         return cls(status=status, channel=query.get("channel", "").strip()[:16],
                    zone=query.get("zone", "").strip()[:32], unit=query.get("unit", "").strip()[:128],
-                   overdue=query.get("overdue", "") in ("1", "on", "true"), date_from=dates[0], date_to=dates[1],
+                   overdue=query.get("overdue", "") in ("1", "on", "true"), urgency=urgency,
+                   open_only=query.get("open", "") in ("1", "on", "true"), date_from=dates[0], date_to=dates[1],
                    q=query.get("q", "").strip()[:100], page=page,
                    problems=tuple(problems))
 
@@ -71,6 +80,7 @@ class ListFilter:
         """The filter as a query string (for pagination and the CSV link)."""
         values: dict[str, Any] = {"status": self.status, "channel": self.channel, "zone": self.zone,
                                   "unit": self.unit, "overdue": "1" if self.overdue else "",
+                                  "urgency": self.urgency, "open": "1" if self.open_only else "",
                                   "from": self.date_from.isoformat() if self.date_from else "",
                                   "to": self.date_to.isoformat() if self.date_to else "", "q": self.q,
                                   "page": str(self.page) if self.page > 1 else ""}
@@ -92,6 +102,11 @@ def overdue_condition(now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(deadline() < now, tickets.c.status.not_in(FINISHED))
 
 
+def open_urgent_condition() -> sa.ColumnElement[bool]:
+    """Urgent tickets (a danger now, tickets/opening.py) still being handled: they head the list."""
+    return sa.and_(tickets.c.urgency == "urgent", tickets.c.status.in_(OPEN))
+
+
 def _conditions(flt: ListFilter, now: datetime, tz: ZoneInfo) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     for column, value in ((tickets.c.status, flt.status), (tickets.c.channel, flt.channel),
@@ -100,6 +115,10 @@ def _conditions(flt: ListFilter, now: datetime, tz: ZoneInfo) -> list[sa.ColumnE
             conditions.append(column == value)
     if flt.overdue:
         conditions.append(overdue_condition(now))
+    if flt.urgency:
+        conditions.append(tickets.c.urgency == flt.urgency)
+    if flt.open_only:
+        conditions.append(tickets.c.status.in_(OPEN))
     if flt.date_from:
         conditions.append(tickets.c.created_at >= datetime.combine(flt.date_from, time(), tz))
     if flt.date_to:  # the whole last day, in the city's time
@@ -112,14 +131,16 @@ def _conditions(flt: ListFilter, now: datetime, tz: ZoneInfo) -> list[sa.ColumnE
 
 def _select(flt: ListFilter, now: datetime, tz: ZoneInfo) -> sa.Select[Any]:
     overdue = sa.case((overdue_condition(now), True), else_=False).label("overdue")
+    urgent_first = sa.case((open_urgent_condition(), 0), else_=1)
     return (sa.select(tickets.c.id, tickets.c.number, tickets.c.status, tickets.c.channel, tickets.c.zone,
                       tickets.c.unit, tickets.c.created_at, tickets.c.expected_at, deadline().label("due_at"),
-                      tickets.c.description, overdue)
-            .where(*_conditions(flt, now, tz)).order_by(tickets.c.created_at.desc(), tickets.c.id.desc()))
+                      tickets.c.description, tickets.c.urgency, overdue)
+            .where(*_conditions(flt, now, tz))
+            .order_by(urgent_first, tickets.c.created_at.desc(), tickets.c.id.desc()))
 
 
 def list_page(conn: sa.Connection, flt: ListFilter, now: datetime, tz: ZoneInfo) -> tuple[list[Any], int]:
-    """One page of matching tickets, newest first, and how many match in all."""
+    """One page of matching tickets, open urgent ones first and then newest first, and how many match in all."""
     total = conn.execute(sa.select(sa.func.count()).select_from(tickets)
                          .where(*_conditions(flt, now, tz))).scalar_one()
     rows = conn.execute(_select(flt, now, tz).limit(PER_PAGE).offset((flt.page - 1) * PER_PAGE)).all()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.console import actions, dashboard, login, petitions, tickets
+from gateway.console import actions, dashboard, filing, login, petitions, tickets
 
 router = APIRouter()
-for page in (login, tickets, actions, petitions, dashboard):
+# filing before tickets: `/console/tickets/new` is not the page of a ticket numbered "new".
+for page in (login, filing, tickets, actions, petitions, dashboard):
     router.include_router(page.router)

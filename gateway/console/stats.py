@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from gateway.console.queries import deadline, overdue_condition
+from gateway.console.queries import deadline, open_urgent_condition, overdue_condition
 from tickets import progress
 from tickets.lifecycle import OPEN_STATUSES
 from tickets.storage.schema import signatures, tickets
@@ -31,6 +31,7 @@ class Dashboard:
     by_zone: list[tuple[str, int]]
     open_count: int
     overdue_count: int
+    open_urgent_count: int
     satisfaction: dict[str, Any]
     on_time: tuple[int, int]  # resolved by the deadline, resolved with a deadline (queries.deadline)
 
@@ -42,7 +43,8 @@ class Dashboard:
 
 
 def dashboard(conn: sa.Connection, now: datetime, tz: ZoneInfo, days: int = 14) -> Dashboard:
-    """Requests per day by channel and by zone, open and overdue counts, satisfaction and on-time rates."""
+    """Requests per day by channel and by zone, open, overdue and open urgent counts, satisfaction and on-time
+    rates."""
     today = now.astimezone(tz).date()
     day_list = [today - timedelta(days=days - 1 - i) for i in range(days)]
     since = datetime.combine(day_list[0], datetime.min.time(), tz)
@@ -58,6 +60,8 @@ def dashboard(conn: sa.Connection, now: datetime, tz: ZoneInfo, days: int = 14) 
         tickets.c.status.in_([s.value for s in OPEN_STATUSES]))).scalar_one()
     overdue_count = conn.execute(sa.select(sa.func.count()).select_from(tickets)
                                  .where(overdue_condition(now))).scalar_one()
+    open_urgent_count = conn.execute(sa.select(sa.func.count()).select_from(tickets)
+                                     .where(open_urgent_condition())).scalar_one()
     due = deadline()
     timed = conn.execute(sa.select(
         sa.func.count(),
@@ -65,6 +69,7 @@ def dashboard(conn: sa.Connection, now: datetime, tz: ZoneInfo, days: int = 14) 
     ).where(tickets.c.resolved_at >= since, due.is_not(None))).one()
     return Dashboard(days=day_list, by_day_channel=by_day_channel, by_zone=zones.most_common(12),
                      open_count=int(open_count), overdue_count=int(overdue_count),
+                     open_urgent_count=int(open_urgent_count),
                      satisfaction=progress.satisfaction_figures(conn, since),
                      on_time=(int(timed[1]), int(timed[0])))
 

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from gateway.console import ticket_data as data
 from gateway.console.auth import SECURITY_HEADERS, SignedIn, console_page
-from gateway.console.queries import PER_PAGE, ListFilter, csv_lines, distinct_values, list_page
+from gateway.console.phone_call import advice_of
+from gateway.console.queries import PER_PAGE, URGENCIES, ListFilter, csv_lines, distinct_values, list_page
 from gateway.deps import Id, State
 from gateway.uploads import LocalFolderStore, content_type
 from tickets import attachments as stored_media
@@ -32,7 +33,8 @@ router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 
 @router.get("/tickets", response_class=HTMLResponse)
 def ticket_list(request: Request, state: State, officer: SignedIn) -> Response:
-    """Tickets filtered by status, channel, zone, unit, overdue and dates, searched by description."""
+    """Tickets filtered by status, channel, zone, unit, urgency, overdue and dates, searched by description; open
+    urgent tickets first."""
     flt = ListFilter.parse(request.query_params)
     tz = state.settings.tz
     with reader(state.engine).connect() as conn:
@@ -42,7 +44,7 @@ def ticket_list(request: Request, state: State, officer: SignedIn) -> Response:
     pages = max(1, -(-total // PER_PAGE))
     mask = not officer.user.can(UserRole.ADMIN)
     return console_page(state, "tickets.html", officer, flt=flt, rows=rows, total=total, pages=pages,
-                        options=options, statuses=[s.value for s in Status],
+                        options=options, statuses=[s.value for s in Status], urgencies=URGENCIES,
                         summary=lambda text: (mask_text(text) if mask else text)[:60])
 
 
@@ -91,6 +93,10 @@ def ticket_page(ticket_id: Id, request: Request, state: State, officer: SignedIn
             }
     except NotFound:
         return console_page(state, "missing.html", officer, status_code=404)
+    done = request.query_params.get("done", "")
+    if done == "filed":  # just filed by phone (filing.py): what to read back to the caller
+        context["advice"] = advice_of(state.desk.safety, routed["triage"]) if routed else None
+        context["tracking_url"] = f"{state.settings.public_base_url}/t/{ticket.tracking_code}"
     next_statuses = [s.value for s in Status if s is not Status.MERGED and can_move(ticket.status, s)]
     if mask:
         ticket = replace(ticket, description=mask_text(ticket.description), address=mask_text(ticket.address),
@@ -99,7 +105,7 @@ def ticket_page(ticket_id: Id, request: Request, state: State, officer: SignedIn
                         description=ticket.description if not mask else mask_text(ticket.description),
                         next_statuses=next_statuses, can_merge=can_move(ticket.status, Status.MERGED), now=utcnow(),
                         failure_reason=data.failure_reason,
-                        done=request.query_params.get("done", ""), error=request.query_params.get("error", ""),
+                        done=done, error=request.query_params.get("error", ""),
                         **context)
 
 

@@ -154,6 +154,38 @@ def test_officer_handles_a_wechat_ticket_and_the_citizen_rates_it(
         "06-tracking-neighbour.png", "06-tracking.png", "07-rated.png"]
 
 
+def test_an_officer_files_a_call_by_phone_and_reads_back_what_to_tell_the_caller(
+        browser: Browser, live_server: str, engine: Engine, artifacts: Path) -> None:
+    make_user(engine, "operator2", UserRole.OPERATOR)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server}/console/login")
+    page.get_by_label("用户名").fill("operator2")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name="电话登记").click()
+    check_page_basics(page, "电话登记")
+    page.get_by_label("来电人反映的问题（必填）").fill("小区门口的井盖没了，一个大窟窿，晚上有人差点掉进去")
+    page.get_by_label("地点（必填）").fill("文化路80号")
+    page.get_by_label("来电号码（可不填）").fill("13812345678")
+    page.get_by_label("保密（来电人要求不向承办单位透露身份）").check()
+    page.screenshot(path=artifacts / "01-phone-form.png", full_page=True)
+    page.get_by_role("button", name="登记").click()
+    notice = page.get_by_role("status")
+    expect(notice).to_contain_text("已登记为紧急件")
+    expect(notice).to_contain_text("查询码")
+    expect(notice).to_contain_text("请在井口周围放置醒目物品")
+    check_page_basics(page, "工单")
+    page.screenshot(path=artifacts / "02-phone-filed.png", full_page=True)
+    page.goto(f"{live_server}/console/tickets")
+    expect(page.locator("tbody tr").first.locator(".badge-urgent")).to_have_text("紧急")
+    ratio, _ = text_contrast(page, ".badge-urgent")
+    assert ratio >= 7, f"urgent badge contrast {ratio:.2f}"
+    check_page_basics(page, "工单列表")
+    page.screenshot(path=artifacts / "03-urgent-first.png", full_page=True)
+    context.close()
+
+
 def test_main_colours_meet_wcag_contrast() -> None:
     """The palette of base.html and the console, computed: text at least 4.5:1 (AA), the body text 7:1."""
     white = "rgb(255, 255, 255)"
@@ -162,3 +194,4 @@ def test_main_colours_meet_wcag_contrast() -> None:
     assert contrast("rgb(11, 83, 148)", white) >= 4.5  # --accent: links, status, buttons (white on it)
     assert contrast("rgb(153, 0, 0)", white) >= 4.5  # overdue
     assert contrast("rgb(153, 0, 0)", "rgb(251, 234, 234)") >= 4.5  # error notices
+    assert contrast(white, "rgb(153, 0, 0)") >= 7  # the 紧急 badge
