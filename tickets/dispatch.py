@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from language.triage import Decision
 from tickets import outbox
-from tickets.masking import mask_text
+from tickets.masking import mask_text, withhold_numbers
 from tickets.repository import Ticket
 from tickets.routing.store import Routed
 
@@ -27,15 +27,16 @@ def created_payload(ticket: Ticket, routed: Routed, *, due_at: datetime, citizen
     dispatch system sends it on at once.
     """
     result, auto_dispatch = routed.result, routed.auto_dispatch
+    # A confidential report (举报) keeps the reporter's identity from the units: no reference, no number.
+    hide = withhold_numbers if ticket.confidential else mask_text
     return {
-        "priority": ticket.urgency, "triage": decision.to_data() if decision is not None else None,
+        "priority": ticket.urgency, "triage": decision.to_data(hide) if decision is not None else None,
         "event": "ticket.created", "ticket_id": ticket.id, "number": ticket.number, "channel": ticket.channel,
         "created_at": ticket.created_at.isoformat(), "status": ticket.status.value, "zone": routed.zone,
         "due_at": due_at.astimezone(UTC).isoformat(),
-        "description": mask_text(ticket.description),
-        "location": {"address": mask_text(ticket.address), "latitude": ticket.latitude,
-                     "longitude": ticket.longitude, "label": mask_text(ticket.location_label)},
-        # A confidential report (举报) keeps the reporter's identity from the units: no reference at all.
+        "description": hide(ticket.description),
+        "location": {"address": hide(ticket.address), "latitude": ticket.latitude,
+                     "longitude": ticket.longitude, "label": hide(ticket.location_label)},
         "citizen": {"channel": ticket.channel, "ref": "" if ticket.confidential else citizen_ref,
                     "confidential": ticket.confidential},
         "classification": {"type": result.kind, "zone": result.zone, "category": result.category,

@@ -8,6 +8,7 @@ writer doubts (`不知道是不是着火`) is asked about (unsure) rather than a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -48,11 +49,12 @@ class Decision:
         """Emergency or urgent: someone must act now."""
         return self.kind in (Kind.EMERGENCY, Kind.URGENT)
 
-    def to_data(self) -> dict[str, object]:
-        """JSON-ready, for storage and the dispatch system."""
+    def to_data(self, clean: Callable[[str], str] = str) -> dict[str, object]:
+        """JSON-ready, for storage and the dispatch system; `clean` is applied to the citizen's words quoted
+        (the caller masks the personal numbers in them)."""
         return {"kind": self.kind.value, "concepts": list(self.concepts), "services": list(self.services),
-                "reasons": [{"concept": r.concept, "words": list(r.words), "clause": r.clause[:80]}
-                            for r in self.reasons],
+                "reasons": [{"concept": r.concept, "words": [w for w in r.words if not any(c.isdigit() for c in w)],
+                             "clause": clean(r.clause[:80])} for r in self.reasons],
                 "set_aside": [{"concept": c, "why": w} for c, w in self.set_aside]}
 
 

@@ -69,3 +69,16 @@ def test_a_normal_request_is_normal_and_raises_nothing(engine: Engine) -> None:
         assert conn.execute(sa.select(sa.func.count()).select_from(warnings_table)).scalar_one() == 0
         [event] = conn.execute(sa.select(outbox.c.payload).where(outbox.c.topic == Topic.DISPATCH)).scalars().all()
     assert ticket.urgency == "normal" and event["priority"] == "normal"
+
+
+def test_a_confidential_report_reaches_dispatch_without_any_number_of_the_reporter(engine: Engine) -> None:
+    rules = OpeningRules(TZ, deadlines=deadlines.load_policy(TZ))
+    new = NewTicket("phone", None, "有人开群租房，一套房住二十多个人\n来电号码：138 1234 5678", address="8号楼",
+                    confidential=True)
+    with engine.begin() as conn:
+        opening.open_ticket(conn, new, rules, NOW, citizen_ref="138****5678")
+    with engine.connect() as conn:
+        [event] = conn.execute(sa.select(outbox.c.payload).where(outbox.c.topic == Topic.DISPATCH)).scalars().all()
+    assert event["citizen"] == {"channel": "phone", "ref": "", "confidential": True}
+    assert "138" not in event["description"] and "5678" not in event["description"]
+    assert event["description"].endswith("来电号码：【已保密】")

@@ -88,7 +88,7 @@ def classify_new_ticket(conn: sa.Connection, ticket: Ticket, now: datetime, conf
     conn.execute(sa.insert(ticket_routing).values(
         ticket_id=ticket.id, catalogue_version=result.catalogue_version, kind=result.kind, zone=result.zone,
         category=result.category, urgency=ticket.urgency, district=result.district,
-        triage=decision.to_data() if decision is not None else {},
+        triage=decision.to_data(mask_text) if decision is not None else {},
         out_of_scope=list(decision.concepts) if decision is not None and decision.kind.value == "redirect" else [],
         recommendations=[r.to_data() for r in result.recommendations], top_unit=result.top_unit,
         confidence=result.confidence, auto_dispatch=auto, created_at=now, district_source=result.district_source,

@@ -69,7 +69,7 @@ def test_an_urgent_call_is_filed_through_the_opening_path_and_the_caller_is_told
     assert routed is not None and routed["triage"]["kind"] == "urgent" and routed["urgency"] == "urgent"
     assert event["ticket_id"] == ticket_id and event["channel"] == "phone" and event["priority"] == "urgent"
     assert event["citizen"] == {"channel": "phone", "ref": "", "confidential": True}  # 保密: no reference
-    assert "13812345678" not in str(event) and "138****5678" in event["description"]
+    assert "13812345678" not in str(event) and "来电号码：【已保密】" in event["description"]  # not even masked
     assert warning.kind == "urgent" and warning.subject == f"ticket:{ticket_id}"
 
     page = client.get(f"/console/tickets/{ticket_id}?done=filed").text
