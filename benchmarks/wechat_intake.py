@@ -35,6 +35,7 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -57,9 +58,9 @@ TARGETS = {"sqlite": (0.30, 100.0), "postgresql": (0.20, None)}  # (ratio >=, p9
 # -15 to -20%; 4: bare -10% and no better full).
 WORKERS = {"sqlite": 1, "postgresql": 3}
 SAMPLE_EVERY = 25  # decrypt all three replies of every 25th citizen
-EXPECTED = ("请告诉我们问题发生的地点", "请核对您要反映的问题", "工单号")
+EXPECTED = ("问题在哪里", "请核对", "工单号")
 PROBLEMS = ("门前路灯坏了一个多星期，晚上很黑，老人出门不方便。", "楼下下水道堵塞，污水漫到人行道上，气味很大。",
-            "小区门口的共享单车乱停，挡住了消防通道。", "路口的红绿灯不亮了，早晚高峰很危险。",
+            "小区门口的共享单车乱停，挡住了消防通道。", "小区垃圾桶满了好几天没人清理，味道很大。",
             "楼上装修每天晚上十点以后还在施工，噪音很大。")
 
 
@@ -242,8 +243,10 @@ class Citizens:
             self._citizens += 1
             openid = f"o{self._tag}{self._conn:03d}x{k:06d}{secrets.token_hex(4)}"
             texts = (PROBLEMS[k % len(PROBLEMS)], f"幸福里小区{self._conn}栋{k % 30 + 1}单元门口", "1")
-            for text in texts:
-                xml = self._peer.text_xml(openid, text, next(msg_ids))
+            typed = datetime.now(UTC) - timedelta(seconds=60)
+            for step, text in enumerate(texts):
+                # A citizen types each message tens of seconds apart: closer ones are one burst (drafting.py).
+                xml = self._peer.text_xml(openid, text, next(msg_ids), created=typed + timedelta(seconds=20 * step))
                 query, body = self._peer.seal(xml, encrypted=True, openid=openid)
                 self._queue.append(_load.build_request("POST", "/webhooks/wechat?" + urlencode(query), body,
                                                        host=self._host))

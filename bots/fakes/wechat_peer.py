@@ -31,9 +31,10 @@ class WeChatPeer:
         self.account = account
         self._clock = clock
 
-    def text_xml(self, openid: str, content: str, msg_id: int | None = None) -> str:
-        """A text message from `openid`."""
-        return self._message(openid, "text", f"<Content>{_cdata(content)}</Content>", msg_id)
+    def text_xml(self, openid: str, content: str, msg_id: int | None = None, *,
+                 created: datetime | None = None) -> str:
+        """A text message from `openid`, sent at `created` (CreateTime; now when not given)."""
+        return self._message(openid, "text", f"<Content>{_cdata(content)}</Content>", msg_id, created)
 
     def image_xml(self, openid: str, media_id: str, pic_url: str = "", msg_id: int | None = None) -> str:
         """A photo from `openid`."""
@@ -99,13 +100,16 @@ class WeChatPeer:
         content = fields.get("Content")
         return content if isinstance(content, str) else ""
 
-    def _message(self, openid: str, msg_type: str, fields: str, msg_id: int | None) -> str:
+    def _message(self, openid: str, msg_type: str, fields: str, msg_id: int | None,
+                 created: datetime | None = None) -> str:
         msg_id = secrets.randbits(63) if msg_id is None else msg_id
-        return f"<xml>{self._head(openid, msg_type)}{fields}<MsgId>{msg_id}</MsgId></xml>"
+        return f"<xml>{self._head(openid, msg_type, created)}{fields}<MsgId>{msg_id}</MsgId></xml>"
 
-    def _head(self, openid: str, msg_type: str) -> str:
+    def _head(self, openid: str, msg_type: str, created: datetime | None = None) -> str:
+        sent = int((created or self._clock()).timestamp())
         return (f"<ToUserName>{_cdata(self.account)}</ToUserName>"
-                f"<FromUserName>{_cdata(openid)}</FromUserName><CreateTime>{int(self._clock().timestamp())}</CreateTime><MsgType>{_cdata(msg_type)}</MsgType>")
+                f"<FromUserName>{_cdata(openid)}</FromUserName><CreateTime>{sent}</CreateTime>"
+                f"<MsgType>{_cdata(msg_type)}</MsgType>")
 
     def _require_cipher(self) -> MessageCipher:
         if self._cipher is None:
