@@ -49,5 +49,7 @@ class LockPause:
                 raise
             with self._lock:
                 self._until = self._clock() + self._pause_s
-            log.warning("database locked by another process; writes refused for %.1f s", self._pause_s)
+            # The statement names the contended table; its values are bound apart and never logged.
+            log.warning("database locked by another process (at %s); writes refused for %.1f s",
+                        " ".join(str(exc.statement or "").split())[:120], self._pause_s)
             raise DatabaseBusy("another process holds the write lock") from exc

@@ -39,7 +39,17 @@ def new_tracking_code() -> str:
 def next_ticket_number(conn: sa.Connection, local_day: date) -> str:
     """The next number of the city's local day, e.g. `20261123-0042`, unique under concurrency."""
     day = f"{local_day.year:04d}{local_day.month:02d}{local_day.day:02d}"
-    [(value,)] = fastsql.fetch(conn, _NEXT_NUMBER, (f"ticket:{day}",))
+    if conn.dialect.name != "postgresql":
+        # SQLite has one writer at a time: the opening transaction holds the whole database anyway.
+        [(value,)] = fastsql.fetch(conn, _NEXT_NUMBER, (f"ticket:{day}",))
+        return f"{day}-{value:04d}"
+    # On PostgreSQL the day's counter row is taken in a transaction of its own, committed at once: held to
+    # the end of the opening transaction (classification, deadline, dispatch event, the chat's own writes),
+    # it made every ticket of the city wait for the one before it, and under load the waits ran out
+    # (docs/performance.md). An opening that rolls back leaves a gap in the day's numbers.
+    with conn.engine.connect() as own:
+        [(value,)] = fastsql.fetch(own, _NEXT_NUMBER, (f"ticket:{day}",))
+        own.commit()
     return f"{day}-{value:04d}"
 
 
