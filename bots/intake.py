@@ -9,6 +9,7 @@ and replies (and any ticket and outbox rows the step wrote) -> replies for the a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -62,7 +63,8 @@ def receive(conn: sa.Connection, msg: InboundMessage, config: DeskConfig, now: d
     return turn.replies
 
 
-def handle(engine: Engine, message: InboundMessage, config: DeskConfig) -> list[Reply]:
+def handle(engine: Engine, message: InboundMessage, config: DeskConfig,
+           first: Callable[[sa.Connection], None] | None = None) -> list[Reply]:
     """Run the intake step for `message` in one transaction; returns the replies to render.
 
     This runs on the event loop on purpose: the transaction is short and never awaits, and the
@@ -72,13 +74,19 @@ def handle(engine: Engine, message: InboundMessage, config: DeskConfig) -> list[
     happen outside it does (parsing and decryption before, the reply's rendering and encryption after),
     and the statements inside run through the driver (tickets/storage/fastsql.py). The webhooks pass an
     engine that waits only briefly for a lock another process holds (docs/design.md section 4).
+    `first` runs inside the transaction before the step (the WeChat webhook's nonce claim); what it raises
+    rolls the transaction back.
     """
     MESSAGES.labels(message.channel.value, message.kind.value).inc()
     try:
         with engine.connect() as conn, conn.begin():
+            if first is not None:
+                first(conn)
             return receive(conn, message, config, utcnow())
     except IntegrityError:
         with engine.connect() as conn, conn.begin():
+            if first is not None:
+                first(conn)
             return receive(conn, message, config, utcnow())
 
 

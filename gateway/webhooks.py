@@ -52,9 +52,11 @@ async def push(request: Request, state: State) -> Response:
     """A message or event from WeChat (plain, compatible or safe mode); answers with the passive reply."""
     adapter = _wechat(state)
     body = await read_capped(request, state.settings.max_body_bytes)
-    with state.intake_pause.guard():  # the nonce (without Redis) and the intake write on the event loop
-        envelope = adapter.open(PlainRequest("POST", dict(request.query_params), dict(request.headers), body))
-        replies = handle(state.intake_engine, envelope.message, state.desk)
+    envelope = adapter.open(PlainRequest("POST", dict(request.query_params), dict(request.headers), body),
+                            claim_nonce=False)
+    with state.intake_pause.guard():  # the intake's write on the event loop, the nonce (without Redis) in it
+        replies = handle(state.intake_engine, envelope.message, state.desk,
+                         first=lambda conn: adapter.claim(envelope, conn))
     content, media_type = adapter.render(replies, envelope)
     return Response(content, media_type=media_type)
 

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from bots.replies import Reply
 from bots.request import PlainRequest
 from bots.wechat.crypto import MessageCipher, signature_matches
@@ -48,6 +50,16 @@ class WeChatEnvelope:
     from_user: str  # our gh_ id, FromUserName of our reply
     nonce: str
     timestamp: str
+    unclaimed: NonceClaim | None = None  # the nonce still to claim, when open() was asked to leave it
+
+
+@dataclass(frozen=True, slots=True)
+class NonceClaim:
+    """A push's (timestamp, nonce) with the fingerprint of its message, to remember until `ttl_s` passes."""
+
+    key: str
+    fingerprint: str
+    ttl_s: int
 
 
 def _text_reply(source: str, target: str, time: int, content: str) -> str:
@@ -106,8 +118,12 @@ class WeChatAdapter:
             raise MalformedPayload("echostr missing")
         return echostr
 
-    def open(self, request: PlainRequest) -> WeChatEnvelope:
+    def open(self, request: PlainRequest, *, claim_nonce: bool = True) -> WeChatEnvelope:
         """Verify, decrypt if needed, parse and normalise one pushed message or event.
+
+        With `claim_nonce=False` the nonce is left in `envelope.unclaimed` for `claim(envelope, conn)`, which
+        the webhook runs inside the intake's transaction: without Redis the nonce is one more row of that
+        transaction instead of a transaction (and a commit) of its own.
 
         Raises:
             PayloadTooLarge: the body is over the cap (checked first).
@@ -138,7 +154,9 @@ class WeChatAdapter:
                 raise MalformedPayload("body is not UTF-8") from None
         else:
             raise MalformedPayload("unknown encrypt_type")
-        self._claim_nonce(timestamp, nonce, inner)
+        unclaimed = self._nonce_claim(timestamp, nonce, inner)
+        if claim_nonce:
+            self._claim(unclaimed, None)
         message = normalise(parse_xml(inner))
         return WeChatEnvelope(
             message=message,
@@ -147,7 +165,17 @@ class WeChatAdapter:
             from_user=message.account,
             nonce=query.get("nonce", ""),
             timestamp=query.get("timestamp", ""),
+            unclaimed=None if claim_nonce else unclaimed,
         )
+
+    def claim(self, envelope: WeChatEnvelope, conn: sa.Connection) -> None:
+        """Claim the nonce `open(..., claim_nonce=False)` left, inside the caller's transaction `conn`.
+
+        Raises:
+            SignatureError: the nonce was seen before with another message (the transaction should roll back).
+        """
+        if envelope.unclaimed is not None:
+            self._claim(envelope.unclaimed, conn)
 
     def render(self, replies: Sequence[Reply], envelope: WeChatEnvelope) -> tuple[bytes, str]:
         """The HTTP body and media type answering a push: `success`, or one passive text reply.
@@ -177,14 +205,19 @@ class WeChatAdapter:
             return False
         return abs(self._clock().timestamp() - int(timestamp)) <= self._max_clock_skew
 
-    def _claim_nonce(self, timestamp: str, nonce: str, inner: str) -> None:
-        """Remember (timestamp, nonce) with the message until the timestamp leaves the window.
-
-        The same message again is WeChat retrying (answered by the intake's dedupe); another message under
-        a (timestamp, nonce) already seen is a copied signature.
-        """
+    def _nonce_claim(self, timestamp: str, nonce: str, inner: str) -> NonceClaim:
+        """(timestamp, nonce) with the message, remembered until the timestamp leaves the window."""
         ttl = int(timestamp) + self._max_clock_skew - int(self._clock().timestamp()) + 1
-        if not self._nonces.claim(f"wechat:{timestamp}:{nonce}", fingerprint(inner), max(1, ttl)):
+        return NonceClaim(f"wechat:{timestamp}:{nonce}", fingerprint(inner), max(1, ttl))
+
+    def _claim(self, claim: NonceClaim, conn: sa.Connection | None) -> None:
+        """The same message again is WeChat retrying (answered by the intake's dedupe); another message under
+        a (timestamp, nonce) already seen is a copied signature."""
+        if conn is None:
+            kept = self._nonces.claim(claim.key, claim.fingerprint, claim.ttl_s)
+        else:
+            kept = self._nonces.claim_in(conn, claim.key, claim.fingerprint, claim.ttl_s)
+        if not kept:
             raise SignatureError("nonce already used by another message")
 
     def _decrypt(self, request: PlainRequest) -> str:

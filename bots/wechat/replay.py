@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from redis.exceptions import RedisError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from tickets.clock import utcnow
 from tickets.inbox import nonces
@@ -41,6 +41,9 @@ class NonceStore(Protocol):
 
     def claim(self, key: str, fingerprint: str, ttl_s: int) -> bool:
         """Remember `key` for `ttl_s` seconds; False when it is remembered with another fingerprint."""
+
+    def claim_in(self, conn: Connection, key: str, fingerprint: str, ttl_s: int) -> bool:
+        """`claim`, made inside the caller's transaction `conn` when the store is that database."""
 
     def close(self) -> None:
         """Release connections."""
@@ -68,6 +71,10 @@ class MemoryNonces:
             self._seen[key] = (fingerprint, now + ttl_s)
             return True
 
+    def claim_in(self, conn: Connection, key: str, fingerprint: str, ttl_s: int) -> bool:
+        """As `claim`: the transaction is not needed."""
+        return self.claim(key, fingerprint, ttl_s)
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -81,12 +88,16 @@ class DatabaseNonces:
 
     def claim(self, key: str, fingerprint: str, ttl_s: int) -> bool:
         """Remember `key` for `ttl_s` seconds; False when it is remembered with another fingerprint."""
+        with self._engine.begin() as conn:
+            return self.claim_in(conn, key, fingerprint, ttl_s)
+
+    def claim_in(self, conn: Connection, key: str, fingerprint: str, ttl_s: int) -> bool:
+        """`claim` as one more row of the caller's transaction (the intake's): it is kept if that commits."""
         now = utcnow()
         self._claims += 1
-        with self._engine.begin() as conn:
-            if self._claims % PRUNE_EVERY == 0:
-                nonces.prune(conn, now)
-            return nonces.claim(conn, key, fingerprint, now, ttl_s)
+        if self._claims % PRUNE_EVERY == 0:
+            nonces.prune(conn, now)
+        return nonces.claim(conn, key, fingerprint, now, ttl_s)
 
     def close(self) -> None:
         """The engine belongs to the application."""
@@ -105,6 +116,16 @@ class RedisNonces:
 
     def claim(self, key: str, fingerprint: str, ttl_s: int) -> bool:
         """Remember `key` for `ttl_s` seconds; False when it is remembered with another fingerprint."""
+        kept = self._claim(key, fingerprint, ttl_s)
+        return self._fallback.claim(key, fingerprint, ttl_s) if kept is None else kept
+
+    def claim_in(self, conn: Connection, key: str, fingerprint: str, ttl_s: int) -> bool:
+        """As `claim` (Redis, one round trip); in the database's transaction `conn` only if Redis fails."""
+        kept = self._claim(key, fingerprint, ttl_s)
+        return self._fallback.claim_in(conn, key, fingerprint, ttl_s) if kept is None else kept
+
+    def _claim(self, key: str, fingerprint: str, ttl_s: int) -> bool | None:
+        """The claim in Redis; None when Redis fails."""
         name = self._prefix + key
         try:
             pipe = self._redis.pipeline(transaction=False)
@@ -113,7 +134,7 @@ class RedisNonces:
             created, kept = pipe.execute()
         except RedisError as exc:
             log.warning("push nonces: Redis unavailable (%s), using the database", type(exc).__name__)
-            return self._fallback.claim(key, fingerprint, ttl_s)
+            return None
         if created:
             return True
         # Gone between the two commands (expired): nothing holds the key against this push.

@@ -23,7 +23,7 @@ from tickets.deadlines.workdays import WorkCalendar, load_calendar
 from tickets.errors import ConfigurationError
 from tickets.lifecycle import OPEN_STATUSES
 from tickets.settings import CATALOGUE_DIR, Settings
-from tickets.storage.db import dialect_insert
+from tickets.storage import fastsql
 from tickets.storage.schema import metadata, ticket_deadlines, tickets
 
 REMINDER, ESCALATION = "deadline.reminder", "deadline.overdue"
@@ -124,6 +124,16 @@ def ticket_type(conn: sa.Connection, ticket_id: int) -> str:
     return str(found or "")
 
 
+# Every new ticket gets its deadline in the opening transaction: the statements are written once (fastsql.py).
+_OPENED = fastsql.Sql("SELECT zone, created_at FROM tickets WHERE id = ?")
+_ASSIGN = fastsql.Sql(
+    "INSERT INTO ticket_deadlines (ticket_id, rule, due_at, remind_at, created_at) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (ticket_id) DO UPDATE SET rule = excluded.rule, due_at = excluded.due_at,"
+    " remind_at = excluded.remind_at, reminded_at = NULL, escalated_at = NULL"
+    " WHERE ticket_deadlines.due_at <> excluded.due_at"
+)
+
+
 def assign(conn: sa.Connection, ticket_id: int, policy: Policy, now: datetime, *, ticket_type_: str | None = None,
            urgent_hours: float | None = None) -> datetime:
     """Give the ticket its due time from its zone and type as they stand; a new due time re-arms reminders.
@@ -131,24 +141,22 @@ def assign(conn: sa.Connection, ticket_id: int, policy: Policy, now: datetime, *
     An urgent ticket (a danger now) is due `urgent_hours` clock hours after it was opened, nights and
     holidays included, reminded at half that time: tickets/safety.py has the hours per zone.
     """
-    row = conn.execute(sa.select(tickets.c.zone, tickets.c.created_at).where(tickets.c.id == ticket_id)).one()
-    opened: datetime = row.created_at
+    pg = fastsql.is_postgres(conn)
+    [(zone, created_at)] = fastsql.fetch(conn, _OPENED, (ticket_id,))
+    opened = fastsql.read_time(created_at)
+    assert opened is not None  # tickets.created_at is NOT NULL
     if urgent_hours is not None:
-        rule_name = f"{row.zone}/urgent"
+        rule_name = f"{zone}/urgent"
         due = opened + timedelta(hours=urgent_hours)
         remind = opened + timedelta(hours=urgent_hours / 2)
     else:
         kind = ticket_type_ if ticket_type_ is not None else ticket_type(conn, ticket_id)
-        rule = policy.rule_for(row.zone, kind)
+        rule = policy.rule_for(zone, kind)
         rule_name = rule.name
-        due = policy.due(rule, row.created_at)
-        remind = max(row.created_at, due - timedelta(minutes=rule.remind_before_minutes))
-    values = {"rule": rule_name[:80], "due_at": due, "remind_at": remind}
-    statement = dialect_insert(conn, ticket_deadlines).values(ticket_id=ticket_id, created_at=now, **values)
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=["ticket_id"], set_={**values, "reminded_at": None, "escalated_at": None},
-        where=ticket_deadlines.c.due_at != statement.excluded.due_at,
-    ))
+        due = policy.due(rule, opened)
+        remind = max(opened, due - timedelta(minutes=rule.remind_before_minutes))
+    fastsql.run(conn, _ASSIGN, (ticket_id, rule_name[:80], fastsql.bind_time(pg, due), fastsql.bind_time(pg, remind),
+                                fastsql.bind_time(pg, now)))
     return due
 
 

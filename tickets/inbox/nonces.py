@@ -11,18 +11,18 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from tickets.storage.db import dialect_insert
+from tickets.storage import fastsql
 from tickets.storage.schema import push_nonces
+
+# Every push claims its nonce inside the intake's transaction: the statement is written once (fastsql.py).
+_CLAIM = fastsql.Sql('INSERT INTO push_nonces ("key", fingerprint, expires_at) VALUES (?, ?, ?)'
+                     ' ON CONFLICT ("key") DO NOTHING RETURNING "key"')
 
 
 def claim(conn: sa.Connection, key: str, fingerprint: str, now: datetime, ttl_s: float) -> bool:
     """Remember `key` as carrying `fingerprint` for `ttl_s`; False when it is remembered with another one."""
     expires_at = now + timedelta(seconds=ttl_s)
-    inserted = conn.execute(
-        dialect_insert(conn, push_nonces).values(key=key, fingerprint=fingerprint, expires_at=expires_at)
-        .on_conflict_do_nothing(index_elements=[push_nonces.c.key])
-    )
-    if inserted.rowcount == 1:
+    if fastsql.fetch(conn, _CLAIM, (key, fingerprint, fastsql.bind_time(fastsql.is_postgres(conn), expires_at))):
         return True
     # An expired row is a key seen long ago (a later window): it is taken over, not held against the push.
     renewed = conn.execute(

@@ -89,3 +89,23 @@ def test_the_store_follows_redis_url(engine: Engine) -> None:
     store = build_nonce_store(REDIS_URL, engine)
     assert isinstance(store, RedisNonces)
     store.close()
+
+
+@pytest.mark.redis
+def test_a_claim_inside_the_intakes_transaction_lasts_only_if_it_commits(engine: Engine, redis_client: redis.Redis
+                                                                       ) -> None:
+    store = DatabaseNonces(engine)
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        assert store.claim_in(conn, "wechat:1:n", A, 60)
+        raise RuntimeError("the intake failed: the platform retries the same push")
+    assert store.claim("wechat:1:n", B, 60)  # nothing was kept: the nonce is free
+    with engine.begin() as conn:
+        assert not store.claim_in(conn, "wechat:1:n", A, 60)
+        assert store.claim_in(conn, "wechat:2:n", A, 60)
+    assert not store.claim("wechat:2:n", B, 60)
+    broken = RedisNonces(redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2), store)
+    with engine.begin() as conn:  # Redis down: the claim becomes a row of the caller's transaction
+        assert broken.claim_in(conn, "wechat:3:n", A, 60)
+        assert not broken.claim_in(conn, "wechat:3:n", B, 60)
+    with engine.connect() as conn:  # Redis up: Redis alone holds the nonces, apart from the database's
+        assert RedisNonces(redis_client, store).claim_in(conn, "wechat:3:n", B, 60)
