@@ -99,8 +99,9 @@ def test_petition_titles_are_masked_on_every_surface(client: TestClient, engine:
     link = f"{settings.public_base_url}/j/{seeded.titled_token}"
     assert card == images.png_card(link, title=petitions.short_title(TITLED), number=petition.number,
                                    caption=render("petition_card_caption"))
-    assert card != images.png_card(link, title=TITLED[:19] + "…", number=petition.number,
-                                   caption=render("petition_card_caption"))
+    if images.cjk_font() is not None:  # without a CJK font every Chinese title draws as the same blanks
+        assert card != images.png_card(link, title=TITLED[:19] + "…", number=petition.number,
+                                       caption=render("petition_card_caption"))
     reader = {"Authorization": f"Bearer {seeded.reader_key}"}
     shown = {
         "/j/": client.get(f"/j/{seeded.titled_token}").text,

@@ -95,9 +95,14 @@ def test_the_store_follows_redis_url(engine: Engine) -> None:
 def test_a_claim_inside_the_intakes_transaction_lasts_only_if_it_commits(engine: Engine, redis_client: redis.Redis
                                                                        ) -> None:
     store = DatabaseNonces(engine)
-    with pytest.raises(RuntimeError), engine.begin() as conn:
-        assert store.claim_in(conn, "wechat:1:n", A, 60)
-        raise RuntimeError("the intake failed: the platform retries the same push")
+
+    def failing_intake() -> None:
+        with engine.begin() as conn:
+            assert store.claim_in(conn, "wechat:1:n", A, 60)
+            raise RuntimeError("the intake failed: the platform retries the same push")
+
+    with pytest.raises(RuntimeError):
+        failing_intake()
     assert store.claim("wechat:1:n", B, 60)  # nothing was kept: the nonce is free
     with engine.begin() as conn:
         assert not store.claim_in(conn, "wechat:1:n", A, 60)
