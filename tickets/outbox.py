@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tickets.storage import fastsql
 from tickets.storage.schema import outbox
 
 PENDING, QUEUED, RUNNING, DONE, FAILED = "pending", "queued", "running", "done", "failed"
@@ -40,14 +41,18 @@ class OutboxRow:
     attempts: int
 
 
+# Every new ticket and many chat steps write a row: the statement is written once (storage/fastsql.py).
+_PUT = fastsql.Sql("INSERT INTO outbox (topic, payload, status, created_at, available_at) VALUES (?, ?, ?, ?, ?)"
+                   " RETURNING id")
+
+
 def put(conn: sa.Connection, topic: Topic, payload: dict[str, Any], now: datetime, *, delay_s: float = 0) -> int:
     """Write a row of work; it is done after the surrounding transaction commits."""
-    return int(conn.execute(
-        sa.insert(outbox).values(
-            topic=topic, payload=payload, status=PENDING, created_at=now,
-            available_at=now + timedelta(seconds=delay_s),
-        ).returning(outbox.c.id)
-    ).scalar_one())
+    pg = fastsql.is_postgres(conn)
+    [(row_id,)] = fastsql.fetch(conn, _PUT, (str(topic), fastsql.bind_json(pg, payload), PENDING,
+                                             fastsql.bind_time(pg, now),
+                                             fastsql.bind_time(pg, now + timedelta(seconds=delay_s))))
+    return int(row_id)
 
 
 def due(conn: sa.Connection, now: datetime, *, limit: int = 100, stale_after_s: float = 300) -> list[OutboxRow]:

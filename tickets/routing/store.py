@@ -20,6 +20,7 @@ from tickets.routing import catalogue, learned
 from tickets.routing import similar as routing_similar
 from tickets.routing.classify import Classification, classify
 from tickets.routing.similar import Precedent, PrecedentIndex
+from tickets.storage import fastsql
 from tickets.storage.schema import routing_corrections, ticket_routing, tickets
 
 
@@ -74,6 +75,14 @@ class Routed:
     zone: str
 
 
+# Every new ticket's classification is written in the opening transaction: once, as SQL (storage/fastsql.py).
+_ROUTED = fastsql.Sql(
+    "INSERT INTO ticket_routing (ticket_id, catalogue_version, kind, zone, category, urgency, district, triage,"
+    " out_of_scope, recommendations, top_unit, confidence, auto_dispatch, created_at, district_source, place,"
+    " place_keys, problem, model_version, vague) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 def classify_new_ticket(conn: sa.Connection, ticket: Ticket, now: datetime, config: RoutingConfig, *,
                         zone: str = "", decision: Decision | None = None) -> Routed:
     """Classify a just-opened ticket (filed under `zone`, "" for none), keep the result, and file it under
@@ -85,16 +94,16 @@ def classify_new_ticket(conn: sa.Connection, ticket: Ticket, now: datetime, conf
     result = classify(book, model.model, ticket.description, place,
                       precedents=precedent_index(conn, config.learn_from), model_version=model.version)
     auto = bool(result.recommendations) and result.confidence >= config.auto_dispatch_confidence
-    conn.execute(sa.insert(ticket_routing).values(
-        ticket_id=ticket.id, catalogue_version=result.catalogue_version, kind=result.kind, zone=result.zone,
-        category=result.category, urgency=ticket.urgency, district=result.district,
-        triage=decision.to_data(mask_text) if decision is not None else {},
-        out_of_scope=list(decision.concepts) if decision is not None and decision.kind.value == "redirect" else [],
-        recommendations=[r.to_data() for r in result.recommendations], top_unit=result.top_unit,
-        confidence=result.confidence, auto_dispatch=auto, created_at=now, district_source=result.district_source,
-        place=result.place[:255], place_keys=sorted(place.keys)[:20],
-        problem=problem_of(ticket.description, result.category)[:64], model_version=result.model_version,
-        vague=result.vague,
+    pg = fastsql.is_postgres(conn)
+    triage = decision.to_data(mask_text) if decision is not None else {}
+    out_of_scope = list(decision.concepts) if decision is not None and decision.kind.value == "redirect" else []
+    fastsql.run(conn, _ROUTED, (
+        ticket.id, result.catalogue_version, result.kind, result.zone, result.category, ticket.urgency,
+        result.district, fastsql.bind_json(pg, triage), fastsql.bind_json(pg, out_of_scope),
+        fastsql.bind_json(pg, [r.to_data() for r in result.recommendations]), result.top_unit, result.confidence,
+        auto if pg else int(auto), fastsql.bind_time(pg, now), result.district_source, result.place[:255],
+        fastsql.bind_json(pg, sorted(place.keys)[:20]), problem_of(ticket.description, result.category)[:64],
+        result.model_version, result.vague if pg else int(result.vague),
     ))
     if not zone and result.zone in book.hot_topics:
         conn.execute(sa.update(tickets).where(tickets.c.id == ticket.id).values(zone=result.zone))
