@@ -56,7 +56,7 @@ def main() -> None:
     timings = []
     for row in rows:
         start = time.perf_counter()
-        triage(row["text"])
+        triage.afresh(row["text"])  # a text the process has not read: the remembered decisions answer none
         timings.append((time.perf_counter() - start) * 1e6)
 
     name = args.data.relative_to(ROOT) if args.data.is_relative_to(ROOT) else args.data

@@ -16,6 +16,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -27,11 +28,17 @@ _SOUND = "~"  # marks the n-grams of the phonetic key apart from those of the te
 
 def features(text: str) -> list[str]:
     """The n-grams a model reads in `text`."""
+    return list(_features(text))
+
+
+@lru_cache(maxsize=4096)
+def _features(text: str) -> tuple[str, ...]:
+    # One message is read by several models (triage, kind, zone, unit) and again when its ticket opens.
     plain = normalise_for_reading(text)
     grams = [plain[i:i + n] for n in (1, 2, 3) for i in range(len(plain) - n + 1)]
     sounds = phonetic.key(plain)
     grams += [_SOUND + sounds[i:i + n] for n in (2, 3) for i in range(len(sounds) - n + 1)]
-    return [g for g in grams if not g.isspace()]
+    return tuple(g for g in grams if not g.isspace())
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -83,7 +90,7 @@ class TextModel:
 
     def scores(self, text: str) -> np.ndarray:
         """The linear score of each class: TF-IDF (sublinear tf, l2 norm) dotted with the coefficients."""
-        counts = Counter(features(text))
+        counts = Counter(_features(text))
         index = [(self.vocabulary[g], 1.0 + math.log(n)) for g, n in counts.items() if g in self.vocabulary]
         if not index:
             return self.intercept.copy()
@@ -104,7 +111,7 @@ class TextModel:
     def strongest(self, text: str, label: str, k: int = 3) -> list[str]:
         """The n-grams of `text` that speak most for `label` (the reasons shown to officers)."""
         column = self.classes.index(label)
-        grams = {g for g in features(text) if g in self.vocabulary and not g.startswith(_SOUND) and len(g) > 1}
+        grams = {g for g in _features(text) if g in self.vocabulary and not g.startswith(_SOUND) and len(g) > 1}
         ranked = sorted(grams, key=lambda g: self.coef[self.vocabulary[g], column], reverse=True)
         return [g for g in ranked[:k] if self.coef[self.vocabulary[g], column] > 0]
 

@@ -133,9 +133,12 @@ def find_similar(conn: sa.Connection, probe: Probe, rule: ClusterRule, now: date
     rows = _candidates(conn, rule, now, before_id, limit or rule.recent_limit, fresh_within_s)
     matter = matter_of(probe, now)
     found: list[Match] = []
+    objects = set(matter.objects)
     for row in rows:
         if exclude_citizen is not None and row.citizen_id == exclude_citizen:
             continue
+        if objects and (theirs := _objects(row.description)) and not objects.intersection(theirs):
+            continue  # both say what is wrong, and not the same thing: never the same matter (same_problem)
         verdict, distance = _compare(matter, row, rule)
         if verdict.same:
             score = 1.0 if verdict.why[-1].startswith("同一问题") else 0.8

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 from language.learning import TextModel
@@ -54,9 +55,18 @@ class Triage:
     def __init__(self, model: TextModel | None = None, threshold: float = 0.6) -> None:
         self.model = model
         self.threshold = threshold
+        # A message is triaged as it arrives, with its draft, and when its ticket opens: each text once.
+        self._decide = lru_cache(maxsize=2048)(self._uncached)
 
     def __call__(self, text: str) -> Decision:
-        """The decision for `text` (see the module docstring)."""
+        """The decision for `text` (see the module docstring); decisions are immutable and remembered."""
+        return self._decide(text)
+
+    def afresh(self, text: str) -> Decision:
+        """The decision made anew, not remembered: what reading a text the process has not seen costs."""
+        return self._uncached(text)
+
+    def _uncached(self, text: str) -> Decision:
         decision = triage(text)
         if self.model is None or decision.kind is not Kind.NORMAL or decision.set_aside or not decision.noticed:
             return decision
