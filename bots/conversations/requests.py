@@ -28,7 +28,7 @@ from tickets.repository import Ticket
 
 PENDING_TTL = timedelta(hours=24)
 LISTED = 5
-_DIGITS = re.compile(r"\d")
+_DIGITS = re.compile(r"\d+")
 # Bigrams every request has: they tell no request from another.
 _COMMON = frozenset({"那个", "这个", "一个", "我们", "俺们", "反映", "的事", "问题", "小区", "门口", "一下", "怎么",
                      "咋样", "样了", "上次", "之前", "撤了", "了吧", "进度"})
@@ -164,12 +164,14 @@ def _referenced(text: str, citizen: Citizen, desk: Desk) -> Ticket | None:
             if found is not None:
                 desk.link(citizen, found)
                 return found
-    digits = "".join(_DIGITS.findall(text))
-    if len(digits) < 4:
+    # A number is written as one run of digits (spaces and dashes aside): "12栋3单元" names no ticket, and
+    # the citizen's tickets are read only for a run long enough to be one.
+    runs = [run for run in _DIGITS.findall(compact) if len(run) >= 4]
+    if not runs:
         return None
     for ticket in _mine(citizen, desk, open_only=False):
         number = ticket.number.replace("-", "")
-        if number == digits or number.endswith(digits.lstrip("0") and digits):
+        if any(number == digits or number.endswith(digits.lstrip("0") and digits) for digits in runs):
             return ticket
     return None
 
