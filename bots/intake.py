@@ -21,12 +21,12 @@ from bots.conversations.desk import Desk, DeskConfig
 from bots.replies import Reply, say
 from tickets import notifications
 from tickets.clock import utcnow
-from tickets.inbox import consents
+from tickets.inbox import consents, deferred
 from tickets.inbox import turns as inbox
 from tickets.inbox.citizens import CitizenKey, get_citizen_key, lock_citizen, save_citizen
 from tickets.inbox.message import InboundMessage, Kind
 from tickets.masking import mask_identifier
-from tickets.metrics import MESSAGES
+from tickets.metrics import DEFERRED, MESSAGES
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,32 @@ def handle(engine: Engine, message: InboundMessage, config: DeskConfig,
             if first is not None:
                 first(conn)
             return receive(conn, message, config, utcnow())
+
+
+def defer(engine: Engine, message: InboundMessage, first: Callable[[sa.Connection], None] | None = None) -> None:
+    """Keep `message` to be answered by a job instead of now (the webhook could not answer it in time), in one
+    short transaction; `first` runs in it as in `handle`. A copy kept before changes nothing."""
+    with engine.connect() as conn, conn.begin():
+        if first is not None:
+            first(conn)
+        if deferred.keep(conn, message, utcnow()):
+            DEFERRED.labels(message.channel.value).inc()
+
+
+def answer_deferred(engine: Engine, deferred_id: int, config: DeskConfig) -> tuple[InboundMessage, list[Reply]] | None:
+    """The message kept by `defer` and its replies: its step now, or the replies it got meanwhile (the intake's
+    dedupe); None when it was answered already. Call `deferred_answered` once the replies are sent."""
+    with engine.connect() as conn, conn.begin():
+        message = deferred.waiting(conn, deferred_id)
+    if message is None:
+        return None
+    return message, handle(engine, message, config)
+
+
+def deferred_answered(engine: Engine, deferred_id: int) -> None:
+    """The replies to a deferred message reached the citizen: a redelivered job sends nothing."""
+    with engine.connect() as conn, conn.begin():
+        deferred.answered(conn, deferred_id, utcnow())
 
 
 def after_burst(engine: Engine, citizen_id: int, burst: str, config: DeskConfig, now: datetime | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
@@ -29,6 +31,12 @@ from workers.runner import Loop
 log = logging.getLogger("gateway")
 
 
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bool = True) -> FastAPI:
     """Build the gateway for prepared settings; the caller has migrated the database.
 
@@ -52,6 +60,9 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
                 loop = Loop(context)
                 loop.start()
                 stack.callback(loop.stop)
+            if settings.wechat_answer_within_seconds:
+                ticker = asyncio.create_task(state.loop_lag.run(), name="loop-lag")
+                stack.push_async_callback(_cancelled, ticker)
             log.info("gateway up: env=%s db=%s wechat=%s jobs=%s", settings.gateway_env, engine.dialect.name,
                      mask_identifier(settings.wechat_app_id) if state.wechat_adapter else "off",
                      "redis" if settings.redis_url else ("in-process" if run_jobs else "off"))

@@ -11,6 +11,7 @@ relay's and workers' transactions take milliseconds.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -53,3 +54,26 @@ class LockPause:
             log.warning("database locked by another process (at %s); writes refused for %.1f s",
                         " ".join(str(exc.statement or "").split())[:120], self._pause_s)
             raise DatabaseBusy("another process holds the write lock") from exc
+
+
+class LoopLag:
+    """How late this process's event loop runs what is ready to run: the wait of a request that arrives now.
+
+    A ticker asks to wake every `interval_s` and records how much later it woke (the measure toobusy-js sheds
+    load by). Requests that arrive behind a long run of work (a burst over what the process serves, a stall)
+    wait in the same queue as the ticker, so once it wakes they are known to have waited about as long. The
+    WeChat webhook answers such a push at once with a short word and leaves the answer to a job (bots/intake.py
+    `defer`), so that WeChat, which gives up after 5 s, gets an answer and does not show the citizen an error.
+    """
+
+    def __init__(self, interval_s: float = 0.1) -> None:
+        self.interval_s = interval_s
+        self.lag_s = 0.0
+
+    async def run(self) -> None:
+        """Measure until cancelled (the app's lifespan runs this)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time()
+            await asyncio.sleep(self.interval_s)
+            self.lag_s = max(0.0, loop.time() - asked - self.interval_s)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -12,7 +12,7 @@ from bots.alipay.api import AlipayApi
 from bots.conversations.desk import DeskConfig
 from bots.wechat.adapter import WeChatAdapter
 from bots.wechat.replay import build_nonce_store
-from gateway.busy import INTAKE_LOCK_WAIT_S, LockPause
+from gateway.busy import INTAKE_LOCK_WAIT_S, LockPause, LoopLag
 from tickets.settings import Settings
 from tickets.storage.db import create_db_engine
 
@@ -33,6 +33,8 @@ class AppState:
     # connection's lock, and the pause after such a wait ran out (gateway/busy.py).
     intake_engine: Engine
     intake_pause: LockPause
+    # How long a request arriving now waits for the event loop; a push that cannot be answered in time is deferred.
+    loop_lag: LoopLag = field(default_factory=LoopLag)
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine) -> AppState:
@@ -59,7 +61,8 @@ class AppState:
                 alipay_api = AlipayApi(settings.alipay_app_id, settings.alipay_app_private_key,
                                        settings.alipay_public_key, settings.alipay_gateway, http)
         return cls(settings=settings, engine=engine, desk=desk, wechat_adapter=wechat, alipay_adapter=alipay_adapter,
-                   alipay_api=alipay_api, http=http, intake_engine=intake_engine, intake_pause=LockPause())
+                   alipay_api=alipay_api, http=http, intake_engine=intake_engine, intake_pause=LockPause(),
+                   loop_lag=LoopLag())
 
     def close(self) -> None:
         """Release what the state opened (the application's engine belongs to whoever made it)."""

@@ -13,7 +13,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from bots.alipay.adapter import SUCCESS, AlipayAdapter
-from bots.intake import handle
+from bots.conversations.dialog import SILENT_KINDS
+from bots.intake import defer, handle
+from bots.replies import say
 from bots.request import PlainRequest
 from bots.wechat.adapter import WeChatAdapter
 from gateway.deps import State, read_capped
@@ -54,9 +56,17 @@ async def push(request: Request, state: State) -> Response:
     body = await read_capped(request, state.settings.max_body_bytes)
     envelope = adapter.open(PlainRequest("POST", dict(request.query_params), dict(request.headers), body),
                             claim_nonce=False)
+    message = envelope.message
+    within = state.settings.wechat_answer_within_seconds
     with state.intake_pause.guard():  # the intake's write on the event loop, the nonce (without Redis) in it
-        replies = handle(state.intake_engine, envelope.message, state.desk,
-                         first=lambda conn: adapter.claim(envelope, conn))
+        if within and state.loop_lag.lag_s > within:
+            # It waited too long to be sure of an answer before WeChat gives up (5 s): a short word now, the
+            # answer by a job (gateway/busy.py LoopLag).
+            defer(state.intake_engine, message, first=lambda conn: adapter.claim(envelope, conn))
+            log.info("%s from %s deferred: it waited too long", message.kind.value, mask_identifier(message.user_id))
+            replies = [] if message.kind in SILENT_KINDS else [say("deferred")]
+        else:
+            replies = handle(state.intake_engine, message, state.desk, first=lambda conn: adapter.claim(envelope, conn))
     content, media_type = adapter.render(replies, envelope)
     return Response(content, media_type=media_type)
 

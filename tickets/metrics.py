@@ -24,6 +24,9 @@ HTTP_SECONDS = Histogram("gateway_http_request_duration_seconds", "Time to answe
                          ["method", "route"], buckets=HTTP_BUCKETS)
 MESSAGES = Counter("gateway_messages", "Citizens' messages and events taken in, by channel and kind",
                    ["channel", "kind"])
+DEFERRED = Counter("gateway_messages_deferred",
+                   "Pushes answered later by a job because they waited too long to be answered in time, by channel",
+                   ["channel"])
 TICKETS_OPENED = Counter("gateway_tickets_opened", "Tickets opened, by channel, hot-topic zone and urgency",
                          ["channel", "zone", "urgency"])
 NOTIFICATIONS = Counter("gateway_notifications", "Notification delivery attempts: sent by method, or failed or "

@@ -29,6 +29,7 @@ class Topic(StrEnum):
     WARNING = "warning.deliver"  # an early warning, as a signed webhook
     DEADLINE = "deadline.event"  # a deadline reminder or escalation, as a signed webhook
     DRAFT_PROMPT = "citizen.draft_prompt"  # the one reply after a burst of fragments (bots/conversations)
+    DEFERRED_MESSAGE = "citizen.deferred_message"  # a push answered later (tickets/inbox/deferred.py)
 
 
 @dataclass(frozen=True, slots=True)

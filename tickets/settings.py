@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # A push whose timestamp is further than this from now is refused; its nonce is remembered as long
     # (bots/wechat/replay.py). WeChat retries within about 15 s with the original timestamp.
     wechat_max_clock_skew_seconds: int = Field(default=300, ge=30, le=86400)
+    # While requests wait longer than this for the web process's event loop (the load is over what it serves,
+    # or it stalled), a WeChat push is answered at once with a short word and handled by a job that replies by
+    # customer-service message, before WeChat's 5-second deadline runs out (gateway/busy.py). 0 turns this off.
+    wechat_answer_within_seconds: float = Field(default=2.0, ge=0, le=4.5)
 
     alipay_app_id: str = ""
     alipay_public_key: str = ""

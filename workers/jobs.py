@@ -18,7 +18,7 @@ from tickets.errors import JobIncomplete, PermanentFailure, RetryLater
 from tickets.metrics import JOB_SECONDS
 from tickets.outbox import Topic
 from workers.context import WorkerContext, current
-from workers.notify import deliver_notification, draft_prompt, push_text
+from workers.notify import deferred_reply, deliver_notification, draft_prompt, push_text
 from workers.notify import prefetch as prefetch_notifications
 from workers.petition_qr import send_card
 from workers.webhooks import deliver_warning, post_deadline_event, post_dispatch_event
@@ -31,6 +31,7 @@ Handler = Callable[..., None]
 HANDLERS: dict[str, Handler] = {
     Topic.PUSH_TEXT: push_text,
     Topic.DRAFT_PROMPT: draft_prompt,
+    Topic.DEFERRED_MESSAGE: deferred_reply,
     Topic.NOTIFICATION: deliver_notification,
     Topic.DISPATCH: post_dispatch_event,
     Topic.PETITION_CARD: send_card,

@@ -1,6 +1,7 @@
 """Delivering a notification in the citizen's own channel, down the ladder of the platform rules, and
-`push_text` (outbox topic `citizen.push_text`): a plain text to a citizen, as a customer-service message, and
-`draft_prompt` (`citizen.draft_prompt`): the one reply after a burst of fragments.
+`push_text` (outbox topic `citizen.push_text`): a plain text to a citizen, as a customer-service message,
+`draft_prompt` (`citizen.draft_prompt`): the one reply after a burst of fragments, and
+`deferred_reply` (`citizen.deferred_message`): the answer to a push the gateway could not answer in time.
 
 WeChat: subscription notification (bizsend) where the citizen consented -> template message ->
 customer-service message inside the 48-hour window. The platform's answer decides the next step
@@ -235,6 +236,22 @@ def draft_prompt(context: WorkerContext, payload: dict[str, Any], *, final: bool
     for text in texts:
         _send_text(context, key.external_id, text)
     intake.burst_sent(context.engine, citizen_id, burst)
+
+
+def deferred_reply(context: WorkerContext, payload: dict[str, Any], *, final: bool = False) -> None:
+    """Answer a push the gateway deferred (outbox topic `citizen.deferred_message`): its step through the intake,
+    or the replies it got meanwhile, by customer-service message; nothing once it was answered."""
+    deferred_id = int(payload["deferred_id"])
+    found = intake.answer_deferred(context.engine, deferred_id, context.desk)
+    if found is None:
+        return
+    message, replies = found
+    text = "\n\n".join(reply.text for reply in replies if reply.text)  # one message, as the passive reply joins them
+    if text:
+        if message.channel is not Channel.WECHAT:
+            raise PermanentFailure(f"no text push for channel {message.channel.value}")
+        _send_text(context, message.user_id, text)
+    intake.deferred_answered(context.engine, deferred_id)
 
 
 def push_text(context: WorkerContext, payload: dict[str, Any], *, final: bool = False) -> None:

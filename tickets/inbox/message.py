@@ -176,3 +176,22 @@ class InboundMessage:
         if self.dropped:
             record["dropped"] = list(self.dropped)
         return record
+
+    def to_data(self) -> dict[str, Any]:
+        """The whole message as JSON-ready data, read back by `from_data` (a message answered later)."""
+        return {**self.to_record(), "channel": self.channel.value, "account": self.account, "user_id": self.user_id,
+                "dedupe_key": self.dedupe_key, "created_at": self.created_at.isoformat()}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> InboundMessage:
+        """The message `to_data` wrote."""
+        media, location, link = data.get("media"), data.get("location"), data.get("link")
+        return cls(
+            channel=Channel(data["channel"]), account=str(data["account"]), user_id=str(data["user_id"]),
+            kind=Kind(data["kind"]), dedupe_key=str(data["dedupe_key"]),
+            created_at=datetime.fromisoformat(str(data["created_at"])), text=str(data.get("text", "")),
+            media=Media(**media) if media else None, location=Location(**location) if location else None,
+            link=Link(**link) if link else None, event_key=str(data.get("event_key", "")),
+            consents=tuple(Consent(**c) for c in data.get("consents", ())), raw_type=str(data.get("raw_type", "")),
+            extra=dict(data.get("extra", {})), dropped=tuple(data.get("dropped", ())),
+        )

@@ -499,6 +499,21 @@ ticket_followers = sa.Table(
     sa.UniqueConstraint("ticket_id", "citizen_id"),
 )
 
+deferred_messages = sa.Table(
+    "deferred_messages",
+    metadata,
+    # A push the gateway could not answer in time (bots/intake.py `defer`): answered later by a job. One row per
+    # message, however often the platform sends it; the message is dropped from the row once answered.
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("account", sa.String(64), nullable=False),
+    sa.Column("dedupe_key", sa.String(255), nullable=False),
+    sa.Column("message", JSONData, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("answered_at", UTCDateTime),
+    sa.UniqueConstraint("channel", "account", "dedupe_key"),
+)
+
 push_nonces = sa.Table(
     "push_nonces",
     metadata,

@@ -1,0 +1,161 @@
+"""Shedding load before WeChat's deadline: a push that waited too long is answered at once with a short word
+and completed by a job that replies by customer-service message, never lost or doubled (gateway/busy.py
+LoopLag, bots/intake.py defer, workers/notify.py deferred_reply)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from bots.fakes.wechat import FakeWeChat
+from gateway.app import create_app
+from gateway.busy import LoopLag
+from tests.gateway.conftest import WeChatSide
+from tickets.inbox.message import Channel, Consent, InboundMessage, Kind, Location, Media
+from tickets.settings import Settings
+from tickets.storage.schema import deferred_messages, inbound_messages, outbox, tickets
+from workers.context import WorkerContext, install
+from workers.notify import deferred_reply
+from workers.runner import Loop
+
+OPENID = "oDeferred0001xyzABCDEF"
+SECRET = "fake-app-secret"
+SHORT = "收到，稍后回复您。"
+
+
+@pytest.fixture
+def fake(settings: Settings) -> Iterator[FakeWeChat]:
+    with FakeWeChat(settings.wechat_app_id, SECRET) as server:
+        settings.wechat_app_secret = SECRET
+        settings.wechat_api_base = server.start()
+        yield server
+
+
+def rows(engine: Engine, table: sa.Table) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def run_jobs(settings: Settings, engine: Engine) -> WorkerContext:
+    context = WorkerContext.build(settings, engine)
+    install(context)
+    loop = Loop(context, sweep_every_s=3600)
+    loop._last_sweep = float("inf")
+    while loop.tick():
+        pass
+    return context
+
+
+def test_a_late_push_gets_a_short_word_then_its_answer_once(settings: Settings, engine: Engine, wechat: WeChatSide,
+                                                            fake: FakeWeChat) -> None:
+    app = create_app(settings, run_jobs=False)
+    lag = app.state.gateway.loop_lag
+    lag.interval_s = 3600.0  # the ticker measures once an hour: the test says how late the loop runs
+    with TestClient(app) as client:
+        def post(query: dict[str, str], body: bytes) -> str:
+            response = client.post("/webhooks/wechat", params=query, content=body)
+            assert response.status_code == 200
+            return wechat.open(response.content).get("Content", "")
+
+        wechat.clock += 20
+        assert "问题在哪里" in post(*wechat.seal(wechat.text(OPENID, "小区门口的路灯坏了"), OPENID))
+        wechat.clock += 20
+        place = wechat.seal(wechat.text(OPENID, "文化路80号"), OPENID)
+        lag.lag_s = 2.5  # requests now wait 2.5 s for the event loop: over the 2 s the settings allow
+        assert post(*place) == SHORT
+        assert post(*place) == SHORT  # WeChat sending it again: kept once, one job
+        assert (rows(engine, deferred_messages), rows(engine, inbound_messages)) == (1, 1)
+        with engine.connect() as conn:
+            kept = conn.execute(sa.select(deferred_messages)).one()
+            [job] = conn.execute(sa.select(outbox.c.payload).where(outbox.c.topic == "citizen.deferred_message")).all()
+        assert job.payload == {"deferred_id": kept.id}  # the job names the row: no openid or words in the outbox
+
+        context = run_jobs(settings, engine)
+        [answer] = [m["text"] for m in fake.texts_to(OPENID)]
+        assert "请核对" in answer and "文化路80号" in answer  # the step ran: the summary to confirm
+        deferred_reply(context, {"deferred_id": kept.id})  # the job handed out again: nothing more is sent
+        assert len(fake.texts_to(OPENID)) == 1
+        with engine.connect() as conn:
+            done = conn.execute(sa.select(deferred_messages)).one()
+        assert done.answered_at is not None and done.message == {}  # the citizen's words are not kept twice
+        context.close()
+
+        lag.lag_s = 0.0
+        assert post(*place) == answer  # a copy arriving later gets the same answer from the intake's dedupe
+        wechat.clock += 20
+        assert "工单号" in post(*wechat.seal(wechat.text(OPENID, "1"), OPENID))
+    assert rows(engine, tickets) == 1 and rows(engine, inbound_messages) == 3
+
+
+def test_a_retry_of_a_push_answered_too_slowly_gets_that_answer_by_message(settings: Settings, engine: Engine,
+                                                                          wechat: WeChatSide,
+                                                                          fake: FakeWeChat) -> None:
+    app = create_app(settings, run_jobs=False)
+    lag = app.state.gateway.loop_lag
+    lag.interval_s = 3600.0
+    with TestClient(app) as client:
+        push = wechat.seal(wechat.text(OPENID, "楼下垃圾三天没人清运了"), OPENID)
+        first = wechat.open(client.post("/webhooks/wechat", params=push[0], content=push[1]).content)["Content"]
+        lag.lag_s = 4.0  # the answer came too late for WeChat, which retries into a stalled process
+        retry = client.post("/webhooks/wechat", params=push[0], content=push[1])
+        assert wechat.open(retry.content)["Content"] == SHORT
+        run_jobs(settings, engine).close()
+    assert [m["text"] for m in fake.texts_to(OPENID)] == [first]  # the answer WeChat never passed on
+    assert rows(engine, inbound_messages) == 1
+
+
+def test_events_that_get_no_reply_are_deferred_silently(settings: Settings, engine: Engine, wechat: WeChatSide,
+                                                        fake: FakeWeChat) -> None:
+    app = create_app(settings, run_jobs=False)
+    app.state.gateway.loop_lag.interval_s = 3600.0
+    app.state.gateway.loop_lag.lag_s = 3.0
+    with TestClient(app) as client:
+        query, body = wechat.seal(wechat.event(OPENID, "VIEW", "https://example.cn/menu"), OPENID)
+        response = client.post("/webhooks/wechat", params=query, content=body)
+        assert response.status_code == 200 and response.content == b"success"
+        run_jobs(settings, engine).close()
+    assert fake.texts_to(OPENID) == [] and rows(engine, inbound_messages) == 1
+
+
+def test_shedding_can_be_turned_off(settings: Settings, engine: Engine, wechat: WeChatSide) -> None:
+    settings.wechat_answer_within_seconds = 0
+    app = create_app(settings, run_jobs=False)
+    app.state.gateway.loop_lag.lag_s = 30.0
+    with TestClient(app) as client:
+        query, body = wechat.seal(wechat.text(OPENID, "小区门口的路灯坏了"), OPENID)
+        answer = client.post("/webhooks/wechat", params=query, content=body)
+        assert "问题在哪里" in wechat.open(answer.content)["Content"]
+    assert rows(engine, deferred_messages) == 0
+
+
+def test_the_lag_is_how_late_the_loop_runs_what_is_ready() -> None:
+    async def scenario() -> tuple[float, float]:
+        lag = LoopLag(interval_s=0.05)
+        ticker = asyncio.create_task(lag.run())
+        await asyncio.sleep(0.12)
+        time.sleep(0.4)  # a stall: everything that arrives meanwhile waits behind it
+        await asyncio.sleep(0.01)
+        stalled = lag.lag_s
+        await asyncio.sleep(0.2)
+        ticker.cancel()
+        return stalled, lag.lag_s
+
+    stalled, after = asyncio.run(scenario())
+    assert stalled >= 0.3 and after < 0.1
+
+
+def test_a_message_survives_being_kept_for_later() -> None:
+    message = InboundMessage(Channel.WECHAT, "gh_x", OPENID, Kind.LOCATION, "123456789",
+                             datetime(2026, 12, 7, 8, 0, tzinfo=UTC), text="就在这儿",
+                             media=Media("m1", "https://x.cn/1.jpg", "jpg"),
+                             location=Location(34.75, 113.62, "文化路", 15),
+                             event_key="k", consents=(Consent("T1", "accept"),), raw_type="location",
+                             extra={"a": 1}, dropped=("video",))
+    assert InboundMessage.from_data(message.to_data()) == message

@@ -1,0 +1,46 @@
+"""Messages answered later: a push the gateway could not answer before the platform's deadline.
+
+The webhook keeps such a message here with an outbox row (`citizen.deferred_message`) and answers at once; the
+job runs the message through the intake as if it had just arrived (the intake's dedupe answers a message that
+was handled meanwhile with the replies it got) and sends the replies by customer-service message. One row per
+message, however often the platform sends it, so one job answers it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from tickets import outbox
+from tickets.inbox.message import InboundMessage
+from tickets.storage import fastsql
+from tickets.storage.schema import deferred_messages
+
+_KEEP = fastsql.Sql("INSERT INTO deferred_messages (channel, account, dedupe_key, message, created_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, account, dedupe_key) DO NOTHING RETURNING id")
+
+
+def keep(conn: sa.Connection, msg: InboundMessage, now: datetime) -> bool:
+    """Keep `msg` to be answered by a job; False when it was kept before (the platform sending it again)."""
+    pg = fastsql.is_postgres(conn)
+    kept = fastsql.fetch(conn, _KEEP, (msg.channel.value, msg.account, msg.dedupe_key,
+                                       fastsql.bind_json(pg, msg.to_data()), fastsql.bind_time(pg, now)))
+    if kept:  # the job's payload names the row only: no openid or text in the outbox
+        outbox.put(conn, outbox.Topic.DEFERRED_MESSAGE, {"deferred_id": int(kept[0][0])}, now)
+    return bool(kept)
+
+
+def waiting(conn: sa.Connection, deferred_id: int) -> InboundMessage | None:
+    """The kept message, locked until the transaction ends; None when it is answered (or unknown)."""
+    row = conn.execute(sa.select(deferred_messages.c.message, deferred_messages.c.answered_at)
+                       .where(deferred_messages.c.id == deferred_id).with_for_update()).one_or_none()
+    if row is None or row.answered_at is not None:
+        return None
+    return InboundMessage.from_data(dict(row.message))
+
+
+def answered(conn: sa.Connection, deferred_id: int, now: datetime) -> None:
+    """The message was answered: the row stays (a late copy of the push is not kept again), its content goes."""
+    conn.execute(sa.update(deferred_messages).where(deferred_messages.c.id == deferred_id)
+                 .values(answered_at=now, message={}))
