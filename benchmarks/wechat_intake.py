@@ -13,7 +13,7 @@ and "1" (which opens a ticket). Requests are sealed before each timed phase.
 Printed per backend: throughput, p50 and p99 of both endpoints, the ratio full/bare, CPU per request
 of the server workers (and of PostgreSQL), then correctness checks: every response 200, a sample of
 replies decrypted and read, tickets in the database == completed three-message sequences.
-Targets (ratio >= 0.30 and p99 < 100 ms on SQLite, ratio >= 0.20 on PostgreSQL) are reported, not
+Targets (ratio >= 0.35 on SQLite, >= 0.25 on PostgreSQL, p99 <= 150 ms at saturation) are reported, not
 asserted; the exit status is non-zero only when a correctness check fails.
 """
 
@@ -50,7 +50,7 @@ HOST = "127.0.0.1"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "petition_bench"
 PG_BENCH_URL = f"postgresql://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
-TARGETS = {"sqlite": (0.30, 100.0), "postgresql": (0.20, None)}  # (ratio >=, p99 ms <)
+TARGETS = {"sqlite": (0.35, 150.0), "postgresql": (0.25, 150.0)}  # (ratio >=, p99 ms <= at saturation)
 # Web workers per backend, the same for bare and full. SQLite: one writer at a time; a second process
 # only sleeps in SQLite's busy handler with its event loop blocked (serve one, as the Procfile does).
 # PostgreSQL: the webhook's transaction waits on round trips and on the commit's WAL flush with the event
@@ -506,8 +506,8 @@ def summary(results: list[BackendResult]) -> None:
           f"{'full p99':>10}  target                      met   correct")
     for r in results:
         ratio_min, p99_max = TARGETS[r.backend]
-        met = r.ratio >= ratio_min and (p99_max is None or r.full.p(99) < p99_max)
-        target = f"ratio >= {ratio_min:.2f}" + (f", p99 < {p99_max:.0f} ms" if p99_max else "")
+        met = r.ratio >= ratio_min and (p99_max is None or r.full.p(99) <= p99_max)
+        target = f"ratio >= {ratio_min:.2f}" + (f", p99 <= {p99_max:.0f} ms" if p99_max else "")
         print(f"  {r.backend:<11}{len(r.connections):8d}{r.bare.rate:11.0f}{r.full.rate:11.0f}{r.ratio:7.2f}"
               f"{r.full.p(50):8.1f}ms"
               f"{r.full.p(99):8.1f}ms  {target:<28}{'yes' if met else 'NO':<6}{'yes' if not r.failures else 'NO'}")
