@@ -3,12 +3,12 @@ server, against a plain HTTP client posting the same messages to the same fake, 
 
     .venv/bin/python benchmarks/push_fanout.py [--backend sqlite|postgresql|both] [--count 10000]
 
-The issue: 10,000 notifications for one petition's co-signers. Petitions and co-signers do not exist
-in the code yet, so the fan-out is modelled as `count` citizens who each get a notification for the
-same ticket: one transaction records the status change (`progress.apply_update`, which tells the
-filer, citizen 0) and writes a notification and its outbox row for every other citizen with
-`tickets.notifications.create` (same event, same payload), as the co-signer fan-out would. Every
-citizen wrote to the account recently, so the ladder ends at the customer-service message.
+The issue: 10,000 notifications for one petition's co-signers. The fan-out is `count` citizens who each
+get a notification for the same ticket: one transaction records the status change
+(`progress.apply_update`, which tells the filer, citizen 0) and writes a notification and its outbox row
+for every other citizen with `tickets.notifications.create_many` (same event, same payload), as
+`progress` tells a petition's co-signers. Every citizen wrote to the account recently, so the ladder ends at
+the customer-service message.
 
 - **Fake WeChat**: `bots.fakes.wechat.FakeWeChat`, no latency, in its own process (a pipe carries the
   control commands), so the workers and the plain client hit the same server with the same settings.
@@ -31,7 +31,7 @@ citizen wrote to the account recently, so the ladder ends at the customer-servic
 - **Checks** (exit status 1 if any fails): the fake accepted exactly `count` customer-service
   messages in the timed phase, to `count` distinct openids; every notification is `sent`; the outbox
   is empty of unfinished rows; every baseline answer is errcode 0.
-- **Target** (reported, not asserted): pipeline rate >= 50% of the plain client's.
+- **Target** (reported, not asserted): pipeline rate >= 70% of the plain client's.
 - **Databases**: SQLite in a temporary directory; PostgreSQL database `petition_fanout` on
   127.0.0.1 (created if missing, its `public` schema dropped and migrated at each run).
 - **Shared machine**: before each timed phase the benchmark waits (`--quiet-wait`, up to 30 s) for the
@@ -86,7 +86,7 @@ PG_DB = "petition_fanout"
 PG_URL = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
 APP_ID, APP_SECRET, ACCOUNT = "wx" + "fa0" * 5 + "1", "fanout-app-secret", "gh_fanout00001"
 WARM_UP = 100
-TARGET = 0.5
+TARGET = 0.7  # pipeline rate / plain client rate (the performance issue)
 CUSTOM_SEND = "/cgi-bin/message/custom/send"
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
@@ -307,9 +307,9 @@ def fan_out(engine: Engine, ticket_id: int, citizen_ids: Sequence[int]) -> datet
         applied = progress.apply_update(conn, ticket_id, update, started)  # tells the filer
         payload = {"status": applied.ticket.status.value, "note": update.note, "unit": update.unit,
                    "expected_at": None}
-        for citizen_id in citizen_ids:  # the co-signers (the filer's is already there: skipped)
-            notifications.create(conn, citizen_id=citizen_id, purpose="progress", payload=payload, now=started,
-                                 ticket_id=ticket_id, event_id=applied.event_id)
+        # The co-signers (the filer's is already there: skipped), as progress._tell writes an audience.
+        notifications.create_many(conn, [(citizen_id, "progress") for citizen_id in citizen_ids], payload=payload,
+                                  now=started, ticket_id=ticket_id, event_id=applied.event_id)
     return started
 
 

@@ -108,10 +108,11 @@ def _tell(conn: sa.Connection, ticket: Ticket, event_id: int, update: StatusUpda
     payload = {"status": ticket.status.value, "at": now.isoformat(), "note": update.note,
                "unit": update.unit or ticket.unit,
                "expected_at": update.expected_at.isoformat() if update.expected_at else None}
-    for citizen_id, role in _audience(conn, ticket):
-        notifications.create(conn, citizen_id=citizen_id, purpose=_purpose(role, resolved), payload=payload,
-                             now=now, ticket_id=ticket.id, event_id=event_id)
-        if resolved and role == FILER:
+    audience = _audience(conn, ticket)
+    notifications.create_many(conn, [(citizen_id, _purpose(role, resolved)) for citizen_id, role in audience],
+                              payload=payload, now=now, ticket_id=ticket.id, event_id=event_id)
+    if resolved:
+        for citizen_id in (c for c, role in audience if role == FILER):
             expect_evaluation(conn, citizen_id, ticket.id)
     if resolved:
         conn.execute(sa.update(tickets).where(tickets.c.id == ticket.id)
