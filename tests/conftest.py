@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bots.fakes.wechat import FakeWeChat
 from tickets.settings import Settings
 from tickets.storage.db import create_db_engine, migrate
 from tickets.storage.schema import metadata
@@ -87,3 +88,15 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         public_base_url="https://gw.example.cn", wechat_token=TEST_TOKEN, wechat_app_id=TEST_APP_ID,
         wechat_aes_key=TEST_AES_KEY, _env_file=None,  # type: ignore[call-arg]
     ).prepared()
+
+
+WECHAT_API_SECRET = "fake-app-secret"
+
+
+@pytest.fixture
+def wechat_api(settings: Settings) -> Iterator[FakeWeChat]:
+    """WeChat's API on loopback (bots/fakes/wechat.py); the settings point at it with its AppSecret."""
+    with FakeWeChat(settings.wechat_app_id, WECHAT_API_SECRET) as server:
+        settings.wechat_app_secret = WECHAT_API_SECRET
+        settings.wechat_api_base = server.start()
+        yield server

@@ -24,6 +24,8 @@ from gateway.app import create_app
 from tests.conftest import TEST_ACCOUNT, TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
 from tests.gateway.cosign.support import SMS_SECRET, StartSite, site_starter
 from tickets.settings import Settings
+from workers.context import WorkerContext, install
+from workers.runner import Loop
 
 
 @dataclass
@@ -144,3 +146,15 @@ def start_site(settings: Settings, engine: Engine, sms: FakeSmsGateway) -> Itera
     """Starts the co-sign site with settings overridden per test (tests/gateway/cosign/support.py)."""
     with site_starter(settings, engine, sms) as start:
         yield start
+
+
+def run_jobs(settings: Settings, engine: Engine) -> WorkerContext:
+    """Run every due outbox row, as the in-process runner does, with a worker wired from `settings`; the caller
+    closes the returned context (or hands a job to it again)."""
+    context = WorkerContext.build(settings, engine)
+    install(context)
+    loop = Loop(context, sweep_every_s=3600)
+    loop._last_sweep = float("inf")
+    while loop.tick():
+        pass
+    return context

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -18,40 +17,25 @@ from sqlalchemy.engine import Engine
 from bots.fakes.wechat import FakeWeChat
 from gateway.app import create_app
 from gateway.busy import LoopLag
-from tests.gateway.conftest import WeChatSide
+from tests.gateway.conftest import WeChatSide, run_jobs
 from tickets.inbox.message import Channel, Consent, InboundMessage, Kind, Location, Media
 from tickets.settings import Settings
 from tickets.storage.schema import deferred_messages, inbound_messages, outbox, tickets
-from workers.context import WorkerContext, install
 from workers.notify import deferred_reply
-from workers.runner import Loop
 
 OPENID = "oDeferred0001xyzABCDEF"
-SECRET = "fake-app-secret"
 SHORT = "收到，稍后回复您。"
 
 
 @pytest.fixture
-def fake(settings: Settings) -> Iterator[FakeWeChat]:
-    with FakeWeChat(settings.wechat_app_id, SECRET) as server:
-        settings.wechat_app_secret = SECRET
-        settings.wechat_api_base = server.start()
-        yield server
+def fake(wechat_api: FakeWeChat) -> FakeWeChat:
+    """WeChat's API on loopback, where the job sends its customer-service messages (tests/conftest.py)."""
+    return wechat_api
 
 
 def rows(engine: Engine, table: sa.Table) -> int:
     with engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
-
-
-def run_jobs(settings: Settings, engine: Engine) -> WorkerContext:
-    context = WorkerContext.build(settings, engine)
-    install(context)
-    loop = Loop(context, sweep_every_s=3600)
-    loop._last_sweep = float("inf")
-    while loop.tick():
-        pass
-    return context
 
 
 def test_a_late_push_gets_a_short_word_then_its_answer_once(settings: Settings, engine: Engine, wechat: WeChatSide,

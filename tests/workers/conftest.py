@@ -12,19 +12,17 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bots.fakes.wechat import FakeWeChat
+from tests.conftest import WECHAT_API_SECRET
 from tickets.settings import Settings
 from workers.context import WorkerContext, install
 
-SECRET = "fake-app-secret"
+SECRET = WECHAT_API_SECRET
 
 
 @pytest.fixture
-def fake(settings: Settings) -> Iterator[FakeWeChat]:
-    """WeChat's API on loopback; the settings point at it."""
-    with FakeWeChat(settings.wechat_app_id, SECRET) as server:
-        settings.wechat_app_secret = SECRET
-        settings.wechat_api_base = server.start()
-        yield server
+def fake(wechat_api: FakeWeChat) -> FakeWeChat:
+    """WeChat's API on loopback; the settings point at it (tests/conftest.py)."""
+    return wechat_api
 
 
 @pytest.fixture

@@ -7,24 +7,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from bots.fakes.wechat import FakeWeChat
+from tests.gateway.conftest import run_jobs as run_due
 from tests.gateway.console.support import csrf_of, make_user, open_ticket, sign_in
 from tickets.access.officers import UserRole
 from tickets.clock import utcnow
 from tickets.settings import Settings
 from tickets.storage.schema import citizens, notifications, outbox
-from workers.context import WorkerContext, install
-from workers.runner import Loop
 
 
 def run_jobs(settings: Settings, engine: Engine) -> None:
-    """Run every due outbox row, as the in-process runner does, with a worker wired from `settings`."""
-    context = WorkerContext.build(settings, engine)
-    install(context)
-    loop = Loop(context, sweep_every_s=3600)
-    loop._last_sweep = float("inf")
-    while loop.tick():
-        pass
-    context.close()
+    """Run every due outbox row with a worker wired from `settings`."""
+    run_due(settings, engine).close()
 
 
 def notice(engine: Engine) -> sa.Row[tuple[str, str, str]]:
