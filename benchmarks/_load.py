@@ -161,9 +161,35 @@ async def _drive(conn: Conn, source: Source, deadline: float, latencies: list[fl
     return False
 
 
-async def run_phase(name: str, conns: Sequence[Conn], sources: Sequence[Source], seconds: float) -> PhaseResult:
+async def _drive_paced(conn: Conn, source: Source, first_at: float, interval: float, deadline: float,
+                      latencies: list[float]) -> bool:
+    """Open loop on one connection: a request every `interval` seconds from `first_at`, each timed from when
+    it was due (a late answer delays the next send, and that delay counts: no coordinated omission)."""
+    clock = time.perf_counter
+    reader, writer = conn.reader, conn.writer
+    body_of = conn._body  # noqa: SLF001
+    due = first_at
+    while due < deadline:
+        wait = due - clock()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        data = source.next_request()
+        if data is None:
+            return True
+        writer.write(data)
+        head = await reader.readuntil(_HEAD_END)
+        body = await body_of(head)
+        latencies.append(clock() - due)
+        source.on_response(int(head[9:12]), body)
+        due += interval
+    return False
+
+
+async def run_phase(name: str, conns: Sequence[Conn], sources: Sequence[Source], seconds: float, *,
+                    rate: float | None = None) -> PhaseResult:
     """Drive every connection with its source for `seconds`; requests in flight at the deadline finish
-    and count (the elapsed time runs to the last of them)."""
+    and count (the elapsed time runs to the last of them). With `rate` (requests per second in all) the
+    connections send on a schedule, spread evenly, instead of each as soon as its last answer came."""
     latencies: list[float] = []
     gc.collect()
     gc.disable()
@@ -171,7 +197,14 @@ async def run_phase(name: str, conns: Sequence[Conn], sources: Sequence[Source],
         cpu0 = time.process_time()
         start = time.perf_counter()
         deadline = start + seconds
-        dry = await asyncio.gather(*(_drive(c, s, deadline, latencies) for c, s in zip(conns, sources, strict=True)))
+        if rate:
+            interval = len(conns) / rate
+            dry = await asyncio.gather(*(_drive_paced(c, s, start + i * interval / len(conns), interval, deadline,
+                                                      latencies)
+                                         for i, (c, s) in enumerate(zip(conns, sources, strict=True))))
+        else:
+            dry = await asyncio.gather(*(_drive(c, s, deadline, latencies)
+                                         for c, s in zip(conns, sources, strict=True)))
         elapsed = time.perf_counter() - start
         cpu = time.process_time() - cpu0
     finally:
