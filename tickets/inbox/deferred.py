@@ -32,9 +32,11 @@ def keep(conn: sa.Connection, msg: InboundMessage, now: datetime) -> bool:
 
 
 def waiting(conn: sa.Connection, deferred_id: int) -> InboundMessage | None:
-    """The kept message, locked until the transaction ends; None when it is answered (or unknown)."""
+    """The kept message; None when it is answered (or unknown). One outbox row answers it, so one job at a time
+    reads it (a job handed out again while the first still runs, after OUTBOX_STALE_SECONDS, could send twice,
+    as for every job: delivery is at least once)."""
     row = conn.execute(sa.select(deferred_messages.c.message, deferred_messages.c.answered_at)
-                       .where(deferred_messages.c.id == deferred_id).with_for_update()).one_or_none()
+                       .where(deferred_messages.c.id == deferred_id)).one_or_none()
     if row is None or row.answered_at is not None:
         return None
     return InboundMessage.from_data(dict(row.message))
