@@ -1,4 +1,5 @@
-"""The event loop's database writes (the webhooks' intake) when another process holds the write lock.
+"""The event loop under pressure: the webhooks' writes when another process holds the write lock, and how late
+the loop runs (`LoopLag`, by which the WeChat webhook defers what it cannot answer in time).
 
 The intake runs its short transaction on the event loop on purpose (bots/intake.py, docs/performance.md), so
 a wait for a lock is a wait of the whole process: /healthz and every other request queue behind it. Its
