@@ -125,11 +125,14 @@ def credentials() -> dict[str, str]:
     }
 
 
-def start_server(database_url: str, creds: dict[str, str], work: Path, workers: int) -> Server:
+def start_server(database_url: str, creds: dict[str, str], work: Path, workers: int,
+                 answer_within: float | None = None) -> Server:
     port = _free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.upper().startswith(("WECHAT_", "ALIPAY_", "REDIS_", "DATABASE_"))}
     env.update(creds)
+    if answer_within is not None:  # load shedding (docs/configuration.md); the gateway's default otherwise
+        env["WECHAT_ANSWER_WITHIN_SECONDS"] = str(answer_within)
     env.update({
         "DATABASE_URL": database_url, "GATEWAY_ENV": "production", "VAR_DIR": str(work / "var"),
         "SECRET_KEY": secrets.token_urlsafe(48), "PUBLIC_BASE_URL": "https://12345.example.gov.cn",
@@ -465,7 +468,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> BackendResult:
         url = prepare_database(backend, work)
         creds = credentials()
         workers = args.workers or WORKERS[backend]
-        server = start_server(url, creds, work, workers)
+        server = start_server(url, creds, work, workers, args.answer_within)
         try:
             print(f"\n== {backend}: uvicorn --workers {workers} on :{server.port} (pids {server.workers}), "
                   f"{args.connections} connections", flush=True)
@@ -528,6 +531,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="bare/full pairs per backend (default 2)")
     parser.add_argument("--warmup", type=float, default=1.5, help="warm-up per endpoint, seconds (default 1.5)")
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--answer-within", type=float, default=None, metavar="SECONDS",
+                        help="WECHAT_ANSWER_WITHIN_SECONDS for the server (0: no load shedding). Under overload "
+                             "(many --connections) deferred pushes get the short answer, which the checks count "
+                             "as wrong replies and missing tickets: their jobs do not run here")
     parser.add_argument("--workers", type=int, default=0,
                         help="uvicorn workers for both endpoints (default: 1 on SQLite, 3 on PostgreSQL)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
