@@ -69,12 +69,20 @@ class LoopLag:
 
     def __init__(self, interval_s: float = 0.1) -> None:
         self.interval_s = interval_s
-        self.lag_s = 0.0
+        self.lag_s = 0.0  # at the ticker's last wake
+        self._due: float | None = None  # when the ticker should wake next (the loop's clock)
+
+    def current(self) -> float:
+        """The lag now: the last one measured, or how long the ticker has been overdue if that is more (while
+        the loop is busy the ticker cannot wake to measure, and what became ready with it waits as long)."""
+        if self._due is None:
+            return self.lag_s
+        return max(self.lag_s, asyncio.get_running_loop().time() - self._due)
 
     async def run(self) -> None:
         """Measure until cancelled (the app's lifespan runs this)."""
         loop = asyncio.get_running_loop()
         while True:
-            asked = loop.time()
+            self._due = loop.time() + self.interval_s
             await asyncio.sleep(self.interval_s)
-            self.lag_s = max(0.0, loop.time() - asked - self.interval_s)
+            self.lag_s = max(0.0, loop.time() - self._due)

@@ -59,7 +59,7 @@ async def push(request: Request, state: State) -> Response:
     message = envelope.message
     within = state.settings.wechat_answer_within_seconds
     with state.intake_pause.guard():  # the intake's write on the event loop, the nonce (without Redis) in it
-        if within and state.loop_lag.lag_s > within:
+        if within and state.loop_lag.current() > within:
             # It waited too long to be sure of an answer before WeChat gives up (5 s): a short word now, the
             # answer by a job (gateway/busy.py LoopLag).
             defer(state.intake_engine, message, first=lambda conn: adapter.claim(envelope, conn))

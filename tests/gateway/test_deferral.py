@@ -121,21 +121,23 @@ def test_shedding_can_be_turned_off(settings: Settings, engine: Engine, wechat: 
 
 
 def test_the_lag_is_how_late_the_loop_runs_what_is_ready() -> None:
-    async def scenario() -> tuple[float, float]:
+    async def scenario() -> tuple[float, float, float, float]:
         lag = LoopLag(interval_s=0.05)
         ticker = asyncio.create_task(lag.run())
         await asyncio.sleep(0.12)
+        calm = lag.current()
         time.sleep(0.4)  # a stall: everything that arrives meanwhile waits behind it
+        during = lag.current()  # the ticker is overdue: known before it can wake
         await asyncio.sleep(0.01)
-        stalled = lag.lag_s
+        measured = lag.lag_s
         await asyncio.sleep(0.2)
         ticker.cancel()
-        return stalled, lag.lag_s
+        return calm, during, measured, lag.current()
 
     # A loop of its own in a thread of its own: other tests' clients may keep one running in this thread.
     with ThreadPoolExecutor(1) as pool:
-        stalled, after = pool.submit(asyncio.run, scenario()).result()
-    assert stalled >= 0.3 and after < 0.1
+        calm, during, measured, after = pool.submit(asyncio.run, scenario()).result()
+    assert calm < 0.1 and during >= 0.3 and measured >= 0.3 and after < 0.1
 
 
 def test_a_message_survives_being_kept_for_later() -> None:
