@@ -1,4 +1,4 @@
-"""The one-way layer rule (docs/layout.md), checked on every import in the packages.
+"""The one-way layer rule (docs/design.md section 2), checked on every import in the packages.
 
     language  ->  tickets  ->  qr  ->  bots  ->  workers  ->  gateway
 
