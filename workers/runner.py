@@ -54,6 +54,8 @@ class Loop:
             with self.context.engine.begin() as conn:
                 sweeps.remind_idle_drafts(conn, utcnow(), idle_minutes=settings.draft_idle_minutes)
             with self.context.engine.begin() as conn:
+                sweeps.forget_unanswered(conn, utcnow())
+            with self.context.engine.begin() as conn:
                 sweeps.follow_up_evaluations(conn, utcnow(), remind_days=settings.evaluation_remind_days)
             with self.context.engine.begin() as conn:
                 sweeps.watch_petitions(conn, utcnow(), velocity=settings.warning_velocity,

@@ -14,6 +14,7 @@ from bots.replies import say
 from tickets import clusters, notifications, outbox, petitions, progress, repository, warnings
 from tickets.access import otp
 from tickets.deadlines import policy as deadlines
+from tickets.inbox import deferred
 from tickets.inbox.message import Channel
 from tickets.lifecycle import Status
 from tickets.routing import catalogue, learned
@@ -51,6 +52,14 @@ def remind_idle_drafts(conn: sa.Connection, now: datetime, *, idle_minutes: int)
         conn.execute(sa.update(citizens).where(citizens.c.id == row.id).values(draft_reminded_at=now))
         reminded += 1
     return reminded
+
+
+def forget_unanswered(conn: sa.Connection, now: datetime) -> int:
+    """Drop the words of deferred messages no job could answer within WeChat's customer-service window."""
+    forgotten = deferred.give_up(conn, now - SERVICE_WINDOW - timedelta(hours=1), now)
+    if forgotten:
+        log.warning("%d deferred messages could not be answered within 48 hours; their text is dropped", forgotten)
+    return forgotten
 
 
 def follow_up_evaluations(conn: sa.Connection, now: datetime, *, remind_days: int) -> tuple[int, int]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -18,9 +18,11 @@ from bots.fakes.wechat import FakeWeChat
 from gateway.app import create_app
 from gateway.busy import LoopLag
 from tests.gateway.conftest import WeChatSide, run_jobs
+from tickets.inbox import deferred
 from tickets.inbox.message import Channel, Consent, InboundMessage, Kind, Location, Media
 from tickets.settings import Settings
 from tickets.storage.schema import deferred_messages, inbound_messages, outbox, tickets
+from workers import sweeps
 from workers.notify import deferred_reply
 
 OPENID = "oDeferred0001xyzABCDEF"
@@ -148,3 +150,17 @@ def test_a_message_survives_being_kept_for_later() -> None:
                              event_key="k", consents=(Consent("T1", "accept"),), raw_type="location",
                              extra={"a": 1}, dropped=("video",))
     assert InboundMessage.from_data(message.to_data()) == message
+
+
+def test_a_message_no_job_could_answer_is_dropped_after_the_service_window(engine: Engine) -> None:
+    message = InboundMessage(Channel.WECHAT, "gh_x", OPENID, Kind.TEXT, "987654321",
+                             datetime(2026, 12, 7, 8, 0, tzinfo=UTC), text="我的电话13912345678，路灯坏了")
+    kept_at = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        assert deferred.keep(conn, message, kept_at)
+        [deferred_id] = conn.execute(sa.select(deferred_messages.c.id)).scalars().all()
+        assert sweeps.forget_unanswered(conn, kept_at + timedelta(hours=47)) == 0  # a job may still answer
+        assert sweeps.forget_unanswered(conn, kept_at + timedelta(hours=49)) == 1
+        assert deferred.waiting(conn, deferred_id) is None  # a job handed out now sends nothing
+        assert conn.execute(sa.select(deferred_messages.c.message)).scalar_one() == {}
+        assert sweeps.forget_unanswered(conn, kept_at + timedelta(hours=50)) == 0

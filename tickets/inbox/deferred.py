@@ -43,6 +43,18 @@ def waiting(conn: sa.Connection, deferred_id: int) -> InboundMessage | None:
 
 
 def answered(conn: sa.Connection, deferred_id: int, now: datetime) -> None:
-    """The message was answered: the row stays (a late copy of the push is not kept again), its content goes."""
+    """The message was answered: the row stays (a late copy of the push is not kept again), its content goes.
+    (`answered_at` is also set on a message given up: see `give_up`.)"""
     conn.execute(sa.update(deferred_messages).where(deferred_messages.c.id == deferred_id)
                  .values(answered_at=now, message={}))
+
+
+def give_up(conn: sa.Connection, before: datetime, now: datetime) -> int:
+    """Messages kept before `before` and still unanswered (their job failed for good): past WeChat's 48-hour
+    customer-service window no answer can reach the citizen, so their words are dropped and the row is closed.
+    Returns how many."""
+    return int(conn.execute(
+        sa.update(deferred_messages)
+        .where(deferred_messages.c.answered_at.is_(None), deferred_messages.c.created_at < before)
+        .values(answered_at=now, message={})
+    ).rowcount)
