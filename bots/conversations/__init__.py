@@ -1,12 +1,18 @@
 """The chat: channel-neutral, no HTTP and no SDK.
 
     commands.py        What a citizen's short text (or menu click) asks for, if it is a command
+    consult.py         Questions answered at once (即问即答) from the city's knowledge base, without filing ...
     cosign.py          The co-sign conversation (联名) in chat: start a joint petition, its QR card, scans, ...
     desk.py            What the conversations may ask of the ticket store, inside the message's transaction
-    dialog.py          The intake conversation: from one or several messages to a confirmed ticket
+    dialog.py          Every message read as what the citizen is doing with it, in the context of the ...
     draft.py           The draft a citizen builds over several messages before confirming it as a ticket
+    drafting.py        What the citizen says about a problem, from one message or several, until it is filed
     evaluation.py      The evaluation conversation (结果能评): rating, whether it is solved, and why not
+    followup.py        What a citizen says right after an exchange ended (filed, told its status, ...)
     miniapp.py         A request filed in one go from the Alipay mini-program: the same draft, rules and ...
+    pending.py         The questions the bot asked and waits on, kept under their `states.Pending` keys
+    requests.py        The citizen's filed requests in plain words: how is it going, take it back
+    safety.py          Danger first: the emergency number and one line of advice before anything else, ...
     similar.py         The offer before a new request is confirmed: "a similar problem nearby is already ...
     states.py          Every state of the chat, declared in one place (as aiogram declares its `StatesGroup`s)
 """

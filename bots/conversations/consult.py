@@ -8,11 +8,11 @@ does the chat offer to file: their words start a draft.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from bots.conversations import drafting, followup
 from bots.conversations.desk import Desk
+from bots.conversations.pending import take
 from bots.conversations.states import Intake, Pending
 from bots.replies import Reply, say
 from language.acts import Act, acts_of
@@ -42,11 +42,8 @@ def question(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None:
 
 def follow_up(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None:
     """What the citizen says after an answer: it did not help (start a report), thanks, or something else."""
-    pending: dict[str, Any] | None = citizen.dialog_data.get(Pending.CONSULT)
-    if not pending:
-        return None
-    citizen.dialog_data = {k: v for k, v in citizen.dialog_data.items() if k != Pending.CONSULT}
-    if desk.now - datetime.fromisoformat(str(pending["asked_at"])) > PENDING_TTL or not text:
+    pending = take(citizen, Pending.CONSULT, desk.now, PENDING_TTL)
+    if pending is None or not text:
         return None
     acts = acts_of(text)
     if Act.NOT_HELPFUL in acts or Act.UNSATISFIED in acts or Act.REPORT in acts:

@@ -23,6 +23,7 @@ from typing import Any
 
 from bots.conversations import drafting
 from bots.conversations.desk import Desk
+from bots.conversations.pending import forget as forget_pending
 from bots.conversations.states import Intake, Pending
 from bots.replies import Reply, say
 from language.acts import Act, acts_of
@@ -145,8 +146,7 @@ def _argument(word: str, prefixes: tuple[str, ...]) -> str | None:
 
 
 def _forget(citizen: Citizen) -> None:
-    if PENDING in citizen.dialog_data:
-        citizen.dialog_data = {k: v for k, v in citizen.dialog_data.items() if k != PENDING}
+    forget_pending(citizen, PENDING)
 
 
 def _sign(citizen: Citizen, desk: Desk, petition_id: int, *, consent: bool) -> list[Reply]:

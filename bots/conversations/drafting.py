@@ -19,6 +19,7 @@ from typing import Any
 from bots.conversations import followup, similar
 from bots.conversations.desk import Desk
 from bots.conversations.draft import Draft
+from bots.conversations.pending import take
 from bots.conversations.states import Intake, Pending
 from bots.replies import Reply, say
 from language.acts import Act, Acts, acts_of
@@ -43,11 +44,8 @@ EMERGENCY_TTL = timedelta(hours=2)
 def after_emergency(citizen: Citizen, desk: Desk) -> Draft | None:
     """The words of an emergency told where to call a moment ago, as the start of a draft (then forgotten):
     the place or detail the citizen sends next files it, urgent, when the city has a duty too."""
-    pending: dict[str, Any] | None = citizen.dialog_data.get(Pending.EMERGENCY)
-    if not pending:
-        return None
-    citizen.dialog_data = {k: v for k, v in citizen.dialog_data.items() if k != Pending.EMERGENCY}
-    if desk.now - datetime.fromisoformat(str(pending["at"])) > EMERGENCY_TTL:
+    pending = take(citizen, Pending.EMERGENCY, desk.now, EMERGENCY_TTL, stamp="at")
+    if pending is None:
         return None
     return Draft(description=str(pending.get("text", "")), urgent=True)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from bots.conversations.desk import Desk
 from bots.conversations.draft import Draft
+from bots.conversations.pending import forget as forget_pending
 from bots.conversations.states import Intake, Pending
 from bots.replies import Reply, say
 from language.acts import Act, Acts, acts_of
@@ -39,7 +40,7 @@ def mark(citizen: Citizen, desk: Desk, what: str, tickets: tuple[int, ...] = ())
 
 def forget(citizen: Citizen) -> None:
     """A new exchange began."""
-    citizen.dialog_data = {k: v for k, v in citizen.dialog_data.items() if k != Pending.AFTER}
+    forget_pending(citizen, Pending.AFTER)
 
 
 def recent(citizen: Citizen, desk: Desk, within: timedelta = TTL) -> dict[str, Any] | None:

@@ -10,12 +10,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from bots.conversations import followup
 from bots.conversations.desk import Desk
 from bots.conversations.draft import Draft
+from bots.conversations.pending import take
 from bots.conversations.states import Intake, Pending
 from bots.replies import Reply, say
 from language.acts import Act, acts_of
@@ -84,11 +84,8 @@ def withdraw(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None:
 
 def answer_choice(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None:
     """The citizen's pick from a numbered list of their requests, or None."""
-    pending: dict[str, Any] | None = citizen.dialog_data.get(Pending.CHOICE)
-    if not pending:
-        return None
-    _forget(citizen, Pending.CHOICE)
-    if desk.now - datetime.fromisoformat(str(pending["asked_at"])) > PENDING_TTL:
+    pending = take(citizen, Pending.CHOICE, desk.now, PENDING_TTL)
+    if pending is None:
         return None
     ids = [int(i) for i in pending["tickets"]]
     digits = "".join(_DIGITS.findall(text))
@@ -108,11 +105,8 @@ def answer_choice(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None
 
 def answer_withdraw(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None:
     """The reason asked for a withdrawal (or "never mind"), or None."""
-    pending: dict[str, Any] | None = citizen.dialog_data.get(Pending.WITHDRAW)
-    if not pending:
-        return None
-    _forget(citizen, Pending.WITHDRAW)
-    if desk.now - datetime.fromisoformat(str(pending["asked_at"])) > PENDING_TTL or not text.strip():
+    pending = take(citizen, Pending.WITHDRAW, desk.now, PENDING_TTL)
+    if pending is None or not text.strip():
         return None
     acts = acts_of(text)
     if acts.short and (Act.NO in acts or Act.CANCEL in acts):
@@ -209,6 +203,3 @@ def _choose(citizen: Citizen, desk: Desk, purpose: str, tickets: list[Ticket], *
     return [say("choose_request", tickets=tickets, purpose=purpose,
                 urls=[desk.tracking_url(t) for t in tickets])]
 
-
-def _forget(citizen: Citizen, key: Pending) -> None:
-    citizen.dialog_data = {k: v for k, v in citizen.dialog_data.items() if k != key}

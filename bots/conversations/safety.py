@@ -11,11 +11,11 @@ where to go for a matter that is not the city's (the triage: language/triage; th
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from bots.conversations import drafting, followup
 from bots.conversations.desk import Desk
+from bots.conversations.pending import take
 from bots.conversations.states import Intake, Pending
 from bots.replies import Reply, say
 from language.acts import Act, acts_of
@@ -82,11 +82,7 @@ def urgent(text: str, decision: Decision, citizen: Citizen, desk: Desk) -> list[
 
 def answer(text: str, citizen: Citizen, desk: Desk) -> list[Reply] | None:
     """The answer to `现在有人被困或者受伤吗？`, or None when the message is about something else."""
-    pending: dict[str, Any] | None = citizen.dialog_data.get(Pending.SAFETY)
-    if not pending:
-        return None
-    citizen.dialog_data = {k: v for k, v in citizen.dialog_data.items() if k != Pending.SAFETY}
-    if desk.now - datetime.fromisoformat(str(pending["asked_at"])) > PENDING_TTL or not text:
+    if take(citizen, Pending.SAFETY, desk.now, PENDING_TTL) is None or not text:
         return None
     draft = drafting.draft_of(citizen)
     decision = desk.config.triage(f"{draft.description}\n{text}")
