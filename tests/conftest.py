@@ -100,3 +100,13 @@ def wechat_api(settings: Settings) -> Iterator[FakeWeChat]:
         settings.wechat_app_secret = WECHAT_API_SECRET
         settings.wechat_api_base = server.start()
         yield server
+
+
+class ManualClock:
+    """A clock (seconds) that moves only when a test sets `now`."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

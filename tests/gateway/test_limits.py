@@ -9,29 +9,19 @@ import pytest
 from redis import Redis
 
 from gateway.limits import PRUNE_EVERY, Hit, Limiter, MemoryLimiter, RedisLimiter, build_limiter
-from tests.conftest import redis_url
+from tests.conftest import ManualClock, redis_url
 
 REDIS_URL = redis_url(12)
 START = 300.0 * 5_000_000 + 10  # 10 s into a 300 s window (and into a 60 s one)
 
 
-class Clock:
-    """A clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def limiter(request: pytest.FixtureRequest, clock: Clock) -> Iterator[Limiter]:
+def limiter(request: pytest.FixtureRequest, clock: ManualClock) -> Iterator[Limiter]:
     if request.param == "memory":
         yield MemoryLimiter(clock)
         return
@@ -43,7 +33,7 @@ def limiter(request: pytest.FixtureRequest, clock: Clock) -> Iterator[Limiter]:
     redis.close()
 
 
-def test_burst_then_sustained_window(limiter: Limiter, clock: Clock) -> None:
+def test_burst_then_sustained_window(limiter: Limiter, clock: ManualClock) -> None:
     ip = [Hit("cosign-ip", "k1", ((1, 60), (3, 300)))]
     assert limiter.take(ip) == 0
     assert limiter.take(ip) == 50  # the burst window ends 50 s from now
@@ -76,7 +66,7 @@ def test_keys_scopes_and_empty_limits_are_independent(limiter: Limiter) -> None:
 
 
 @pytest.mark.redis
-def test_web_processes_share_the_counts_through_redis(clock: Clock) -> None:
+def test_web_processes_share_the_counts_through_redis(clock: ManualClock) -> None:
     prefix = f"test:limits:{uuid.uuid4().hex}:"
     first, second = (RedisLimiter(Redis.from_url(REDIS_URL), prefix, clock) for _ in range(2))
     hit = [Hit("cosign-ip", "shared", ((2, 60),))]
@@ -88,7 +78,7 @@ def test_web_processes_share_the_counts_through_redis(clock: Clock) -> None:
         second.close()
 
 
-def test_redis_down_counts_in_this_process(clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+def test_redis_down_counts_in_this_process(clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
     down = RedisLimiter(Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2), "x:", clock)
     hit = [Hit("otp-phone", "k", ((1, 60),))]
     assert down.take(hit) == 0
@@ -97,7 +87,7 @@ def test_redis_down_counts_in_this_process(clock: Clock, caplog: pytest.LogCaptu
     down.close()
 
 
-def test_memory_forgets_ended_windows(clock: Clock) -> None:
+def test_memory_forgets_ended_windows(clock: ManualClock) -> None:
     memory = MemoryLimiter(clock)
     for n in range(PRUNE_EVERY * 3):
         clock.now += 1

@@ -19,30 +19,20 @@ from gateway.console.throttle import (
     pair_wait,
 )
 from gateway.limits import MemoryLimiter, RedisLimiter
-from tests.conftest import redis_url
+from tests.conftest import ManualClock, redis_url
 
 SECRET = b"s" * 32
 START = 3600.0 * 500_000 + 10  # 10 s into an hour (and into a minute, and into 15 minutes)
 OFFICE, GUESSER = "203.0.113.9", "198.51.100.1"
 
 
-class Clock:
-    """A clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def throttle(request: pytest.FixtureRequest, clock: Clock) -> Iterator[SignInThrottle]:
+def throttle(request: pytest.FixtureRequest, clock: ManualClock) -> Iterator[SignInThrottle]:
     if request.param == "memory":
         yield SignInThrottle(SECRET, MemoryStore(clock), MemoryLimiter(clock), clock)
         return
@@ -70,7 +60,7 @@ def test_the_wait_doubles_from_30_seconds_to_15_minutes() -> None:
 
 
 def test_wrong_passwords_slow_down_that_address_on_that_account_only(throttle: SignInThrottle,
-                                                                      clock: Clock) -> None:
+                                                                      clock: ManualClock) -> None:
     assert [guess(throttle, "zhao", GUESSER) for _ in range(FREE_FAILURES)] == [0] * FREE_FAILURES
     assert throttle.wait("zhao", GUESSER) == 30
     assert throttle.wait("zhao", OFFICE) == 0  # the officer, at the office, is not locked out
@@ -87,7 +77,7 @@ def test_wrong_passwords_slow_down_that_address_on_that_account_only(throttle: S
 
 
 def test_one_address_guessing_many_accounts_is_slowed_but_its_officers_are_not(throttle: SignInThrottle,
-                                                                               clock: Clock) -> None:
+                                                                               clock: ManualClock) -> None:
     throttle.wait("zhao", GUESSER)
     throttle.succeeded("zhao", GUESSER)  # an officer who signs in from this address (an office's one address)
     answers = [guess(throttle, f"officer{n}", GUESSER) for n in range(12)]
@@ -98,7 +88,7 @@ def test_one_address_guessing_many_accounts_is_slowed_but_its_officers_are_not(t
 
 
 def test_guessing_from_many_addresses_paces_new_addresses_and_never_the_officers(throttle: SignInThrottle,
-                                                                                 clock: Clock) -> None:
+                                                                                 clock: ManualClock) -> None:
     throttle.wait("zhao", OFFICE)
     throttle.succeeded("zhao", OFFICE)
     assert [guess(throttle, "zhao", f"10.0.{n}.1") for n in range(ACCOUNT_FAILURES)] == [0] * ACCOUNT_FAILURES
