@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.gateway.conftest import app, live_server, wechat  # noqa: F401 (fixtures shared with the HTTP tests)
+from tests.gateway.console.support import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
@@ -47,3 +48,14 @@ def artifacts(request: pytest.FixtureRequest) -> Path:
     folder = base / "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def officer_page(browser: Browser, base_url: str, user: str) -> Page:
+    """A desktop browser signed in to the console as `user` (made with tests/gateway/console/support.py)."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    page.goto(f"{base_url}/console/login")
+    page.get_by_label("用户名").fill(user)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{base_url}/console/tickets")
+    return page

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.engine import Engine
 
 from tests.browser.accessibility import contrast, tabs_to, text_contrast, unlabelled_fields
+from tests.browser.conftest import officer_page
 from tests.gateway.conftest import WeChatSide
 from tests.gateway.console.support import PASSWORD, make_user
 from tickets import codes
@@ -157,12 +158,7 @@ def test_officer_handles_a_wechat_ticket_and_the_citizen_rates_it(
 def test_an_officer_files_a_call_by_phone_and_reads_back_what_to_tell_the_caller(
         browser: Browser, live_server: str, engine: Engine, artifacts: Path) -> None:
     make_user(engine, "operator2", UserRole.OPERATOR)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server}/console/login")
-    page.get_by_label("用户名").fill("operator2")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.keyboard.press("Enter")
+    page = officer_page(browser, live_server, "operator2")
     page.get_by_role("link", name="电话登记").click()
     check_page_basics(page, "电话登记")
     page.get_by_label("来电人反映的问题（必填）").fill("小区门口的井盖没了，一个大窟窿，晚上有人差点掉进去")
@@ -183,7 +179,7 @@ def test_an_officer_files_a_call_by_phone_and_reads_back_what_to_tell_the_caller
     assert ratio >= 7, f"urgent badge contrast {ratio:.2f}"
     check_page_basics(page, "工单列表")
     page.screenshot(path=artifacts / "03-urgent-first.png", full_page=True)
-    context.close()
+    page.context.close()
 
 
 def test_main_colours_meet_wcag_contrast() -> None:

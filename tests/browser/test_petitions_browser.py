@@ -10,7 +10,8 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy.engine import Engine
 
 from qr.links import signer_for
-from tests.gateway.console.support import PASSWORD, make_user, open_ticket
+from tests.browser.conftest import officer_page
+from tests.gateway.console.support import make_user, open_ticket
 from tickets import petitions, progress
 from tickets.access.officers import UserRole
 from tickets.clock import utcnow
@@ -47,13 +48,7 @@ def test_petitions_end_with_their_ticket_or_by_an_officer(browser: Browser, live
     phone.goto(live_server + card[live.id])
     expect(phone.get_by_role("button", name="获取验证码")).to_be_visible()  # still taking signatures
 
-    officer = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = officer.new_page()
-    page.goto(f"{live_server}/console/login")
-    page.get_by_label("用户名").fill("operator1")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.keyboard.press("Enter")
-    expect(page).to_have_url(f"{live_server}/console/tickets")
+    page = officer_page(browser, live_server, "operator1")
     page.goto(f"{live_server}/console/petitions")
     rows = page.locator("table").last.locator("tbody tr")
     expect(rows.filter(has_text="小区门口污水井冒水")).to_contain_text("已结束（工单已办结）")
@@ -66,7 +61,7 @@ def test_petitions_end_with_their_ticket_or_by_an_officer(browser: Browser, live
     page.screenshot(path=artifacts / "02-console-closed.png", full_page=True)
     page.goto(f"{live_server}/console/petitions")
     page.screenshot(path=artifacts / "03-board.png", full_page=True)
-    officer.close()
+    page.context.close()
 
     phone.goto(live_server + card[live.id])
     expect(phone.get_by_text("工作人员已经结束了这次联名")).to_be_visible()
