@@ -14,6 +14,8 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from prometheus_client import Counter, Histogram
 
+from tickets.storage.db import after_commit
+
 # Requests answer in milliseconds (WeChat's webhook must answer within 5 s); jobs wait on the platforms.
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 JOB_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -40,15 +42,4 @@ JOB_SECONDS = Histogram("gateway_job_duration_seconds", "Time to run one outbox 
 
 def on_commit(conn: sa.Connection, count: Callable[[], None]) -> None:
     """Call `count` when the connection's transaction in progress commits (not when it rolls back)."""
-    pending = [True]  # the connection outlives the transaction: a later commit must not count this one
-
-    def committed(_conn: sa.Connection) -> None:
-        if pending:
-            pending.clear()
-            count()
-
-    def rolled_back(_conn: sa.Connection) -> None:
-        pending.clear()
-
-    sa.event.listen(conn, "commit", committed)
-    sa.event.listen(conn, "rollback", rolled_back)
+    after_commit(conn, count)

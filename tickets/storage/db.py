@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import sqlite3
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -39,15 +40,58 @@ def create_db_engine(url: str, *, lock_wait_s: float | None = None, **kwargs: An
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database, 3.0 if lock_wait_s is None else lock_wait_s, **kwargs)
+        return _with_commit_hooks(
+            _sqlite_engine(url, parsed.database, 3.0 if lock_wait_s is None else lock_wait_s, **kwargs))
     # Keep the webhook well inside WeChat's 5 s: fail fast rather than wait on a sick database.
     lock_ms = 2000 if lock_wait_s is None else max(1, int(lock_wait_s * 1000))
     connect_args = {"connect_timeout": 3, "options": f"-c statement_timeout=3000 -c lock_timeout={lock_ms}"}
     # No pool_pre_ping: it costs a round trip per checkout, several per message. A connection found dead
     # fails its request (503; WeChat retries the push) and is invalidated with the rest of the pool, so
     # the retry gets a fresh one.
-    return sa.create_engine(url, connect_args=connect_args, **({"pool_size": 8, "max_overflow": 8, "pool_timeout": 3}
-                                                              | kwargs))
+    return _with_commit_hooks(sa.create_engine(
+        url, connect_args=connect_args, **({"pool_size": 8, "max_overflow": 8, "pool_timeout": 3} | kwargs)))
+
+
+_AFTER_COMMIT = "gateway_after_commit"  # the key, in a connection's `info`, of what its commit calls
+_HOOKED: weakref.WeakSet[sa.Dialect] = weakref.WeakSet()  # dialects of engines with the hooks
+
+
+def after_commit(conn: sa.Connection, call: Callable[[], None]) -> None:
+    """Call `call` when the connection's transaction in progress commits; forget it if it rolls back.
+
+    The engine's two hooks, set once when it is made (`_with_commit_hooks`), run what the transaction left in
+    its connection's `info`: listeners set per transaction cost about 40 us each. A connection of another
+    engine gets listeners of its own.
+    """
+    if conn.dialect in _HOOKED:
+        conn.info.setdefault(_AFTER_COMMIT, []).append(call)
+        return
+    pending = [True]  # the connection outlives the transaction: a later commit must not call this again
+
+    def committed(_conn: sa.Connection) -> None:
+        if pending:
+            pending.clear()
+            call()
+
+    event.listen(conn, "commit", committed)
+    event.listen(conn, "rollback", lambda _conn: pending.clear())
+
+
+def _committed(conn: sa.Connection) -> None:
+    for call in conn.info.pop(_AFTER_COMMIT, ()):
+        call()
+
+
+def _rolled_back(conn: sa.Connection) -> None:
+    if not conn.invalidated:  # an invalidated connection's `info` is cleared when the pool reconnects it
+        conn.info.pop(_AFTER_COMMIT, None)
+
+
+def _with_commit_hooks(engine: Engine) -> Engine:
+    event.listen(engine, "commit", _committed)
+    event.listen(engine, "rollback", _rolled_back)
+    _HOOKED.add(engine.dialect)  # an engine's dialect is its own, shared by its `execution_options` copies
+    return engine
 
 
 def _sqlite_engine(url: str, database: str | None, lock_wait_s: float, **kwargs: Any) -> Engine:
