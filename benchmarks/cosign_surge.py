@@ -23,7 +23,8 @@ is over the per-IP limit (1 a minute) and is answered "already signed", not "wai
 Printed per backend: throughput, p50 and p99 of both endpoints, the ratio, CPU per request; then checks:
 every response 200, every first signature answered "signed", every repeat "already", and the
 petition's counter == signatures in the table == distinct phones answered "signed" (the exact count).
-Target (reported, not asserted): full/bare >= 0.25 with p99 < 150 ms at 64 clients. Exit status 1 only
+Target (reported, not asserted): full/bare >= 0.30 on SQLite and >= 0.25 on PostgreSQL, with p99 < 150 ms
+at 64 clients (the performance issue). Exit status 1 only
 when a check fails.
 """
 
@@ -66,7 +67,7 @@ from benchmarks.wechat_intake import (  # noqa: E402
     prepare_database,
 )
 
-TARGET_RATIO, TARGET_P99_MS = 0.25, 150.0
+TARGET_RATIO, TARGET_P99_MS = {"sqlite": 0.30, "postgresql": 0.25}, 150.0
 REPEAT_EVERY = 10  # every tenth request of a connection repeats one of its earlier phones
 REDIS_URL = "redis://127.0.0.1:6379/14"
 SIGNED, ALREADY = "感谢您的联名！".encode(), "您已经联名过了".encode()
@@ -334,9 +335,10 @@ def report(r: Result) -> None:
         db = f"{t.per_request_us(t.db_cpu):11.0f}" if r.backend == "postgresql" else f"{'-':>11}"
         print(f"  {name:<10}{t.rate:9.0f}{t.p(50):9.1f}{t.p(99):9.1f}{t.per_request_us(t.server_cpu):15.0f}{db}"
               f"{t.requests:10d}")
-    met = r.ratio >= TARGET_RATIO and r.full.p(99) < TARGET_P99_MS
+    target = TARGET_RATIO[r.backend]
+    met = r.ratio >= target and r.full.p(99) < TARGET_P99_MS
     print(f"  ratio full/bare: {r.ratio:.2f}, full p99 {r.full.p(99):.1f} ms "
-          f"(target >= {TARGET_RATIO:.2f} and p99 < {TARGET_P99_MS:.0f} ms: {'met' if met else 'NOT met'})")
+          f"(target >= {target:.2f} and p99 < {TARGET_P99_MS:.0f} ms: {'met' if met else 'NOT met'})")
     for note in r.notes:
         print(f"  {note}")
     print(f"  correctness: {'OK' if not r.failures else 'FAILED'}")
