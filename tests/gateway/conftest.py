@@ -46,16 +46,27 @@ class WeChatSide:
 
     def text(self, openid: str, content: str, msg_id: int | None = None) -> str:
         msg_id = msg_id if msg_id is not None else secrets.randbits(62)
-        return (f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName>"
-                f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{self.create_time()}</CreateTime>"
-                f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
-                f"<MsgId>{msg_id}</MsgId></xml>")
+        return f"<xml>{self._head(openid, 'text')}<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
 
     def event(self, openid: str, event: str, key: str = "") -> str:
-        return (f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName>"
-                f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{self.create_time()}</CreateTime>"
-                f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>"
+        return (f"<xml>{self._head(openid, 'event')}<Event><![CDATA[{event}]]></Event>"
                 f"<EventKey><![CDATA[{key}]]></EventKey></xml>")
+
+    def location(self, openid: str, latitude: str, longitude: str, label: str = "文化路80号") -> str:
+        """A shared location; the coordinates are written as given (the tests send ones that are no number)."""
+        return (f"<xml>{self._head(openid, 'location')}<Location_X>{latitude}</Location_X>"
+                f"<Location_Y>{longitude}</Location_Y><Scale>15</Scale><Label><![CDATA[{label}]]></Label>"
+                f"<MsgId>{secrets.randbits(62)}</MsgId></xml>")
+
+    def location_report(self, openid: str, latitude: str, longitude: str, precision: str = "65.0") -> str:
+        """The LOCATION event an account that asks for it receives; the figures are written as given."""
+        return (f"<xml>{self._head(openid, 'event')}<Event><![CDATA[LOCATION]]></Event>"
+                f"<Latitude>{latitude}</Latitude><Longitude>{longitude}</Longitude>"
+                f"<Precision>{precision}</Precision></xml>")
+
+    def _head(self, openid: str, msg_type: str) -> str:
+        return (f"<ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+                f"<CreateTime>{self.create_time()}</CreateTime><MsgType><![CDATA[{msg_type}]]></MsgType>")
 
     def seal(self, xml: str, openid: str = "oUser", *, encrypted: bool = True, compatible: bool = False,
              nonce: str | None = None) -> tuple[dict[str, str], bytes]:

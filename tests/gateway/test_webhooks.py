@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import subprocess
 import sys
 import threading
@@ -255,22 +254,6 @@ def test_channel_off_without_credentials(db_url: str, tmp_path: object) -> None:
         assert client.get("/dev/wechat").status_code == 404
 
 
-def location_xml(wechat: WeChatSide, latitude: str, longitude: str, label: str = "文化路80号") -> str:
-    return (f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName>"
-            f"<FromUserName><![CDATA[{OPENID}]]></FromUserName><CreateTime>{wechat.create_time()}</CreateTime>"
-            f"<MsgType><![CDATA[location]]></MsgType><Location_X>{latitude}</Location_X>"
-            f"<Location_Y>{longitude}</Location_Y><Scale>15</Scale><Label><![CDATA[{label}]]></Label>"
-            f"<MsgId>{secrets.randbits(62)}</MsgId></xml>")
-
-
-def location_report_xml(wechat: WeChatSide, latitude: str, longitude: str, precision: str = "65.0") -> str:
-    return (f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName>"
-            f"<FromUserName><![CDATA[{OPENID}]]></FromUserName><CreateTime>{wechat.create_time()}</CreateTime>"
-            f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[LOCATION]]></Event>"
-            f"<Latitude>{latitude}</Latitude><Longitude>{longitude}</Longitude>"
-            f"<Precision>{precision}</Precision></xml>")
-
-
 def stored_payloads(url: str) -> list[dict[str, object]]:
     engine = create_db_engine(url)
     with engine.connect() as conn:
@@ -290,11 +273,11 @@ def test_a_shared_location_that_is_no_point_is_kept_without_it(client: TestClien
                                                                longitude: str) -> None:
     asked = wechat.open(post(client, wechat, wechat.text(OPENID, "小区门口的路灯坏了好几天")).content)["Content"]
     assert "问题在哪里" in asked
-    response = post(client, wechat, location_xml(wechat, latitude, longitude))
+    response = post(client, wechat, wechat.location(OPENID, latitude, longitude))
     assert response.status_code == 200
     assert "没能读取" in wechat.open(response.content)["Content"]  # a polite reply: send it again, or type it
     # Every later push still works (an infinite coordinate in the draft used to break them for its 72 hours).
-    confirm = wechat.open(post(client, wechat, location_xml(wechat, "34.7466", "113.6253")).content)["Content"]
+    confirm = wechat.open(post(client, wechat, wechat.location(OPENID, "34.7466", "113.6253")).content)["Content"]
     assert "请核对" in confirm
     assert "工单号" in wechat.open(post(client, wechat, wechat.text(OPENID, "1")).content)["Content"]
     payloads = stored_payloads(settings.database_url)
@@ -314,10 +297,10 @@ def test_a_shared_location_that_is_no_point_is_kept_without_it(client: TestClien
 def test_a_location_report_that_is_no_point_is_kept_without_it(client: TestClient, wechat: WeChatSide,
                                                                settings: Settings, latitude: str, longitude: str,
                                                                precision: str, dropped: str) -> None:
-    bad = post(client, wechat, location_report_xml(wechat, latitude, longitude, precision))
+    bad = post(client, wechat, wechat.location_report(OPENID, latitude, longitude, precision))
     assert bad.status_code == 200 and bad.content == b"success"
     wechat.clock += 1  # the next report (events are deduplicated by sender and time)
-    good = post(client, wechat, location_report_xml(wechat, "34.7466", "113.6253"))
+    good = post(client, wechat, wechat.location_report(OPENID, "34.7466", "113.6253"))
     assert good.status_code == 200 and good.content == b"success"
     first, second = stored_payloads(settings.database_url)
     assert "nan" not in repr(first).lower() and "inf" not in repr(first).lower()
@@ -382,7 +365,7 @@ def test_long_values_a_genuine_push_may_carry_are_kept(client: TestClient, wecha
     assert count(settings.database_url, inbound_messages) == 1
     post(client, wechat, wechat.text(OPENID, "小区门口的路灯坏了"))
     label = "河南省郑州市金水区" + "花园路" * 120
-    shared = post(client, wechat, location_xml(wechat, "34.7", "113.6", label))
+    shared = post(client, wechat, wechat.location(OPENID, "34.7", "113.6", label))
     assert "请核对" in wechat.open(shared.content)["Content"]
     assert "工单号" in wechat.open(post(client, wechat, wechat.text(OPENID, "1")).content)["Content"]
     engine = create_db_engine(settings.database_url)
