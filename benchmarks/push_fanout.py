@@ -108,6 +108,10 @@ def _fake_main(pipe: Connection, app_id: str, app_secret: str) -> None:
     pipe.send(base_url)
     while True:
         command = pipe.recv()
+        if isinstance(command, tuple) and command[0] == "latency":
+            fake.latency = float(command[1])  # seconds before each answer, as a distant platform takes
+            pipe.send(None)
+            continue
         if command == "stop":
             fake.stop()
             pipe.send(None)
@@ -134,7 +138,7 @@ class FakeProcess:
         self.pid: int = self.proc.pid or 0
         self.base_url: str = self._pipe.recv()
 
-    def ask(self, command: str) -> Any:
+    def ask(self, command: str | tuple[str, float]) -> Any:
         self._pipe.send(command)
         return self._pipe.recv()
 
@@ -190,7 +194,8 @@ def _pings(client: Any) -> bool:
         return False
 
 
-def gateway_env(database_url: str, redis_url: str, fake_url: str, work: Path, sends_per_second: int) -> dict[str, str]:
+def gateway_env(database_url: str, redis_url: str, fake_url: str, work: Path, sends_per_second: int,
+                threads: int | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.upper().startswith(("WECHAT_", "ALIPAY_", "REDIS_", "DATABASE_", "OUTBOX_", "DISPATCH_"))}
     env.update({
@@ -200,6 +205,8 @@ def gateway_env(database_url: str, redis_url: str, fake_url: str, work: Path, se
         "WECHAT_API_BASE": fake_url, "WECHAT_SENDS_PER_SECOND": str(sends_per_second),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
     })
+    if threads is not None:
+        env["OUTBOX_JOB_THREADS"] = str(threads)
     return env
 
 
@@ -368,6 +375,8 @@ class Result:
     others_s: float  # CPU seconds of the rest of the machine in the timed phase (other work disturbs the figures)
     others_plain_s: float  # the same during the plain client's run
     workers: int = 2
+    threads: int | None = None  # OUTBOX_JOB_THREADS of the workers (None: the gateway's default)
+    latency_s: float = 0.0  # the fake's delay before each answer
 
     @property
     def pipeline_rate(self) -> float:
@@ -379,7 +388,7 @@ class Result:
 
 
 def run_backend(backend: str, count: int, sends_per_second: int, profile: Path | None, quiet_s: float,
-                n_workers: int = 2) -> Result:
+                n_workers: int = 2, threads: int | None = None, latency_s: float = 0.0) -> Result:
     work = Path(tempfile.mkdtemp(prefix=f"push-fanout-{backend}-"))
     procs: list[subprocess.Popen[bytes]] = []
     fake: FakeProcess | None = None
@@ -392,7 +401,8 @@ def run_backend(backend: str, count: int, sends_per_second: int, profile: Path |
 
         fake = FakeProcess()
         redis_proc, redis_url = start_redis(work)
-        env = gateway_env(database_url, redis_url, fake.base_url, work, sends_per_second)
+        fake.ask(("latency", latency_s))
+        env = gateway_env(database_url, redis_url, fake.base_url, work, sends_per_second, threads)
         workers = [start_gateway("worker", env, work, n) for n in range(n_workers)]
         procs += workers
         from redis import Redis
@@ -409,8 +419,8 @@ def run_backend(backend: str, count: int, sends_per_second: int, profile: Path |
 
         wait_for_quiet(quiet_s)
         spies = _start_profiles(profile, backend, [*workers, relay]) if profile else []
-        watched = {"worker 1": workers[0].pid, "worker 2": workers[1].pid, "relay": relay.pid,
-                   "fake WeChat": fake.pid, "redis-server": redis_proc.pid}
+        watched = {f"worker {i + 1}": w.pid for i, w in enumerate(workers)} | {
+            "relay": relay.pid, "fake WeChat": fake.pid, "redis-server": redis_proc.pid}
         cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
         pg_before, own_before = postgres_processes(engine), time.process_time()
         busy_before = machine_busy_seconds()
@@ -451,7 +461,7 @@ def run_backend(backend: str, count: int, sends_per_second: int, profile: Path |
             (f"baseline answers refused: {refused}", refused == 0),
         ]
         return Result(backend, count, fan_out_s, pipeline_s, plain_s, checks, relay_errors, cpu, wall_s, others,
-                      others_plain, n_workers)
+                      others_plain, n_workers, threads, latency_s)
     finally:
         for proc in procs:
             _stop(proc)
@@ -474,7 +484,9 @@ def _start_profiles(directory: Path, backend: str, procs: Sequence[subprocess.Po
 
 def print_result(r: Result) -> bool:
     ratio = r.pipeline_rate / r.plain_rate
-    print(f"\n== {r.backend}: {r.count} notifications, one fan-out transaction, relay + {r.workers} RQ workers ==")
+    threads = f"{r.threads}" if r.threads is not None else "default"
+    print(f"\n== {r.backend}: {r.count} notifications, one fan-out transaction, relay + {r.workers} RQ workers "
+          f"(OUTBOX_JOB_THREADS {threads}), the fake answering after {r.latency_s * 1000:.0f} ms ==")
     print(f"  plain httpx client   {r.plain_rate:8.0f} msg/s   ({r.plain_s:.2f} s)")
     print(f"  pipeline             {r.pipeline_rate:8.0f} msg/s   ({r.pipeline_s:.2f} s from the first outbox row "
           f"to the last sent; the fan-out transaction itself took {r.fan_out_s:.2f} s)")
@@ -485,7 +497,8 @@ def print_result(r: Result) -> bool:
     print(f"  CPU seconds in the timed phase ({r.wall_s:.1f} s wall x {cores} cores = {r.wall_s * cores:.0f} s; "
           f"used {used:.0f} s, {used / (r.wall_s * cores):.0%}):")
     print("    " + ", ".join(f"{name} {t:.1f}" for name, t in sorted(r.cpu.items(), key=lambda kv: -kv[1])))
-    print(f"    per notification: {sum(r.cpu[k] for k in ('worker 1', 'worker 2')) / r.count * 1e3:.2f} ms in the "
+    in_workers = sum(t for name, t in r.cpu.items() if name.startswith("worker "))
+    print(f"    per notification: {in_workers / r.count * 1e3:.2f} ms in the "
           f"workers, {used / r.count * 1e3:.2f} ms in all")
     for phase, others, wall in (("pipeline", r.others_s, r.wall_s), ("plain client", r.others_plain_s, r.plain_s)):
         if others > 0.1 * wall:
@@ -505,6 +518,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2, help="RQ worker processes (SimpleWorker)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="OUTBOX_JOB_THREADS of the workers (default: the gateway's own)")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="the fake waits this long before each answer (default 0). The plain client sends one "
+                             "message after another, so with a delay it measures the delay, not a client; the "
+                             "ratio then shows what working rows side by side buys")
     parser.add_argument("--sends-per-second", type=int, default=100_000,
                         help="WECHAT_SENDS_PER_SECOND of the workers (production default: 400)")
     parser.add_argument("--quiet-wait", type=float, default=30.0,
@@ -518,7 +537,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ok = True
     for backend in backends:
         ok = print_result(run_backend(backend, args.count, args.sends_per_second, args.profile, args.quiet_wait,
-                                       args.workers)) and ok
+                                       args.workers, args.threads, args.latency_ms / 1000)) and ok
     return 0 if ok else 1
 
 

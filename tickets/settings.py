@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     evaluation_remind_days: int = Field(default=3, ge=1)
     # A row handed to a worker that has not finished after this long is handed out again (worker died).
     outbox_stale_seconds: int = Field(default=300, ge=5)
+    # Rows of one job worked at once, on threads: a worker waits on WeChat and the database far more than it
+    # computes. A citizen's notifications keep their order (workers/jobs.py). 1: one row after another.
+    outbox_job_threads: int = Field(default=8, ge=1, le=32)
 
     # Joint petitions (联名). Link keys: the first kid signs new links; the others still verify old ones.
     petition_days: int = Field(default=30, ge=1, le=365)

@@ -41,7 +41,8 @@ class WorkerContext:
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> WorkerContext:
         """Wire senders for the configured channels."""
-        engine = engine or create_db_engine(settings.database_url)
+        # A connection for each of a job's lanes (workers/jobs.py), and one for the job itself and the token.
+        engine = engine or create_db_engine(settings.database_url, pool_size=settings.outbox_job_threads + 2)
         http = httpx.Client(timeout=httpx.Timeout(10.0, connect=3.0))
         wechat = None
         if settings.wechat_app_id and settings.wechat_app_secret:

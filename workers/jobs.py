@@ -8,7 +8,9 @@ platform's error. Handlers are chosen by the row's topic. A job with a row that 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
 from typing import Any
 
@@ -43,6 +45,9 @@ PREFETCH: dict[str, Callable[[WorkerContext, list[dict[str, Any]]], Mapping[int,
     Topic.NOTIFICATION: prefetch_notifications,
 }
 MAX_ATTEMPTS = 8
+# A lane whose rows took this long each waits on the platform more than it computes: the job's other lanes then
+# run side by side (`_run_lanes`). Pushes to the fake WeChat with no delay take 1-3 ms under load.
+SLOW_ROW_S = 0.010
 BACKOFF_S = (10, 30, 60, 300, 900, 1800, 3600)
 
 
@@ -79,16 +84,68 @@ def run_outbox_rows(row_ids: list[int]) -> dict[int, str]:
     context = current()
     with context.engine.begin() as conn:
         rows = outbox.claim(conn, row_ids, utcnow(), stale_after_s=context.settings.outbox_stale_seconds)
-    outcomes: dict[int, str] = {}
-    done: list[int] = []
     prefetched = _prefetch(context, rows)
-    for row in rows:
-        outcome = _run(context, row, prefetched.get(row.topic))
-        outcomes[row.id] = outcome
-        if outcome == "done":
-            done.append(row.id)
+    lanes = _lanes(rows, prefetched) if context.settings.outbox_job_threads > 1 else [rows]
+    outcomes = _run_lanes(context, lanes, prefetched)
+    done = [row.id for row in rows if outcomes.get(row.id) == "done"]
     with context.engine.begin() as conn:
         outbox.mark_done(conn, done, utcnow())
+    return outcomes
+
+
+def _lanes(rows: list[outbox.OutboxRow], prefetched: Mapping[str, Mapping[int, Any]]) -> list[list[outbox.OutboxRow]]:
+    """The batch's rows in lanes that may run side by side, each lane in the outbox's order.
+
+    A notification read ahead (`prefetch`) goes to its citizen's lane, so one citizen's notices arrive in the
+    order they were written; every other row, and a notification not read ahead, goes to the first lane.
+    """
+    deliveries = prefetched.get(Topic.NOTIFICATION, {})
+    lanes: dict[int | None, list[outbox.OutboxRow]] = {None: []}
+    for row in rows:
+        found = deliveries.get(int(row.payload.get("notification_id", 0))) if row.topic == Topic.NOTIFICATION else None
+        lanes.setdefault(found.note.citizen_id if found is not None else None, []).append(row)
+    return [lane for lane in lanes.values() if lane]
+
+
+def _run_lanes(context: WorkerContext, lanes: list[list[outbox.OutboxRow]],
+               prefetched: Mapping[str, Mapping[int, Any]]) -> dict[int, str]:
+    """Work the lanes; each row's outcome by its id.
+
+    Lanes run one after another while rows are quick. Once a lane's rows took `SLOW_ROW_S` each or more (the
+    platform answers slowly, as the real one does from a city's servers), the lanes left run side by side on
+    up to `outbox_job_threads` threads, which overlap those waits; each row is still marked sent right after
+    its own send. Quick rows stay on one thread: threads would only add switching (docs/performance.md).
+    When the job is interrupted (RQ's timeout, a signal), rows not yet started are left for the stale check.
+    """
+    outcomes: dict[int, str] = {}
+    stop = threading.Event()
+
+    def work(lane: list[outbox.OutboxRow]) -> None:
+        for row in lane:
+            if stop.is_set():
+                return
+            outcomes[row.id] = _run(context, row, prefetched.get(row.topic))
+
+    threads = context.settings.outbox_job_threads
+    waiting = list(reversed(lanes))
+    while waiting:
+        if threads > 1 and len(waiting) > 1:
+            lane = waiting.pop()
+            started = perf_counter()
+            work(lane)
+            if (perf_counter() - started) / len(lane) >= SLOW_ROW_S:
+                break
+        else:
+            work(waiting.pop())
+    if not waiting:
+        return outcomes
+    executor = ThreadPoolExecutor(max_workers=min(threads, len(waiting)), thread_name_prefix="outbox")
+    try:
+        for future in [executor.submit(work, lane) for lane in reversed(waiting)]:
+            future.result()
+    finally:
+        stop.set()
+        executor.shutdown(wait=True, cancel_futures=True)
     return outcomes
 
 

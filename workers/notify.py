@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -112,8 +113,13 @@ def _one_statement(engine: Engine, *, read_only: bool) -> Iterator[sa.Connection
         with reader(engine).connect() as conn:
             yield conn
     else:
-        with engine.begin() as conn:
+        # One write at a time in this process: lanes of a job (workers/jobs.py) that meet at SQLite's write lock
+        # would each sleep in its busy handler (1, 2, 5, 10 ms ...) though the lock is held for microseconds.
+        with _SQLITE_WRITES, engine.begin() as conn:
             yield conn
+
+
+_SQLITE_WRITES = threading.Lock()
 
 
 def _values(context: WorkerContext, note: Notification, ticket: Ticket) -> dict[str, str]:

@@ -99,7 +99,8 @@ def _pings(client: redis.Redis) -> bool:
 class Workers:
     """Worker processes (RQ SimpleWorker, as `petition-gateway worker`) configured by environment variables."""
 
-    def __init__(self, settings: Settings, redis_url: str, workdir: Path, *, stale_s: int = STALE_S) -> None:
+    def __init__(self, settings: Settings, redis_url: str, workdir: Path, *, stale_s: int = STALE_S,
+                 threads: int | None = None) -> None:
         self.workdir = workdir
         self.procs: list[subprocess.Popen[bytes]] = []
         self.replaced: set[int] = set()
@@ -113,6 +114,8 @@ class Workers:
             "WECHAT_AES_KEY": settings.wechat_aes_key, "WECHAT_APP_SECRET": settings.wechat_app_secret,
             "WECHAT_API_BASE": settings.wechat_api_base, "WECHAT_TEMPLATE_ID": settings.wechat_template_id,
         })
+        if threads is not None:
+            env["OUTBOX_JOB_THREADS"] = str(threads)
         self.env = env
         # What `petition-gateway worker` runs, without its start-up migration: the schema of the test
         # database belongs to the fixtures.
@@ -308,27 +311,28 @@ def test_a_worker_stopped_while_redis_is_down_stops_cleanly(settings: Settings, 
 def test_worker_killed_mid_send_is_told_once_by_template_message(
         settings: Settings, engine: Engine, fake: FakeWeChat, private_redis: PrivateRedis, workdir: Path) -> None:
     # Template messages carry client_msg_id = "gw-n<notification id>", and WeChat (like the fake) sends one
-    # message per openid and client_msg_id: the send the killed worker had in flight reached the platform
-    # but was never recorded, and its repeat by the next worker is answered with the same msgid, not
+    # message per openid and client_msg_id: the sends the killed worker had in flight reached the platform
+    # but were never recorded, and their repeats by the next worker are answered with the same msgid, not
     # delivered again. Customer-service messages have no such id, so the same kill makes them
-    # at-least-once: the repeat is a second message to that citizen (bounded by the stale hand-out,
-    # one per kill). Only the in-flight send is at risk; sends recorded as sent are never repeated.
+    # at-least-once: each repeat is a second message to that citizen (bounded by the stale hand-out, one per
+    # send in flight: OUTBOX_JOB_THREADS per kill). Sends recorded as sent are never repeated.
     count = 8
     settings.wechat_template_id = TPL
     openids = citizens_with_news(engine, "oKill", count)
     fake.latency = 0.5
-    workers = Workers(settings, private_redis.url, workdir)
+    workers = Workers(settings, private_redis.url, workdir, threads=2)
     sink = rq_sink(private_redis.url)
     try:
         first = workers.start()
         assert relay_once(engine, sink, stale_after_s=STALE_S) == count  # one job of all eight rows
-        # The third template message is in flight: the fake has its request and is still "sending".
-        wait_for(lambda: fake.calls[TEMPLATE_PATH] >= 3, 15, "the third template send")
+        # The first send is slow, so the other lanes go two at a time (workers/jobs.py): the first three were sent
+        # and recorded, the fourth and fifth are in flight (the fake has their requests and is still "sending").
+        wait_for(lambda: fake.calls[TEMPLATE_PATH] >= 5, 15, "the fourth and fifth template sends")
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=5)
-        assert fake.calls[TEMPLATE_PATH] == 3
-        wait_for(lambda: len(fake.sent) == 3, 2, "the fake to finish the send in flight")
-        assert notification_statuses(engine) == {"sent": 2, "pending": count - 2}
+        assert fake.calls[TEMPLATE_PATH] == 5
+        wait_for(lambda: len(fake.sent) == 5, 2, "the fake to finish the sends in flight")
+        assert notification_statuses(engine) == {"sent": 3, "pending": count - 3}
         assert outbox_statuses(engine) == {"running": count}  # the dead worker's batch, until stale
 
         # A new worker in place of the killed one (`supervise`); the relay hands the batch out again once stale.
@@ -337,10 +341,10 @@ def test_worker_killed_mid_send_is_told_once_by_template_message(
         workers.stop_all()
 
     assert len(workers.procs) == 2  # the killed worker and its replacement
-    assert fake.calls[TEMPLATE_PATH] == count + 1  # the one in flight was sent again ...
+    assert fake.calls[TEMPLATE_PATH] == count + 2  # the two in flight were sent again ...
     templates = [m for m in fake.sent if m["path"] == TEMPLATE_PATH]
     assert sorted(m["body"]["touser"] for m in templates) == sorted(openids)  # ... and delivered once
-    assert not fake.texts_to(openids[2])
+    assert not fake.texts_to(openids[3]) and not fake.texts_to(openids[4])
     with engine.connect() as conn:
         rows = conn.execute(sa.select(notifications.c.method, notifications.c.platform_msg_id)
                             .order_by(notifications.c.id)).all()
@@ -348,6 +352,6 @@ def test_worker_killed_mid_send_is_told_once_by_template_message(
     by_openid = {m["body"]["touser"]: m for m in templates}
     msgids = [r.platform_msg_id for r in rows]
     assert len(set(msgids)) == count
-    # The third citizen's notification holds the msgid of the message the killed worker had sent.
-    assert by_openid[openids[2]]["body"]["client_msg_id"] == "gw-n3"
-    assert msgids[2] == str(sorted(int(m) for m in msgids)[2])
+    # The fourth and fifth citizens' notifications hold the msgids of the messages the killed worker had sent.
+    assert [by_openid[openids[i]]["body"]["client_msg_id"] for i in (3, 4)] == ["gw-n4", "gw-n5"]
+    assert sorted(msgids[3:5]) == [str(m) for m in sorted(int(m) for m in msgids)[3:5]]
