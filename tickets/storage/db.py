@@ -97,7 +97,6 @@ def _with_commit_hooks(engine: Engine) -> Engine:
 def _sqlite_engine(url: str, database: str | None, lock_wait_s: float, **kwargs: Any) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    if database and database != ":memory:":
         # As on PostgreSQL: a connection opened beyond the pool is closed when given back, and opening one runs
         # the pragmas below again (a worker's lanes, workers/jobs.py, hold several at once).
         kwargs = {"pool_size": 8, "max_overflow": 8} | kwargs
