@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -29,6 +30,8 @@ from tickets.masking import mask_identifier
 from tickets.metrics import DEFERRED, MESSAGES
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def _record_platform_event(conn: sa.Connection, msg: InboundMessage, citizen_id: int, now: datetime) -> None:
@@ -78,16 +81,40 @@ def handle(engine: Engine, message: InboundMessage, config: DeskConfig,
     rolls the transaction back.
     """
     MESSAGES.labels(message.channel.value, message.kind.value).inc()
+    return _in_transaction(engine, first, lambda conn: receive(conn, message, config, utcnow()))
+
+
+def handle_in_order(engine: Engine, message: InboundMessage, config: DeskConfig,
+                    first: Callable[[sa.Connection], None] | None = None) -> list[Reply] | None:
+    """`handle`, unless a message the citizen sent before is still waiting for its job (`defer`): then this one
+    is kept behind it, in the same transaction, and None returned (the webhook answers with the short word). A
+    conversation is stepped through in the order it was written: a place sent after a deferred problem must not
+    be read before it."""
+    MESSAGES.labels(message.channel.value, message.kind.value).inc()
+
+    def step(conn: sa.Connection) -> list[Reply] | None:
+        if deferred.waits_before(conn, message):
+            _keep(conn, message)
+            return None
+        return receive(conn, message, config, utcnow())
+
+    return _in_transaction(engine, first, step)
+
+
+def _in_transaction(engine: Engine, first: Callable[[sa.Connection], None] | None,
+                       work: Callable[[sa.Connection], T]) -> T:
+    """`work` in one transaction after `first`; once more if a unique key collided (a concurrent retry won the
+    race: the second attempt reads its answer)."""
     try:
         with engine.connect() as conn, conn.begin():
             if first is not None:
                 first(conn)
-            return receive(conn, message, config, utcnow())
+            return work(conn)
     except IntegrityError:
         with engine.connect() as conn, conn.begin():
             if first is not None:
                 first(conn)
-            return receive(conn, message, config, utcnow())
+            return work(conn)
 
 
 def defer(engine: Engine, message: InboundMessage, first: Callable[[sa.Connection], None] | None = None) -> None:
@@ -96,15 +123,28 @@ def defer(engine: Engine, message: InboundMessage, first: Callable[[sa.Connectio
     with engine.connect() as conn, conn.begin():
         if first is not None:
             first(conn)
-        if deferred.keep(conn, message, utcnow()):
-            DEFERRED.labels(message.channel.value).inc()
+        _keep(conn, message)
 
 
-def answer_deferred(engine: Engine, deferred_id: int, config: DeskConfig) -> tuple[InboundMessage, list[Reply]] | None:
+def _keep(conn: sa.Connection, message: InboundMessage) -> None:
+    if deferred.keep(conn, message, utcnow()):
+        DEFERRED.labels(message.channel.value).inc()
+
+
+class EarlierWaiting(Exception):
+    """The citizen sent a message before this deferred one that is still waiting for its own job."""
+
+
+def answer_deferred(engine: Engine, deferred_id: int, config: DeskConfig, *, in_order: bool = True
+                    ) -> tuple[InboundMessage, list[Reply]] | None:
     """The message kept by `defer` and its replies: its step now, or the replies it got meanwhile (the intake's
-    dedupe); None when it was answered already. Call `deferred_answered` once the replies are sent."""
+    dedupe); None when it was answered already. Call `deferred_answered` once the replies are sent.
+    Raises `EarlierWaiting` while a message the citizen sent before it waits for its job (another worker may be
+    answering it now), unless not `in_order` (the last attempt: an answer out of order rather than none)."""
     with engine.connect() as conn, conn.begin():
         message = deferred.waiting(conn, deferred_id)
+        if message is not None and in_order and deferred.waits_before(conn, message, deferred_id):
+            raise EarlierWaiting(f"deferred message {deferred_id} waits for an earlier one")
     if message is None:
         return None
     return message, handle(engine, message, config)

@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse
 
 from bots.alipay.adapter import SUCCESS, AlipayAdapter
 from bots.conversations.dialog import SILENT_KINDS
-from bots.intake import defer, handle
+from bots.intake import defer, handle, handle_in_order
 from bots.replies import say
 from bots.request import PlainRequest
 from bots.wechat.adapter import WeChatAdapter
@@ -66,7 +66,14 @@ async def push(request: Request, state: State) -> Response:
             log.info("%s from %s deferred: it waited too long", message.kind.value, mask_identifier(message.user_id))
             replies = [] if message.kind in SILENT_KINDS else [say("deferred")]
         else:
-            replies = handle(state.intake_engine, message, state.desk, first=lambda conn: adapter.claim(envelope, conn))
+            answer = handle_in_order(state.intake_engine, message, state.desk,
+                                     first=lambda conn: adapter.claim(envelope, conn))
+            if answer is None:  # kept behind the citizen's message that waits for its job
+                log.info("%s from %s deferred: an earlier one waits", message.kind.value,
+                         mask_identifier(message.user_id))
+                replies = [] if message.kind in SILENT_KINDS else [say("deferred")]
+            else:
+                replies = answer
     content, media_type = adapter.render(replies, envelope)
     return Response(content, media_type=media_type)
 

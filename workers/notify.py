@@ -248,7 +248,10 @@ def deferred_reply(context: WorkerContext, payload: dict[str, Any], *, final: bo
     """Answer a push the gateway deferred (outbox topic `citizen.deferred_message`): its step through the intake,
     or the replies it got meanwhile, by customer-service message; nothing once it was answered."""
     deferred_id = int(payload["deferred_id"])
-    found = intake.answer_deferred(context.engine, deferred_id, context.desk)
+    try:
+        found = intake.answer_deferred(context.engine, deferred_id, context.desk, in_order=not final)
+    except intake.EarlierWaiting as exc:  # its job answers that one first; this one is tried again after it
+        raise RetryLater(str(exc)) from exc
     if found is None:
         return
     message, replies = found

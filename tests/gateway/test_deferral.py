@@ -18,11 +18,13 @@ from bots.fakes.wechat import FakeWeChat
 from gateway.app import create_app
 from gateway.busy import LoopLag
 from tests.gateway.conftest import WeChatSide, run_jobs
+from tickets.errors import RetryLater
 from tickets.inbox import deferred
 from tickets.inbox.message import Channel, Consent, InboundMessage, Kind, Location, Media
 from tickets.settings import Settings
 from tickets.storage.schema import deferred_messages, inbound_messages, outbox, tickets
 from workers import sweeps
+from workers.context import WorkerContext
 from workers.notify import deferred_reply
 
 OPENID = "oDeferred0001xyzABCDEF"
@@ -96,6 +98,74 @@ def test_a_retry_of_a_push_answered_too_slowly_gets_that_answer_by_message(setti
         run_jobs(settings, engine).close()
     assert [m["text"] for m in fake.texts_to(OPENID)] == [first]  # the answer WeChat never passed on
     assert rows(engine, inbound_messages) == 1
+
+
+def test_a_citizen_writing_again_waits_behind_the_deferred_message(settings: Settings, engine: Engine,
+                                                                  wechat: WeChatSide, fake: FakeWeChat) -> None:
+    app = create_app(settings, run_jobs=False)
+    lag = app.state.gateway.loop_lag
+    lag.interval_s = 3600.0
+    with TestClient(app) as client:
+        def post(text: str) -> str:
+            wechat.clock += 20
+            query, body = wechat.seal(wechat.text(OPENID, text), OPENID)
+            response = client.post("/webhooks/wechat", params=query, content=body)
+            assert response.status_code == 200
+            return wechat.open(response.content).get("Content", "")
+
+        lag.lag_s = 2.5
+        assert post("小区门口的路灯坏了") == SHORT
+        lag.lag_s = 0.0  # the loop keeps up again, but the problem has not been read yet: the place waits behind it
+        assert post("文化路80号") == SHORT
+        assert (rows(engine, deferred_messages), rows(engine, inbound_messages)) == (2, 0)
+        run_jobs(settings, engine).close()
+        first, second = [m["text"] for m in fake.texts_to(OPENID)]
+        assert "问题在哪里" in first and "请核对" in second and "文化路80号" in second  # read in the order written
+        assert "工单号" in post("1")  # nothing waits any more: answered at once
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(deferred_messages.c.user_id)).scalars().all() == [None, None]
+
+
+def test_a_deferred_message_is_answered_after_the_citizens_earlier_one(settings: Settings, engine: Engine,
+                                                                       wechat: WeChatSide, fake: FakeWeChat) -> None:
+    app = create_app(settings, run_jobs=False)
+    app.state.gateway.loop_lag.interval_s = 3600.0
+    app.state.gateway.loop_lag.lag_s = 2.5
+    with TestClient(app) as client:
+        for text in ("小区门口的路灯坏了", "文化路80号"):
+            wechat.clock += 20
+            query, body = wechat.seal(wechat.text(OPENID, text), OPENID)
+            assert wechat.open(client.post("/webhooks/wechat", params=query, content=body).content)["Content"] == SHORT
+    with engine.connect() as conn:
+        problem, place = conn.execute(sa.select(deferred_messages.c.id).order_by(deferred_messages.c.id)).scalars()
+    context = WorkerContext.build(settings, engine)
+    try:
+        with pytest.raises(RetryLater):  # two workers took the two jobs: the place's waits for the problem's
+            deferred_reply(context, {"deferred_id": place})
+        assert fake.texts_to(OPENID) == []
+        deferred_reply(context, {"deferred_id": problem})
+        deferred_reply(context, {"deferred_id": place})
+    finally:
+        context.close()
+    first, second = [m["text"] for m in fake.texts_to(OPENID)]
+    assert "问题在哪里" in first and "文化路80号" in second
+
+
+def test_the_last_attempt_answers_out_of_order_rather_than_never(settings: Settings, engine: Engine,
+                                                                 fake: FakeWeChat) -> None:
+    sent = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    messages = [InboundMessage(Channel.WECHAT, settings.wechat_app_id, OPENID, Kind.TEXT, str(n), sent, text=text)
+                for n, text in enumerate(("小区门口的路灯坏了", "文化路80号"), start=1)]
+    with engine.begin() as conn:
+        for message in messages:
+            assert deferred.keep(conn, message, sent)
+        _, place = conn.execute(sa.select(deferred_messages.c.id).order_by(deferred_messages.c.id)).scalars()
+    context = WorkerContext.build(settings, engine)
+    try:
+        deferred_reply(context, {"deferred_id": place}, final=True)  # the problem's job failed for hours
+    finally:
+        context.close()
+    assert len(fake.texts_to(OPENID)) == 1
 
 
 def test_events_that_get_no_reply_are_deferred_silently(settings: Settings, engine: Engine, wechat: WeChatSide,

@@ -17,18 +17,32 @@ from tickets.inbox.message import InboundMessage
 from tickets.storage import fastsql
 from tickets.storage.schema import deferred_messages
 
-_KEEP = fastsql.Sql("INSERT INTO deferred_messages (channel, account, dedupe_key, message, created_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, account, dedupe_key) DO NOTHING RETURNING id")
+_KEEP = fastsql.Sql("INSERT INTO deferred_messages (channel, account, dedupe_key, message, created_at, user_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, account, dedupe_key) DO NOTHING RETURNING id")
+# The citizen's messages still waiting for their job, oldest first; the id bound last is the one to look before.
+_WAITING_BEFORE = fastsql.Sql("SELECT id FROM deferred_messages WHERE channel = ? AND account = ? AND user_id = ?"
+                              " AND answered_at IS NULL AND id < ? ORDER BY id LIMIT 1")
+_NO_ID = 2**62  # any message kept so far
 
 
 def keep(conn: sa.Connection, msg: InboundMessage, now: datetime) -> bool:
     """Keep `msg` to be answered by a job; False when it was kept before (the platform sending it again)."""
     pg = fastsql.is_postgres(conn)
     kept = fastsql.fetch(conn, _KEEP, (msg.channel.value, msg.account, msg.dedupe_key,
-                                       fastsql.bind_json(pg, msg.to_data()), fastsql.bind_time(pg, now)))
+                                       fastsql.bind_json(pg, msg.to_data()), fastsql.bind_time(pg, now),
+                                       msg.user_id or None))
     if kept:  # the job's payload names the row only: no openid or text in the outbox
         outbox.put(conn, outbox.Topic.DEFERRED_MESSAGE, {"deferred_id": int(kept[0][0])}, now)
     return bool(kept)
+
+
+def waits_before(conn: sa.Connection, msg: InboundMessage, deferred_id: int | None = None) -> bool:
+    """Whether a message of `msg`'s sender, kept before `deferred_id` (or at all), is still waiting for its job:
+    then `msg` goes after it, not before (a citizen's messages are stepped through in the order they came)."""
+    if not msg.user_id:
+        return False
+    before = _NO_ID if deferred_id is None else deferred_id
+    return bool(fastsql.fetch(conn, _WAITING_BEFORE, (msg.channel.value, msg.account, msg.user_id, before)))
 
 
 def waiting(conn: sa.Connection, deferred_id: int) -> InboundMessage | None:
@@ -46,7 +60,7 @@ def answered(conn: sa.Connection, deferred_id: int, now: datetime) -> None:
     """The message was answered: the row stays (a late copy of the push is not kept again), its content goes.
     (`answered_at` is also set on a message given up: see `give_up`.)"""
     conn.execute(sa.update(deferred_messages).where(deferred_messages.c.id == deferred_id)
-                 .values(answered_at=now, message={}))
+                 .values(answered_at=now, message={}, user_id=None))
 
 
 def give_up(conn: sa.Connection, before: datetime, now: datetime) -> int:
@@ -56,5 +70,5 @@ def give_up(conn: sa.Connection, before: datetime, now: datetime) -> int:
     return int(conn.execute(
         sa.update(deferred_messages)
         .where(deferred_messages.c.answered_at.is_(None), deferred_messages.c.created_at < before)
-        .values(answered_at=now, message={})
+        .values(answered_at=now, message={}, user_id=None)
     ).rowcount)

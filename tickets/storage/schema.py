@@ -511,7 +511,11 @@ deferred_messages = sa.Table(
     sa.Column("message", JSONData, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("answered_at", UTCDateTime),
+    # Whose message (the platform's user id) while it waits: the citizen's next messages wait behind it, so a
+    # conversation keeps its order (bots/intake.py `handle_in_order`). Cleared with the message once answered.
+    sa.Column("user_id", sa.String(128)),
     sa.UniqueConstraint("channel", "account", "dedupe_key"),
+    sa.Index(None, "channel", "account", "user_id"),
 )
 
 push_nonces = sa.Table(
