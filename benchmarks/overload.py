@@ -2,6 +2,7 @@
 completed later by a customer-service message, never lost or doubled.
 
     .venv/bin/python benchmarks/overload.py [--backend sqlite|postgresql|both] [--connections 1024] [--seconds 20]
+        [--latency-ms 0] [--threads N]
 
 The web server is `wechat_intake.py`'s (1 uvicorn worker on SQLite, 3 on PostgreSQL, the gateway's default
 WECHAT_ANSWER_WITHIN_SECONDS of 2 s). Beside it, as in production: a private `redis-server`, the `relay` and
@@ -105,17 +106,19 @@ def run_backend(backend: str, args: argparse.Namespace) -> Outcome:
     try:
         url = wechat_intake.prepare_database(backend, work)
         fake = push_fanout.FakeProcess()
+        fake.ask(("latency", args.latency_ms / 1000))
         redis_proc, redis_url = push_fanout.start_redis(work)
         procs.append(redis_proc)
         # The webhook's AppID is the fake API's account, so the workers' customer-service messages go to it.
         creds = wechat_intake.credentials() | {"WECHAT_APP_ID": push_fanout.APP_ID}
-        env = push_fanout.gateway_env(url, redis_url, fake.base_url, work, 100_000)
+        env = push_fanout.gateway_env(url, redis_url, fake.base_url, work, 100_000, args.threads)
         env.update({"WECHAT_TOKEN": creds["WECHAT_TOKEN"], "WECHAT_AES_KEY": creds["WECHAT_AES_KEY"]})
         procs += [push_fanout.start_gateway("worker", env, work, n) for n in range(2)]
         procs.append(push_fanout.start_gateway("relay", env, work, 0))
         server = wechat_intake.start_server(url, creds, work, wechat_intake.WORKERS[backend])
         print(f"\n== {backend}: {args.connections} connections for {args.seconds:.0f} s; web "
-              f"{len(server.workers)} uvicorn worker(s), relay and 2 RQ workers", flush=True)
+              f"{len(server.workers)} uvicorn worker(s), relay and 2 RQ workers; WeChat's API answering after "
+              f"{args.latency_ms:.0f} ms", flush=True)
         expected = _answers_when_idle(server, creds)
         requests, elapsed, latencies, answers, problem_of = asyncio.run(_load_phase(server, creds, args))
         started = time.monotonic()
@@ -265,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="sqlite")
     parser.add_argument("--connections", type=int, default=1024)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="the fake WeChat API's delay before each answer (the real one's from a city: ~20 ms)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="the workers' OUTBOX_JOB_THREADS (default: the gateway's)")
     parser.add_argument("--drain-timeout", type=float, default=180.0,
                         help="seconds to wait after the load for every deferred push to be answered")
     args = parser.parse_args(argv)

@@ -20,7 +20,7 @@ from tickets.errors import JobIncomplete, PermanentFailure, RetryLater
 from tickets.metrics import JOB_SECONDS
 from tickets.outbox import Topic
 from workers.context import WorkerContext, current
-from workers.notify import deferred_reply, deliver_notification, draft_prompt, push_text
+from workers.notify import deferred_reply, deliver_notification, draft_prompt, prefetch_senders, push_text
 from workers.notify import prefetch as prefetch_notifications
 from workers.petition_qr import send_card
 from workers.webhooks import deliver_warning, post_deadline_event, post_dispatch_event
@@ -43,6 +43,7 @@ HANDLERS: dict[str, Handler] = {
 # Topics whose handler can take its batch's rows read at once: `prefetched=PREFETCH[topic](context, payloads)`.
 PREFETCH: dict[str, Callable[[WorkerContext, list[dict[str, Any]]], Mapping[int, Any]]] = {
     Topic.NOTIFICATION: prefetch_notifications,
+    Topic.DEFERRED_MESSAGE: prefetch_senders,
 }
 MAX_ATTEMPTS = 8
 # A lane whose rows took this long each waits on the platform more than it computes: the job's other lanes then
@@ -97,13 +98,21 @@ def _lanes(rows: list[outbox.OutboxRow], prefetched: Mapping[str, Mapping[int, A
     """The batch's rows in lanes that may run side by side, each lane in the outbox's order.
 
     A notification read ahead (`prefetch`) goes to its citizen's lane, so one citizen's notices arrive in the
-    order they were written; every other row, and a notification not read ahead, goes to the first lane.
+    order they were written; a deferred message to its sender's lane, so a citizen's messages are answered in
+    the order written; every other row, and one not read ahead, goes to the first lane.
     """
     deliveries = prefetched.get(Topic.NOTIFICATION, {})
-    lanes: dict[int | None, list[outbox.OutboxRow]] = {None: []}
+    senders = prefetched.get(Topic.DEFERRED_MESSAGE, {})
+    lanes: dict[object, list[outbox.OutboxRow]] = {None: []}
     for row in rows:
-        found = deliveries.get(int(row.payload.get("notification_id", 0))) if row.topic == Topic.NOTIFICATION else None
-        lanes.setdefault(found.note.citizen_id if found is not None else None, []).append(row)
+        key: object = None
+        if row.topic == Topic.NOTIFICATION:
+            found = deliveries.get(int(row.payload.get("notification_id", 0)))
+            key = ("citizen", found.note.citizen_id) if found is not None else None
+        elif row.topic == Topic.DEFERRED_MESSAGE:
+            sender = senders.get(int(row.payload.get("deferred_id", 0)))
+            key = ("sender", sender) if sender is not None else None
+        lanes.setdefault(key, []).append(row)
     return [lane for lane in lanes.values() if lane]
 
 

@@ -45,6 +45,17 @@ def waits_before(conn: sa.Connection, msg: InboundMessage, deferred_id: int | No
     return bool(fastsql.fetch(conn, _WAITING_BEFORE, (msg.channel.value, msg.account, msg.user_id, before)))
 
 
+def senders(conn: sa.Connection, deferred_ids: list[int]) -> dict[int, str]:
+    """Who sent each of the messages still waiting among `deferred_ids`: one key per citizen (channel, account
+    and user id), for keeping a citizen's messages in one lane of a job (workers/jobs.py)."""
+    if not deferred_ids:
+        return {}
+    c = deferred_messages.c
+    rows = conn.execute(sa.select(c.id, c.channel, c.account, c.user_id)
+                        .where(c.id.in_(deferred_ids), c.answered_at.is_(None), c.user_id.is_not(None)))
+    return {row.id: f"{row.channel}/{row.account}/{row.user_id}" for row in rows}
+
+
 def waiting(conn: sa.Connection, deferred_id: int) -> InboundMessage | None:
     """The kept message; None when it is answered (or unknown). One outbox row answers it, so one job at a time
     reads it (a job handed out again while the first still runs, after OUTBOX_STALE_SECONDS, could send twice,
