@@ -89,8 +89,7 @@ def handle_in_order(engine: Engine, message: InboundMessage, config: DeskConfig,
     """`handle`, unless a message the citizen sent before is still waiting for its job (`defer`): then this one
     is kept behind it, in the same transaction, and None returned (the webhook answers with the short word). A
     conversation is stepped through in the order it was written: a place sent after a deferred problem must not
-    be read before it."""
-    MESSAGES.labels(message.channel.value, message.kind.value).inc()
+    be read before it. (The message is counted when it is stepped through, here or by its job.)"""
 
     def step(conn: sa.Connection) -> list[Reply] | None:
         if deferred.waits_before(conn, message):
@@ -98,7 +97,10 @@ def handle_in_order(engine: Engine, message: InboundMessage, config: DeskConfig,
             return None
         return receive(conn, message, config, utcnow())
 
-    return _in_transaction(engine, first, step)
+    replies = _in_transaction(engine, first, step)
+    if replies is not None:
+        MESSAGES.labels(message.channel.value, message.kind.value).inc()
+    return replies
 
 
 def _in_transaction(engine: Engine, first: Callable[[sa.Connection], None] | None,

@@ -289,7 +289,8 @@ def deferred_reply(context: WorkerContext, payload: dict[str, Any], *, final: bo
         if message.channel is not Channel.WECHAT:
             raise PermanentFailure(f"no text push for channel {message.channel.value}")
         _send_text(context, message.user_id, text)
-    intake.deferred_answered(context.engine, deferred_id)
+    with _sqlite_writes(context.engine):
+        intake.deferred_answered(context.engine, deferred_id)
 
 
 def push_text(context: WorkerContext, payload: dict[str, Any], *, final: bool = False) -> None:
