@@ -45,6 +45,7 @@ if str(ROOT) not in sys.path:
 import sqlalchemy as sa  # noqa: E402
 
 from benchmarks import _load, push_fanout, wechat_intake  # noqa: E402
+from bots.fakes.wechat_peer import WeChatPeer  # noqa: E402
 from tickets.storage.db import create_db_engine  # noqa: E402
 
 SHORT = "收到，稍后回复您。"
@@ -119,13 +120,14 @@ def run_backend(backend: str, args: argparse.Namespace) -> Outcome:
         print(f"\n== {backend}: {args.connections} connections for {args.seconds:.0f} s; web "
               f"{len(server.workers)} uvicorn worker(s), relay and 2 RQ workers; WeChat's API answering after "
               f"{args.latency_ms:.0f} ms", flush=True)
-        expected = _answers_when_idle(server, creds)
-        requests, elapsed, latencies, answers, problem_of = asyncio.run(_load_phase(server, creds, args))
+        peer = WeChatPeer(creds["WECHAT_TOKEN"], creds["WECHAT_APP_ID"], creds["WECHAT_AES_KEY"])
+        expected = _answers_when_idle(server, peer)
+        requests, elapsed, latencies, answers, problem_of = asyncio.run(_load_phase(server, peer, args))
         started = time.monotonic()
         drained = _wait_drained(url, args.drain_timeout)
         drained_s = time.monotonic() - started
         report = fake.ask("report")
-        checks, short = _check(url, creds, expected, answers, problem_of, report, drained)
+        checks, short = _check(url, peer, expected, answers, problem_of, report, drained)
         return Outcome(backend, requests, elapsed, latencies, short, drained_s, checks)
     finally:
         if server is not None:
@@ -137,14 +139,11 @@ def run_backend(backend: str, args: argparse.Namespace) -> Outcome:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _answers_when_idle(server: wechat_intake.Server, creds: dict[str, str]) -> dict[str, str]:
+def _answers_when_idle(server: wechat_intake.Server, peer: WeChatPeer) -> dict[str, str]:
     """Each problem's answer to a new citizen while nothing else runs: what every answer to it, at once or
     later, must be (a first message's answer depends on its words only)."""
     import httpx
 
-    from bots.fakes.wechat_peer import WeChatPeer
-
-    peer = WeChatPeer(creds["WECHAT_TOKEN"], creds["WECHAT_APP_ID"], creds["WECHAT_AES_KEY"])
     answers = {}
     with httpx.Client(base_url=f"http://{wechat_intake.HOST}:{server.port}", timeout=10) as client:
         for n, problem in enumerate(wechat_intake.PROBLEMS):
@@ -157,11 +156,8 @@ def _answers_when_idle(server: wechat_intake.Server, creds: dict[str, str]) -> d
     return answers
 
 
-async def _load_phase(server: wechat_intake.Server, creds: dict[str, str], args: argparse.Namespace
+async def _load_phase(server: wechat_intake.Server, peer: WeChatPeer, args: argparse.Namespace
                       ) -> tuple[int, float, list[float], list[tuple[str, int, bytes]], dict[str, str]]:
-    from bots.fakes.wechat_peer import WeChatPeer
-
-    peer = WeChatPeer(creds["WECHAT_TOKEN"], creds["WECHAT_APP_ID"], creds["WECHAT_AES_KEY"])
     host = f"{wechat_intake.HOST}:{server.port}"
     probe = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
     owner = _load.socket_owner_finder(server.port, server.workers)
@@ -199,12 +195,9 @@ def _wait_drained(url: str, timeout: float) -> bool:
         engine.dispose()
 
 
-def _check(url: str, creds: dict[str, str], expected: dict[str, str], answers: list[tuple[str, int, bytes]],
+def _check(url: str, peer: WeChatPeer, expected: dict[str, str], answers: list[tuple[str, int, bytes]],
            problem_of: dict[str, str], report: dict[str, Any], drained: bool) -> tuple[list[tuple[str, bool]], int]:
     """The checks of the module's docstring; also how many pushes got the short word."""
-    from bots.fakes.wechat_peer import WeChatPeer
-
-    peer = WeChatPeer(creds["WECHAT_TOKEN"], creds["WECHAT_APP_ID"], creds["WECHAT_AES_KEY"])
     statuses = Counter(status for _, status, _ in answers)
     short_to: set[str] = set()
     unreadable = wrong = 0

@@ -122,16 +122,6 @@ def _one_statement(engine: Engine, *, read_only: bool) -> Iterator[sa.Connection
 _SQLITE_WRITES = threading.Lock()
 
 
-@contextmanager
-def _sqlite_writes(engine: Engine) -> Iterator[None]:
-    """On SQLite, this process's writes one at a time (see `_one_statement`); nothing on PostgreSQL."""
-    if is_postgres(engine):
-        yield
-        return
-    with _SQLITE_WRITES:
-        yield
-
-
 def _values(context: WorkerContext, note: Notification, ticket: Ticket) -> dict[str, str]:
     # A fan-out tells thousands of citizens the same thing: render it once per ticket state and payload.
     payload = json.dumps(note.payload, sort_keys=True, ensure_ascii=False, default=str)
@@ -261,7 +251,7 @@ def prefetch_senders(context: WorkerContext, payloads: list[dict[str, Any]]) -> 
     On SQLite none: each step holds the database's one write lock, and steps side by side in two workers held
     it so much of the time that the web's own writes ran out of their lock wait (overload with WeChat answering
     in 20 ms: 1,972 of 13,740 pushes refused with 503). There the job's deferred messages stay in its first
-    lane, one after another (docs/performance.md).
+    lane, one after another, before any lane runs on a thread (docs/performance.md).
     """
     if not is_postgres(context.engine):
         return {}
@@ -277,8 +267,7 @@ def deferred_reply(context: WorkerContext, payload: dict[str, Any], *, final: bo
     the batch's senders, places the row in its lane; the step reads the message in its own transaction.)"""
     deferred_id = int(payload["deferred_id"])
     try:
-        with _sqlite_writes(context.engine):  # lanes of one job step one at a time through SQLite's write lock
-            found = intake.answer_deferred(context.engine, deferred_id, context.desk, in_order=not final)
+        found = intake.answer_deferred(context.engine, deferred_id, context.desk, in_order=not final)
     except intake.EarlierWaiting as exc:  # its job answers that one first; this one is tried again after it
         raise RetryLater(str(exc)) from exc
     if found is None:
@@ -289,8 +278,7 @@ def deferred_reply(context: WorkerContext, payload: dict[str, Any], *, final: bo
         if message.channel is not Channel.WECHAT:
             raise PermanentFailure(f"no text push for channel {message.channel.value}")
         _send_text(context, message.user_id, text)
-    with _sqlite_writes(context.engine):
-        intake.deferred_answered(context.engine, deferred_id)
+    intake.deferred_answered(context.engine, deferred_id)
 
 
 def push_text(context: WorkerContext, payload: dict[str, Any], *, final: bool = False) -> None:
