@@ -165,9 +165,10 @@ async def _load_phase(server: wechat_intake.Server, peer: WeChatPeer, args: argp
                                          server.workers)
     msg_ids = iter(range(int(time.time()) * 1_000_000, 2**62))
     sources = [FirstMessages(peer, f"{i:04d}x", host, msg_ids) for i in range(args.connections)]
-    # Enough sealed for the phase above the best rate with short words (~1,000/s), spread over the connections.
+    # Enough sealed for the phase above the best rate with short words (~1,000/s; one of PostgreSQL's three web
+    # workers may serve its connections twice as fast as the others), spread over the connections.
     for s in sources:
-        s.top_up(int(args.seconds * 1500 / args.connections) + 4)
+        s.top_up(int(args.seconds * 3000 / args.connections) + 4)
     result = await _load.run_phase("overload", conns, sources, args.seconds)
     for c in conns:
         c.close()

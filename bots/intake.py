@@ -93,7 +93,7 @@ def handle_in_order(engine: Engine, message: InboundMessage, config: DeskConfig,
 
     def step(conn: sa.Connection) -> list[Reply] | None:
         if deferred.waits_before(conn, message):
-            _keep(conn, message)
+            _keep(conn, message, late=False)
             return None
         return receive(conn, message, config, utcnow())
 
@@ -125,11 +125,11 @@ def defer(engine: Engine, message: InboundMessage, first: Callable[[sa.Connectio
     with engine.connect() as conn, conn.begin():
         if first is not None:
             first(conn)
-        _keep(conn, message)
+        _keep(conn, message, late=True)
 
 
-def _keep(conn: sa.Connection, message: InboundMessage) -> None:
-    if deferred.keep(conn, message, utcnow()):
+def _keep(conn: sa.Connection, message: InboundMessage, *, late: bool) -> None:
+    if deferred.keep(conn, message, utcnow(), late=late):
         DEFERRED.labels(message.channel.value).inc()
 
 

@@ -3,6 +3,7 @@ transaction as the change that caused it. A relay (workers/relay.py) hands rows 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -56,16 +57,18 @@ def put(conn: sa.Connection, topic: Topic, payload: dict[str, Any], now: datetim
     return int(row_id)
 
 
-def due(conn: sa.Connection, now: datetime, *, limit: int = 100, stale_after_s: float = 300) -> list[OutboxRow]:
+def due(conn: sa.Connection, now: datetime, *, limit: int = 100, stale_after_s: float = 300,
+        hold: Mapping[str, datetime] | None = None) -> list[OutboxRow]:
     """Rows ready to hand to jobs: pending and due, or queued or running for so long that the
-    queue lost them or the worker died (so delivery is at least once; jobs check before acting)."""
+    queue lost them or the worker died (so delivery is at least once; jobs check before acting).
+    `hold` maps a topic to a time: its pending rows written after that time wait (they stay pending)."""
     stale = now - timedelta(seconds=stale_after_s)
+    pending = sa.and_(outbox.c.status == PENDING, outbox.c.available_at <= now,
+                      *(sa.not_(sa.and_(outbox.c.topic == topic, outbox.c.created_at > after))
+                        for topic, after in (hold or {}).items()))
     rows = conn.execute(
         sa.select(outbox.c.id, outbox.c.topic, outbox.c.payload, outbox.c.attempts)
-        .where(sa.or_(
-            sa.and_(outbox.c.status == PENDING, outbox.c.available_at <= now),
-            sa.and_(outbox.c.status.in_((QUEUED, RUNNING)), outbox.c.available_at <= stale),
-        ))
+        .where(sa.or_(pending, sa.and_(outbox.c.status.in_((QUEUED, RUNNING)), outbox.c.available_at <= stale)))
         .order_by(outbox.c.id).limit(limit)
     ).all()
     return [OutboxRow(r.id, r.topic, dict(r.payload), r.attempts) for r in rows]

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # or it stalled), a WeChat push is answered at once with a short word and handled by a job that replies by
     # customer-service message, before WeChat's 5-second deadline runs out (gateway/busy.py). 0 turns this off.
     wechat_answer_within_seconds: float = Field(default=2.0, ge=0, le=4.5)
+    # While the web keeps deferring pushes that way, their answers wait, each at most this long after it was
+    # kept: run at once they would take the CPU and the database from the web (workers/relay.py). 0: never wait.
+    deferred_hold_seconds: float = Field(default=120.0, ge=0, le=3600)
 
     alipay_app_id: str = ""
     alipay_public_key: str = ""

@@ -12,17 +12,21 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
 from tickets import outbox
 from tickets.clock import utcnow
+from tickets.inbox import deferred
 from tickets.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
 EPOCH_KEY = "gateway:outbox:epoch"
+# The web is shedding load while it has deferred a late message this recently (the relay looks about once a second).
+SHEDDING_WITHIN_S = 2.0
 
 
 class Sink(Protocol):
@@ -35,16 +39,26 @@ class Sink(Protocol):
         """Whether jobs handed over before may be gone (their rows are then handed out again)."""
 
 
-def relay_once(engine: Engine, sink: Sink, *, batch: int = 500, stale_after_s: float = 300) -> int:
-    """Hand one batch of due rows to `sink`; rows stay pending if the sink fails (Redis down)."""
+def relay_once(engine: Engine, sink: Sink, *, batch: int = 500, stale_after_s: float = 300,
+               hold_deferred_s: float = 0) -> int:
+    """Hand one batch of due rows to `sink`; rows stay pending if the sink fails (Redis down).
+
+    While the web sheds load (`shedding`), the answers to the messages it deferred wait, up to `hold_deferred_s`
+    after each was kept: each is a whole intake step and a send, and run now they would take the CPU and the
+    database's write lock from the web, whose answers then miss WeChat's deadline (docs/performance.md).
+    """
     if sink.lost_jobs():
         with engine.begin() as conn:
             requeued = outbox.release_all_queued(conn)
         if requeued:
             log.warning("the queue lost its jobs (Redis restarted empty?): %d row(s) handed out again", requeued)
     with engine.begin() as conn:
-        rows = outbox.due(conn, utcnow(), limit=batch, stale_after_s=stale_after_s)
-        outbox.mark_queued(conn, [r.id for r in rows], utcnow())
+        now = utcnow()
+        hold: dict[str, datetime] = {}
+        if hold_deferred_s and deferred.shedding(conn, now, SHEDDING_WITHIN_S):
+            hold[outbox.Topic.DEFERRED_MESSAGE] = now - timedelta(seconds=hold_deferred_s)
+        rows = outbox.due(conn, now, limit=batch, stale_after_s=stale_after_s, hold=hold)
+        outbox.mark_queued(conn, [r.id for r in rows], now)
     if not rows:
         return 0
     try:

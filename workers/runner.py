@@ -65,8 +65,9 @@ class Loop:
             with self.context.engine.begin() as conn:
                 sweeps.gather_clusters(conn, utcnow(), clusters.rule_for(settings))
             sweeps.retrain_routing(self.context.engine, utcnow(), after=settings.routing_retrain_after)
-        return relay.relay_once(self.context.engine, self.sink,
-                                stale_after_s=self.context.settings.outbox_stale_seconds)
+        settings = self.context.settings
+        return relay.relay_once(self.context.engine, self.sink, stale_after_s=settings.outbox_stale_seconds,
+                                hold_deferred_s=settings.deferred_hold_seconds)
 
     def run_forever(self) -> None:
         """Tick until `stop()`; errors are logged and the loop goes on (rows wait in the outbox)."""

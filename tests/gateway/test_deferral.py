@@ -18,14 +18,18 @@ from bots.fakes.wechat import FakeWeChat
 from gateway.app import create_app
 from gateway.busy import LoopLag
 from tests.gateway.conftest import WeChatSide, run_jobs
+from tickets import outbox as outbox_rows
+from tickets.clock import utcnow
 from tickets.errors import RetryLater
 from tickets.inbox import deferred
 from tickets.inbox.message import Channel, Consent, InboundMessage, Kind, Location, Media
+from tickets.outbox import Topic
 from tickets.settings import Settings
 from tickets.storage.schema import deferred_messages, inbound_messages, outbox, tickets
 from workers import sweeps
 from workers.context import WorkerContext
 from workers.notify import deferred_reply
+from workers.relay import SHEDDING_WITHIN_S
 
 OPENID = "oDeferred0001xyzABCDEF"
 SHORT = "收到，稍后回复您。"
@@ -40,6 +44,14 @@ def fake(wechat_api: FakeWeChat) -> FakeWeChat:
 def rows(engine: Engine, table: sa.Table) -> int:
     with engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def shedding_ended(engine: Engine) -> None:
+    """Time passes with no push deferred for lateness: those kept were kept longer ago than the relay looks back."""
+    with engine.begin() as conn:
+        for row in conn.execute(sa.select(deferred_messages.c.id, deferred_messages.c.created_at)).all():
+            conn.execute(sa.update(deferred_messages).where(deferred_messages.c.id == row.id)
+                         .values(created_at=row.created_at - timedelta(seconds=SHEDDING_WITHIN_S + 1)))
 
 
 def test_a_late_push_gets_a_short_word_then_its_answer_once(settings: Settings, engine: Engine, wechat: WeChatSide,
@@ -66,6 +78,9 @@ def test_a_late_push_gets_a_short_word_then_its_answer_once(settings: Settings, 
             [job] = conn.execute(sa.select(outbox.c.payload).where(outbox.c.topic == "citizen.deferred_message")).all()
         assert job.payload == {"deferred_id": kept.id}  # the job names the row: no openid or words in the outbox
 
+        run_jobs(settings, engine).close()
+        assert fake.texts_to(OPENID) == []  # the web is shedding load: the answer waits (workers/relay.py)
+        shedding_ended(engine)
         context = run_jobs(settings, engine)
         [answer] = [m["text"] for m in fake.texts_to(OPENID)]
         assert "请核对" in answer and "文化路80号" in answer  # the step ran: the summary to confirm
@@ -95,6 +110,7 @@ def test_a_retry_of_a_push_answered_too_slowly_gets_that_answer_by_message(setti
         lag.lag_s = 4.0  # the answer came too late for WeChat, which retries into a stalled process
         retry = client.post("/webhooks/wechat", params=push[0], content=push[1])
         assert wechat.open(retry.content)["Content"] == SHORT
+        shedding_ended(engine)
         run_jobs(settings, engine).close()
     assert [m["text"] for m in fake.texts_to(OPENID)] == [first]  # the answer WeChat never passed on
     assert rows(engine, inbound_messages) == 1
@@ -118,6 +134,7 @@ def test_a_citizen_writing_again_waits_behind_the_deferred_message(settings: Set
         lag.lag_s = 0.0  # the loop keeps up again, but the problem has not been read yet: the place waits behind it
         assert post("文化路80号") == SHORT
         assert (rows(engine, deferred_messages), rows(engine, inbound_messages)) == (2, 0)
+        shedding_ended(engine)
         run_jobs(settings, engine).close()
         first, second = [m["text"] for m in fake.texts_to(OPENID)]
         assert "问题在哪里" in first and "请核对" in second and "文化路80号" in second  # read in the order written
@@ -158,7 +175,7 @@ def test_the_last_attempt_answers_out_of_order_rather_than_never(settings: Setti
                 for n, text in enumerate(("小区门口的路灯坏了", "文化路80号"), start=1)]
     with engine.begin() as conn:
         for message in messages:
-            assert deferred.keep(conn, message, sent)
+            assert deferred.keep(conn, message, sent, late=True)
         _, place = conn.execute(sa.select(deferred_messages.c.id).order_by(deferred_messages.c.id)).scalars()
     context = WorkerContext.build(settings, engine)
     try:
@@ -177,8 +194,57 @@ def test_events_that_get_no_reply_are_deferred_silently(settings: Settings, engi
         query, body = wechat.seal(wechat.event(OPENID, "VIEW", "https://example.cn/menu"), OPENID)
         response = client.post("/webhooks/wechat", params=query, content=body)
         assert response.status_code == 200 and response.content == b"success"
+        shedding_ended(engine)
         run_jobs(settings, engine).close()
     assert fake.texts_to(OPENID) == [] and rows(engine, inbound_messages) == 1
+
+
+def test_answers_wait_while_the_web_sheds_load_and_no_longer_than_the_hold(settings: Settings, engine: Engine,
+                                                                           wechat: WeChatSide,
+                                                                           fake: FakeWeChat) -> None:
+    """Each deferred answer is a whole intake step and a send: run while the web still defers, they take its CPU
+    and write lock and its answers miss WeChat's deadline (benchmarks/overload.py). Other work goes on."""
+    app = create_app(settings, run_jobs=False)
+    app.state.gateway.loop_lag.interval_s = 3600.0
+    app.state.gateway.loop_lag.lag_s = 2.5
+    with TestClient(app) as client:
+        for openid in (OPENID, "oDeferred0002xyzABCDEF"):
+            wechat.clock += 20
+            query, body = wechat.seal(wechat.text(openid, "小区门口的路灯坏了"), openid)
+            assert wechat.open(client.post("/webhooks/wechat", params=query, content=body).content)["Content"] == SHORT
+    with engine.begin() as conn:
+        other = outbox_rows.put(conn, "unknown.topic", {"n": 1}, utcnow())  # any other work
+        first = conn.execute(sa.select(sa.func.min(outbox.c.id)).where(outbox.c.topic == Topic.DEFERRED_MESSAGE)
+                             ).scalar_one()
+    run_jobs(settings, engine).close()
+    assert fake.texts_to(OPENID) == []
+    with engine.connect() as conn:  # only the deferred answers wait
+        assert dict(conn.execute(sa.select(outbox.c.topic, outbox.c.status)).all()) == {
+            "unknown.topic": "failed", Topic.DEFERRED_MESSAGE: "pending"}
+
+    with engine.begin() as conn:  # the first was kept longer ago than the hold: it goes, though the web still sheds
+        conn.execute(sa.update(outbox).where(outbox.c.id == first)
+                     .values(created_at=utcnow() - timedelta(seconds=settings.deferred_hold_seconds + 1)))
+    run_jobs(settings, engine).close()
+    assert len(fake.texts_to(OPENID)) == 1 and fake.texts_to("oDeferred0002xyzABCDEF") == []
+
+    shedding_ended(engine)
+    run_jobs(settings, engine).close()
+    assert len(fake.texts_to(OPENID)) == 1 and len(fake.texts_to("oDeferred0002xyzABCDEF")) == 1
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(outbox.c.status).where(outbox.c.id != other)).scalars().all() == ["done"] * 2
+
+
+def test_only_messages_kept_for_lateness_say_the_web_sheds_load(engine: Engine) -> None:
+    now = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    behind, late = (InboundMessage(Channel.WECHAT, "gh_x", OPENID, Kind.TEXT, str(n), now, text="路灯坏了")
+                    for n in (1, 2))
+    with engine.begin() as conn:
+        assert deferred.keep(conn, behind, now, late=False)  # waiting behind an earlier one: no overload
+        assert not deferred.shedding(conn, now, SHEDDING_WITHIN_S)
+        assert deferred.keep(conn, late, now, late=True)
+        assert deferred.shedding(conn, now + timedelta(seconds=1), SHEDDING_WITHIN_S)
+        assert not deferred.shedding(conn, now + timedelta(seconds=SHEDDING_WITHIN_S + 1), SHEDDING_WITHIN_S)
 
 
 def test_shedding_can_be_turned_off(settings: Settings, engine: Engine, wechat: WeChatSide) -> None:
@@ -227,7 +293,7 @@ def test_a_message_no_job_could_answer_is_dropped_after_the_service_window(engin
                              datetime(2026, 12, 7, 8, 0, tzinfo=UTC), text="我的电话13912345678，路灯坏了")
     kept_at = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
     with engine.begin() as conn:
-        assert deferred.keep(conn, message, kept_at)
+        assert deferred.keep(conn, message, kept_at, late=True)
         [deferred_id] = conn.execute(sa.select(deferred_messages.c.id)).scalars().all()
         assert sweeps.forget_unanswered(conn, kept_at + timedelta(hours=47)) == 0  # a job may still answer
         assert sweeps.forget_unanswered(conn, kept_at + timedelta(hours=49)) == 1

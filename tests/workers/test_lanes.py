@@ -78,7 +78,7 @@ def test_deferred_messages_are_answered_side_by_side_each_citizen_in_order(
         for n, (openid, text) in enumerate(kept):
             message = InboundMessage(Channel.WECHAT, settings.wechat_app_id, openid, Kind.TEXT, str(n + 1),
                                      written + timedelta(seconds=20 * n), text=text)
-            assert deferred.keep(conn, message, written)
+            assert deferred.keep(conn, message, written, late=True)
         warm, *ids = conn.execute(sa.select(outbox_table.c.id).order_by(outbox_table.c.id)).scalars()
     assert run_outbox_rows([warm]) == {warm: "done"}  # the process's first step loads the language models
     fake.latency = 0.2

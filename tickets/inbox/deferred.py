@@ -8,7 +8,7 @@ message, however often the platform sends it, so one job answers it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -17,20 +17,21 @@ from tickets.inbox.message import InboundMessage
 from tickets.storage import fastsql
 from tickets.storage.schema import deferred_messages
 
-_KEEP = fastsql.Sql("INSERT INTO deferred_messages (channel, account, dedupe_key, message, created_at, user_id)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, account, dedupe_key) DO NOTHING RETURNING id")
+_KEEP = fastsql.Sql("INSERT INTO deferred_messages (channel, account, dedupe_key, message, created_at, user_id, late)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, account, dedupe_key) DO NOTHING RETURNING id")
 # The citizen's messages still waiting for their job, oldest first; the id bound last is the one to look before.
 _WAITING_BEFORE = fastsql.Sql("SELECT id FROM deferred_messages WHERE channel = ? AND account = ? AND user_id = ?"
                               " AND answered_at IS NULL AND id < ? ORDER BY id LIMIT 1")
 _NO_ID = 2**62  # any message kept so far
 
 
-def keep(conn: sa.Connection, msg: InboundMessage, now: datetime) -> bool:
-    """Keep `msg` to be answered by a job; False when it was kept before (the platform sending it again)."""
+def keep(conn: sa.Connection, msg: InboundMessage, now: datetime, *, late: bool) -> bool:
+    """Keep `msg` to be answered by a job; False when it was kept before (the platform sending it again).
+    `late`: kept because it waited too long for the web (`shedding` reads these), not to wait behind another."""
     pg = fastsql.is_postgres(conn)
     kept = fastsql.fetch(conn, _KEEP, (msg.channel.value, msg.account, msg.dedupe_key,
                                        fastsql.bind_json(pg, msg.to_data()), fastsql.bind_time(pg, now),
-                                       msg.user_id or None))
+                                       msg.user_id or None, late))
     if kept:  # the job's payload names the row only: no openid or text in the outbox
         outbox.put(conn, outbox.Topic.DEFERRED_MESSAGE, {"deferred_id": int(kept[0][0])}, now)
     return bool(kept)
@@ -43,6 +44,15 @@ def waits_before(conn: sa.Connection, msg: InboundMessage, deferred_id: int | No
         return False
     before = _NO_ID if deferred_id is None else deferred_id
     return bool(fastsql.fetch(conn, _WAITING_BEFORE, (msg.channel.value, msg.account, msg.user_id, before)))
+
+
+def shedding(conn: sa.Connection, now: datetime, within_s: float) -> bool:
+    """Whether the web kept a message because it waited too long (`late`) in the last `within_s`: the web is
+    shedding load now, and the answers to what it kept would take the CPU and the database from it."""
+    c = deferred_messages.c
+    last = conn.execute(sa.select(c.created_at).where(c.late == sa.true())
+                        .order_by(c.created_at.desc()).limit(1)).scalar_one_or_none()
+    return last is not None and last > now - timedelta(seconds=within_s)
 
 
 def senders(conn: sa.Connection, deferred_ids: list[int]) -> dict[int, str]:

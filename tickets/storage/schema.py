@@ -514,8 +514,12 @@ deferred_messages = sa.Table(
     # Whose message (the platform's user id) while it waits: the citizen's next messages wait behind it, so a
     # conversation keeps its order (bots/intake.py `handle_in_order`). Cleared with the message once answered.
     sa.Column("user_id", sa.String(128)),
+    # Kept because it waited too long for the web's event loop (the web was shedding load), not because an earlier
+    # message of its citizen waits: while such messages keep coming, their answers wait (workers/relay.py).
+    sa.Column("late", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("channel", "account", "dedupe_key"),
     sa.Index(None, "channel", "account", "user_id"),
+    sa.Index(None, "late", "created_at"),
 )
 
 push_nonces = sa.Table(
