@@ -28,6 +28,7 @@ from tickets.inbox.citizens import CitizenKey, get_citizen_key, lock_citizen, sa
 from tickets.inbox.message import InboundMessage, Kind
 from tickets.masking import mask_identifier
 from tickets.metrics import DEFERRED, MESSAGES
+from tickets.storage import fastsql
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +120,20 @@ def _in_transaction(engine: Engine, first: Callable[[sa.Connection], None] | Non
             return work(conn)
 
 
-def defer(engine: Engine, message: InboundMessage, first: Callable[[sa.Connection], None] | None = None) -> None:
+def defer(engine: Engine, message: InboundMessage, first: Callable[[sa.Connection], None] | None = None, *,
+          nonce: tuple[str, str, datetime] | None = None) -> None:
     """Keep `message` to be answered by a job instead of now (the webhook could not answer it in time), in one
-    short transaction; `first` runs in it as in `handle`. A copy kept before changes nothing."""
+    short transaction; `first` runs in it as in `handle`. A copy kept before changes nothing.
+
+    On PostgreSQL, when `first` only claims the push's `nonce` (key, fingerprint, expiry) as a row, or there is no
+    `first`, it is one statement instead (`deferred.keep_at_once`): the web defers when it is behind, so what a
+    deferral costs is what decides how far behind it falls. A nonce seen before takes the transaction's way."""
+    if fastsql.is_postgres(engine) and (first is None or nonce is not None):
+        kept = deferred.keep_at_once(engine, message, utcnow(), nonce)
+        if kept is not None:
+            if kept:
+                DEFERRED.labels(message.channel.value).inc()
+            return
     with engine.connect() as conn, conn.begin():
         if first is not None:
             first(conn)

@@ -62,7 +62,12 @@ async def push(request: Request, state: State) -> Response:
         if within and state.loop_lag.current() > within:
             # It waited too long to be sure of an answer before WeChat gives up (5 s): a short word now, the
             # answer by a job (gateway/busy.py LoopLag).
-            defer(state.intake_engine, message, first=lambda conn: adapter.claim(envelope, conn))
+            nonce = adapter.claim_as_row(envelope)
+            if nonce is None:  # kept in Redis (one round trip), or none left to claim
+                adapter.claim(envelope, None)
+                defer(state.intake_engine, message)
+            else:  # a row of the deferral's own statement (PostgreSQL) or transaction
+                defer(state.intake_engine, message, first=lambda conn: adapter.claim(envelope, conn), nonce=nonce)
             log.info("%s from %s deferred: it waited too long", message.kind.value, mask_identifier(message.user_id))
             replies = [] if message.kind in SILENT_KINDS else [say("deferred")]
         else:

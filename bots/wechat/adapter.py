@@ -20,7 +20,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -28,7 +28,7 @@ from bots.replies import Reply
 from bots.request import PlainRequest
 from bots.wechat.crypto import MessageCipher, signature_matches
 from bots.wechat.parse import normalise, parse_xml
-from bots.wechat.replay import MemoryNonces, NonceStore, fingerprint
+from bots.wechat.replay import DatabaseNonces, MemoryNonces, NonceStore, fingerprint
 from tickets.clock import utcnow
 from tickets.errors import MalformedPayload, PayloadTooLarge, SignatureError
 from tickets.inbox.message import InboundMessage
@@ -168,8 +168,17 @@ class WeChatAdapter:
             unclaimed=None if claim_nonce else unclaimed,
         )
 
-    def claim(self, envelope: WeChatEnvelope, conn: sa.Connection) -> None:
-        """Claim the nonce `open(..., claim_nonce=False)` left, inside the caller's transaction `conn`.
+    def claim_as_row(self, envelope: WeChatEnvelope) -> tuple[str, str, datetime] | None:
+        """The nonce `open(..., claim_nonce=False)` left, as the push_nonces row (key, fingerprint, expiry) a caller
+        writes in a statement of its own (bots/intake.py `defer`), when the nonces are kept in the database. None
+        when none is left or they are kept elsewhere (Redis): then `claim` it."""
+        if envelope.unclaimed is None or not isinstance(self._nonces, DatabaseNonces):
+            return None
+        claim = envelope.unclaimed
+        return claim.key, claim.fingerprint, self._clock() + timedelta(seconds=claim.ttl_s)
+
+    def claim(self, envelope: WeChatEnvelope, conn: sa.Connection | None) -> None:
+        """Claim the nonce `open(..., claim_nonce=False)` left, inside the caller's transaction `conn` (None: apart).
 
         Raises:
             SignatureError: the nonce was seen before with another message (the transaction should roll back).

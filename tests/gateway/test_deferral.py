@@ -25,7 +25,7 @@ from tickets.inbox import deferred
 from tickets.inbox.message import Channel, Consent, InboundMessage, Kind, Location, Media
 from tickets.outbox import Topic
 from tickets.settings import Settings
-from tickets.storage.schema import deferred_messages, inbound_messages, outbox, tickets
+from tickets.storage.schema import deferred_messages, inbound_messages, outbox, push_nonces, tickets
 from workers import sweeps
 from workers.context import WorkerContext
 from workers.notify import deferred_reply
@@ -233,6 +233,30 @@ def test_answers_wait_while_the_web_sheds_load_and_no_longer_than_the_hold(setti
     assert len(fake.texts_to(OPENID)) == 1 and len(fake.texts_to("oDeferred0002xyzABCDEF")) == 1
     with engine.connect() as conn:
         assert conn.execute(sa.select(outbox.c.status).where(outbox.c.id != other)).scalars().all() == ["done"] * 2
+
+
+def test_a_deferred_push_claims_its_nonce_once_and_a_copied_one_is_refused(settings: Settings, engine: Engine,
+                                                                          wechat: WeChatSide) -> None:
+    """On PostgreSQL a deferral is one statement with the nonce's row; a nonce seen before takes the transaction's
+    way, where WeChat's retry is told from a copied signature (another message under the same nonce)."""
+    app = create_app(settings, run_jobs=False)
+    app.state.gateway.loop_lag.interval_s = 3600.0
+    app.state.gateway.loop_lag.lag_s = 2.5
+    with TestClient(app) as client:
+        wechat.clock += 20
+        push = wechat.seal(wechat.text(OPENID, "小区门口的路灯坏了"), OPENID, nonce="424242")
+        copied = wechat.seal(wechat.text(OPENID, "楼下垃圾没人清运"), OPENID, nonce="424242")
+        for query, body in (push, push):  # WeChat retrying: the same answer, kept once
+            answer = client.post("/webhooks/wechat", params=query, content=body)
+            assert answer.status_code == 200 and wechat.open(answer.content)["Content"] == SHORT
+        refused = client.post("/webhooks/wechat", params=copied[0], content=copied[1])
+        assert 400 <= refused.status_code < 500
+    with engine.connect() as conn:
+        [kept] = conn.execute(sa.select(deferred_messages)).all()
+        [job] = conn.execute(sa.select(outbox.c.payload)).scalars().all()
+        nonces = conn.execute(sa.select(sa.func.count()).select_from(push_nonces)).scalar_one()
+    assert kept.late and kept.message["text"] == "小区门口的路灯坏了" and job == {"deferred_id": kept.id}
+    assert nonces == 1
 
 
 def test_only_messages_kept_for_lateness_say_the_web_sheds_load(engine: Engine) -> None:
