@@ -68,8 +68,9 @@ def keep_at_once(engine: Engine, msg: InboundMessage, now: datetime, nonce: tupl
     retrying, or a copied signature): the caller then takes `keep`'s way, whose claim tells the two apart."""
     if not fastsql.is_postgres(engine):
         raise ValueError("keep_at_once is PostgreSQL's; SQLite takes keep's way")
-    pg_values = (msg.channel.value, msg.account, msg.dedupe_key, fastsql.bind_json(True, msg.to_data()), now,
-                 msg.user_id or None, outbox.Topic.DEFERRED_MESSAGE.value, outbox.PENDING, now, now)
+    at = fastsql.bind_time(True, now)
+    pg_values = (msg.channel.value, msg.account, msg.dedupe_key, fastsql.bind_json(True, msg.to_data()), at,
+                 msg.user_id or None, outbox.Topic.DEFERRED_MESSAGE.value, outbox.PENDING, at, at)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if nonce is None:
             [(claimed, kept)] = fastsql.fetch(conn, _AT_ONCE, pg_values)
