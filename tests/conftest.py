@@ -82,11 +82,14 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    """Production-like settings with a configured WeChat account in safe mode."""
+    """Production-like settings with a configured WeChat account in safe mode.
+
+    Load shedding is off (tests/gateway/test_deferral.py turns it on): a stall of the test's event loop past its
+    2 s, such as a slow machine loading the language models on the first message, would answer the short word."""
     return Settings(
         gateway_env="dev", var_dir=tmp_path / "var", database_url=db_url, secret_key="x" * 40,
         public_base_url="https://gw.example.cn", wechat_token=TEST_TOKEN, wechat_app_id=TEST_APP_ID,
-        wechat_aes_key=TEST_AES_KEY, _env_file=None,  # type: ignore[call-arg]
+        wechat_aes_key=TEST_AES_KEY, wechat_answer_within_seconds=0, _env_file=None,  # type: ignore[call-arg]
     ).prepared()
 
 

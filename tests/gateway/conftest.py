@@ -122,7 +122,10 @@ def free_port() -> int:
 def serve(app: FastAPI) -> Iterator[str]:
     """The app on a real uvicorn server on loopback; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # Keep-alive connections live for the whole test: with uvicorn's 5 s, a slow machine preparing many clients
+    # had the first ones closed under them just as they sent (connection reset by peer).
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_keep_alive=300))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -35,6 +35,12 @@ OPENID = "oDeferred0001xyzABCDEF"
 SHORT = "收到，稍后回复您。"
 
 
+@pytest.fixture(autouse=True)
+def shedding(settings: Settings) -> None:
+    """The gateway's default (tests/conftest.py turns it off elsewhere); each test says how late the loop runs."""
+    settings.wechat_answer_within_seconds = 2.0
+
+
 @pytest.fixture
 def fake(wechat_api: FakeWeChat) -> FakeWeChat:
     """WeChat's API on loopback, where the job sends its customer-service messages (tests/conftest.py)."""

@@ -135,6 +135,14 @@ class Workers:
                 self.replaced.add(proc.pid)
                 self.start()
 
+    def wait_for_log(self, text: str, *, timeout_s: float) -> None:
+        """Until `text` is in a worker's log (a slow machine takes seconds to start one)."""
+        deadline = time.monotonic() + timeout_s
+        while text not in self.logs():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {text!r} in the workers' logs:\n{self.logs()}")
+            time.sleep(0.1)
+
     def logs(self) -> str:
         return "\n".join(f"--- {p.name} ---\n{p.read_text(errors='replace')[-3000:]}"
                          for p in sorted(self.workdir.glob("worker-*.log")))
@@ -298,7 +306,7 @@ def test_a_worker_stopped_while_redis_is_down_stops_cleanly(settings: Settings, 
     workers = Workers(settings, private_redis.url, workdir)
     try:
         worker = workers.start()
-        time.sleep(1.5)  # registered with RQ, waiting for jobs
+        workers.wait_for_log("Listening on", timeout_s=60)  # registered with RQ, waiting for jobs
         private_redis.stop()
         time.sleep(2)  # reconnecting
         assert worker.poll() is None, workers.logs()
