@@ -69,16 +69,15 @@ async def push(request: Request, state: State) -> Response:
             else:  # a row of the deferral's own statement (PostgreSQL) or transaction
                 defer(state.intake_engine, message, first=lambda conn: adapter.claim(envelope, conn), nonce=nonce)
             log.info("%s from %s deferred: it waited too long", message.kind.value, mask_identifier(message.user_id))
-            replies = [] if message.kind in SILENT_KINDS else [say("deferred")]
+            answer = None
         else:
             answer = handle_in_order(state.intake_engine, message, state.desk,
                                      first=lambda conn: adapter.claim(envelope, conn))
             if answer is None:  # kept behind the citizen's message that waits for its job
                 log.info("%s from %s deferred: an earlier one waits", message.kind.value,
                          mask_identifier(message.user_id))
-                replies = [] if message.kind in SILENT_KINDS else [say("deferred")]
-            else:
-                replies = answer
+    # A deferred push gets the short word now (an event that gets no reply, nothing); its job sends the answer.
+    replies = answer if answer is not None else ([] if message.kind in SILENT_KINDS else [say("deferred")])
     content, media_type = adapter.render(replies, envelope)
     return Response(content, media_type=media_type)
 

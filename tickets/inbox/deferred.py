@@ -62,9 +62,9 @@ _AT_ONCE_WITH_NONCE = fastsql.Sql(
 def keep_at_once(engine: Engine, msg: InboundMessage, now: datetime, nonce: tuple[str, str, datetime] | None
                  ) -> bool | None:
     """PostgreSQL: `keep(..., late=True)` and the push's `nonce` (key, fingerprint, expiry) claimed as a row of
-    push_nonces, in one statement that is its own transaction: a fifth of the CPU and of the waits of a
-    transaction of three statements (docs/performance.md). Returns whether the message is new (False: kept
-    before, left as it was), or None, with nothing written, when the nonce was there already (the platform
+    push_nonces, in one statement that is its own transaction: measured, half the CPU or less and two thirds
+    of the time of a transaction of three statements (docs/performance.md). Returns whether the message is new
+    (False: kept before, left as it was), or None, with nothing written, when the nonce was there already (the platform
     retrying, or a copied signature): the caller then takes `keep`'s way, whose claim tells the two apart."""
     if not fastsql.is_postgres(engine):
         raise ValueError("keep_at_once is PostgreSQL's; SQLite takes keep's way")
