@@ -377,6 +377,7 @@ class Result:
     workers: int = 2
     threads: int | None = None  # OUTBOX_JOB_THREADS of the workers (None: the gateway's default)
     latency_s: float = 0.0  # the fake's delay before each answer
+    retried: int = 0  # rows the workers logged as failed and tried again (a send may then reach a citizen twice)
 
     @property
     def pipeline_rate(self) -> float:
@@ -446,6 +447,8 @@ def run_backend(backend: str, count: int, sends_per_second: int, profile: Path |
         for proc in procs:
             _stop(proc)
         relay_errors = (work / "relay-0.log").read_text(errors="replace").count("relay round failed")
+        worker_logs = [(work / f"worker-{n}.log").read_text(errors="replace") for n in range(n_workers)]
+        retried = sum(text.count("will retry") + text.count("not written") for text in worker_logs)
         fake.ask("reset")
         wait_for_quiet(quiet_s)
         busy_before, fake_before, own_before = machine_busy_seconds(), cpu_seconds(fake.pid), time.process_time()
@@ -461,7 +464,7 @@ def run_backend(backend: str, count: int, sends_per_second: int, profile: Path |
             (f"baseline answers refused: {refused}", refused == 0),
         ]
         return Result(backend, count, fan_out_s, pipeline_s, plain_s, checks, relay_errors, cpu, wall_s, others,
-                      others_plain, n_workers, threads, latency_s)
+                      others_plain, n_workers, threads, latency_s, retried)
     finally:
         for proc in procs:
             _stop(proc)
@@ -506,6 +509,8 @@ def print_result(r: Result) -> bool:
                   "its figure is disturbed")
     if r.relay_errors:
         print(f"  relay rounds failed (logged, retried): {r.relay_errors}")
+    if r.retried:
+        print(f"  rows the workers logged as failed and tried again: {r.retried}")
     ok = True
     for text, passed in r.checks:
         print(f"  [{'ok' if passed else 'FAIL'}] {text}")

@@ -177,6 +177,13 @@ def mark_sent(conn: sa.Connection, notification_id: int, method: str, platform_m
     fastsql.run(conn, _MARK_SENT, (method, platform_msg_id, stamp, stamp, notification_id))
 
 
+def mark_sent_many(conn: sa.Connection, receipts: Sequence[tuple[int, str, str | None, datetime]]) -> None:
+    """`mark_sent` for several notifications at once: (notification id, method, platform msg id, when sent)."""
+    pg = is_postgres(conn)
+    fastsql.run_many(conn, _MARK_SENT, [(method, msg_id, fastsql.bind_time(pg, at), fastsql.bind_time(pg, at), nid)
+                                        for nid, method, msg_id, at in receipts])
+
+
 def mark_attempt(conn: sa.Connection, notification_id: int, error: str, now: datetime, *, final: bool) -> None:
     """A failed attempt: the platform's error, and whether it was the last one."""
     values: dict[str, Any] = {"last_error": error[:1000], "updated_at": now, "attempts": notifications.c.attempts + 1}

@@ -20,7 +20,7 @@ from tickets.errors import JobIncomplete, PermanentFailure, RetryLater
 from tickets.metrics import JOB_SECONDS
 from tickets.outbox import Topic
 from workers.context import WorkerContext, current
-from workers.notify import deferred_reply, deliver_notification, draft_prompt, prefetch_senders, push_text
+from workers.notify import Receipts, deferred_reply, deliver_notification, draft_prompt, prefetch_senders, push_text
 from workers.notify import prefetch as prefetch_notifications
 from workers.petition_qr import send_card
 from workers.webhooks import deliver_warning, post_deadline_event, post_dispatch_event
@@ -122,9 +122,10 @@ def _run_lanes(context: WorkerContext, lanes: list[list[outbox.OutboxRow]],
 
     Lanes run one after another while rows are quick. Once a lane's rows took `SLOW_ROW_S` each or more (the
     platform answers slowly, as the real one does from a city's servers), the lanes left run side by side on
-    up to `outbox_job_threads` threads, which overlap those waits; each row is still marked sent right after
-    its own send. Quick rows stay on one thread: threads would only add switching (docs/performance.md).
-    When the job is interrupted (RQ's timeout, a signal), rows not yet started are left for the stale check.
+    up to `outbox_job_threads` threads, which overlap those waits; each row is marked sent right after its own
+    send there, and `outbox_job_threads` receipts at a time while the rows run one after another (`Receipts`).
+    Quick rows stay on one thread: threads would only add switching (docs/performance.md). When the job is
+    interrupted (RQ's timeout, a signal), rows not yet started are left for the stale check.
     """
     outcomes: dict[int, str] = {}
     stop = threading.Event()
@@ -137,15 +138,18 @@ def _run_lanes(context: WorkerContext, lanes: list[list[outbox.OutboxRow]],
 
     threads = context.settings.outbox_job_threads
     waiting = list(reversed(lanes))
-    while waiting:
-        if threads > 1 and len(waiting) > 1:
-            lane = waiting.pop()
-            started = perf_counter()
-            work(lane)
-            if (perf_counter() - started) / len(lane) >= SLOW_ROW_S:
-                break
-        else:
-            work(waiting.pop())
+    receipts = Receipts(context, size=threads)
+    with receipts.on_this_thread():
+        while waiting:
+            if threads > 1 and len(waiting) > 1:
+                lane = waiting.pop()
+                started = perf_counter()
+                work(lane)
+                if (perf_counter() - started) / len(lane) >= SLOW_ROW_S:
+                    break
+            else:
+                work(waiting.pop())
+    _unwritten(context, lanes, receipts.unwritten, outcomes)
     if not waiting:
         return outcomes
     executor = ThreadPoolExecutor(max_workers=min(threads, len(waiting)), thread_name_prefix="outbox")
@@ -156,6 +160,23 @@ def _run_lanes(context: WorkerContext, lanes: list[list[outbox.OutboxRow]],
         stop.set()
         executor.shutdown(wait=True, cancel_futures=True)
     return outcomes
+
+
+def _unwritten(context: WorkerContext, lanes: list[list[outbox.OutboxRow]], unwritten: set[int],
+               outcomes: dict[int, str]) -> None:
+    """Rows whose notification was sent but whose receipt could not be written: not done; tried again later
+    (the notification is still pending, so it is sent again, as when a worker dies before writing it)."""
+    if not unwritten:
+        return
+    for row in (row for lane in lanes for row in lane):
+        if row.topic == Topic.NOTIFICATION and int(row.payload.get("notification_id", 0)) in unwritten:
+            outcomes[row.id] = "retry: receipt not written"
+            try:
+                with context.engine.begin() as conn:
+                    outbox.mark_retry(conn, row.id, "receipt not written", utcnow(), retry_in_s=backoff(row.attempts),
+                                      give_up=False)
+            except Exception:
+                log.exception("outbox %d: could not record the failure; the stale check hands it out again", row.id)
 
 
 def _prefetch(context: WorkerContext, rows: list[outbox.OutboxRow]) -> dict[str, Mapping[int, Any]]:
