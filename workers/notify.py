@@ -132,11 +132,11 @@ class Receipts:
         if self.size <= 1:
             yield self
             return
-        self._local.batch = self
+        outer, self._local.batch = self.here(), self
         try:
             yield self
         finally:
-            self._local.batch = None
+            self._local.batch = outer
             self.write()
 
     def add(self, notification_id: int, method: str, msg_id: str | None, at: datetime) -> None:
