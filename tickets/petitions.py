@@ -249,13 +249,42 @@ _COUNT = fastsql.Sql(
     " last_signed_at = ?, updated_at = ? WHERE id = ? AND status = 'open' RETURNING signature_count, flagged_count")
 
 
+# PostgreSQL: the check, the signature and the count in one statement (`_sign_at_once`). A petition closed between
+# the snapshot and the counter's lock leaves the signature written and the count empty: the caller rolls back.
+_SIGN_AT_ONCE = fastsql.Sql(
+    "-- PostgreSQL only",
+    "WITH p AS (SELECT status, expires_at, zone, signature_count, flagged_count,"
+    " (SELECT count(*) FROM (SELECT 1 FROM signatures s WHERE s.petition_id = %s AND %s <> '' AND s.source_block = %s"
+    "  AND s.created_at >= %s LIMIT %s) AS b) AS from_block,"
+    " (SELECT count(*) FROM (SELECT 1 FROM signatures s WHERE s.petition_id = %s AND %s <> '' AND s.device = %s"
+    "  AND s.created_at >= %s LIMIT %s) AS d) AS from_device"
+    " FROM petitions WHERE id = %s),"
+    " f AS (SELECT CASE WHEN from_block >= %s THEN 'source_block' WHEN from_device >= %s THEN 'device' ELSE '' END"
+    "  AS reason FROM p WHERE status = 'open' AND (expires_at IS NULL OR expires_at > %s)),"
+    " i AS (INSERT INTO signatures (petition_id, identity, channel, citizen_id, name, consent, status, source_block,"
+    "  device, flagged, flag_reason, created_at, updated_at)"
+    "  SELECT %s, %s, %s, %s, %s, %s, 'signed', %s, %s, f.reason <> '', f.reason, %s, %s FROM f"
+    "  ON CONFLICT (petition_id, identity) DO UPDATE SET status = 'signed', citizen_id = excluded.citizen_id,"
+    "  name = excluded.name, consent = excluded.consent, source_block = excluded.source_block,"
+    "  device = excluded.device, flagged = excluded.flagged, flag_reason = excluded.flag_reason,"
+    "  updated_at = excluded.updated_at WHERE signatures.status = 'withdrawn' RETURNING flagged),"
+    " c AS (UPDATE petitions SET signature_count = signature_count + (SELECT count(*) FROM i WHERE NOT flagged),"
+    "  flagged_count = flagged_count + (SELECT count(*) FROM i WHERE flagged), last_signed_at = %s, updated_at = %s"
+    "  WHERE id = %s AND status = 'open' AND EXISTS (SELECT 1 FROM i) RETURNING signature_count, flagged_count)"
+    " SELECT p.status, p.expires_at, p.zone, p.signature_count, p.flagged_count, (SELECT flagged FROM i),"
+    " c.signature_count, c.flagged_count FROM p LEFT JOIN c ON true")
+
+
 def sign(conn: sa.Connection, petition_id: int, signer: Signer, *, now: datetime, surge: SurgeRule,
          thresholds: list[int]) -> SignOutcome:
     """Add a signature (or restore a withdrawn one), keep the counters, raise threshold warnings.
 
-    Raises NotFound, or PetitionClosed when the petition is closed or expired (nothing is written).
+    Raises NotFound, or PetitionClosed when the petition is closed or expired (nothing is written, or the caller's
+    transaction is rolled back).
     """
     pg = is_postgres(conn)
+    if pg:
+        return _sign_at_once(conn, petition_id, signer, now=now, surge=surge, thresholds=thresholds)
     stamp = fastsql.bind_time(pg, now)
     hour_ago = fastsql.bind_time(pg, now - timedelta(hours=1))
     block, device = signer.source_block, signer.device
@@ -281,6 +310,39 @@ def sign(conn: sa.Connection, petition_id: int, signer: Signer, *, now: datetime
     if not counted:  # closed between the check and the lock
         raise PetitionClosed(petition_id, CLOSED)
     after, after_flagged = counted[0]
+    return _counted(conn, petition_id, zone, signer, flagged, after, after_flagged, now, thresholds)
+
+
+def _sign_at_once(conn: sa.Connection, petition_id: int, signer: Signer, *, now: datetime, surge: SurgeRule,
+                  thresholds: list[int]) -> SignOutcome:
+    """`sign` on PostgreSQL: one statement instead of three, in the caller's transaction. Measured alone, about
+    a third less of the client's CPU per signature (docs/performance.md)."""
+    stamp, hour_ago = fastsql.bind_time(True, now), fastsql.bind_time(True, now - timedelta(hours=1))
+    block, device = signer.source_block, signer.device
+    found = fastsql.fetch(conn, _SIGN_AT_ONCE, (
+        petition_id, block, block, hour_ago, surge.per_block, petition_id, device, device, hour_ago, surge.per_device,
+        petition_id, surge.per_block, surge.per_device, stamp,
+        petition_id, signer.identity, signer.channel, signer.citizen_id if signer.consent else None,
+        signer.name.strip()[:32], signer.consent, block, device, stamp, stamp,
+        stamp, stamp, petition_id))
+    if not found:
+        raise NotFound(f"petition {petition_id}")
+    status, expires_at, zone, count, flagged_count, flagged, after, after_flagged = found[0]
+    if status != OPEN:
+        raise PetitionClosed(petition_id, status)
+    expiry = fastsql.read_time(expires_at)
+    if expiry is not None and now >= expiry:
+        raise PetitionClosed(petition_id, EXPIRED)
+    if flagged is None:  # a standing signature, left as it was
+        return SignOutcome(signed=False, flagged=False, signature_count=count, flagged_count=flagged_count)
+    if after is None:  # closed between the snapshot and the lock: the signature must not stay
+        raise PetitionClosed(petition_id, CLOSED)
+    return _counted(conn, petition_id, zone, signer, bool(flagged), after, after_flagged, now, thresholds)
+
+
+def _counted(conn: sa.Connection, petition_id: int, zone: str, signer: Signer, flagged: bool, after: int,
+             after_flagged: int, now: datetime, thresholds: list[int]) -> SignOutcome:
+    """A signature counted: its metric once the transaction commits, the threshold warnings it raises."""
     on_commit(conn, SIGNATURES.labels(signer.channel, "yes" if flagged else "no").inc)
     raised: tuple[int, ...] = ()
     if not flagged and thresholds:

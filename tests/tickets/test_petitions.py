@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import threading
+import time
 from datetime import timedelta
 from types import ModuleType
 from zoneinfo import ZoneInfo
@@ -95,6 +97,47 @@ def test_closed_and_expired_petitions_take_no_signature(engine: Engine) -> None:
         assert petitions.expire_due(conn, now) == 1
         assert petitions.get(conn, short.id).status == "expired"
         assert conn.execute(sa.select(sa.func.count()).select_from(signatures)).scalar_one() == 0
+
+
+def test_a_petition_closed_while_a_signer_waits_for_its_counter_takes_no_signature(engine: Engine) -> None:
+    """PostgreSQL (SQLite has one writer): the signer's statement reads the petition open, then waits for the counter
+    row that a closing transaction holds; once that commits, the signature is refused and nothing of it stays."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers take the database's one lock before they read")
+    now = utcnow()
+    with engine.begin() as conn:
+        petition, _ = petitions.start(conn, _ticket(conn), now=now, days=30)
+        count = petitions.get(conn, petition.id).signature_count
+    outcome: list[BaseException | petitions.SignOutcome] = []
+
+    def sign() -> None:
+        try:
+            with engine.begin() as conn:
+                outcome.append(petitions.sign(conn, petition.id, _signer(7), now=now, surge=SurgeRule(), thresholds=[]))
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            outcome.append(exc)
+
+    with engine.connect() as closer:
+        closing = closer.begin()
+        petitions.close(closer, petition.id, now)  # holds the petition's row until it commits
+        signer = threading.Thread(target=sign)
+        signer.start()
+        with engine.connect() as watcher:  # the signer waits on that row's lock
+            waited = 0.0
+            while not watcher.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND state = 'active'"
+                    " AND query LIKE 'WITH p AS%'")).scalar_one():
+                assert waited < 10 and signer.is_alive(), outcome
+                time.sleep(0.02)
+                waited += 0.02
+        closing.commit()
+    signer.join(10)
+    [result] = outcome
+    assert isinstance(result, PetitionClosed) and result.status == "closed", result
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(signatures)
+                            .where(signatures.c.identity == _signer(7).identity)).scalar_one() == 0
+        assert petitions.get(conn, petition.id).signature_count == count
 
 
 def test_surge_from_one_block_is_flagged_counted_apart_and_raises_nothing(engine: Engine) -> None:
