@@ -27,7 +27,9 @@ the customer-service message.
   one after the other, and checks each answer's errcode.
 - **Printed** per backend: both rates and their ratio, how long the fan-out transaction took, and the
   CPU seconds of each process of the pipeline in the timed phase (workers, relay, fake, Redis,
-  PostgreSQL's backends and own processes, this process), from /proc.
+  PostgreSQL's backends and own processes, this process), from /proc; and, when there are any, the rows the
+  workers logged as failed and tried again (a send whose answer was lost is sent again: the reason to look
+  when the fake counts more messages than citizens).
 - **Checks** (exit status 1 if any fails): the fake accepted exactly `count` customer-service
   messages in the timed phase, to `count` distinct openids; every notification is `sent`; the outbox
   is empty of unfinished rows; every baseline answer is errcode 0.
