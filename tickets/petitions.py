@@ -282,22 +282,14 @@ def sign(conn: sa.Connection, petition_id: int, signer: Signer, *, now: datetime
     Raises NotFound, or PetitionClosed when the petition is closed or expired (nothing is written, or the caller's
     transaction is rolled back).
     """
-    pg = is_postgres(conn)
-    if pg:
+    if is_postgres(conn):
         return _sign_at_once(conn, petition_id, signer, now=now, surge=surge, thresholds=thresholds)
-    stamp = fastsql.bind_time(pg, now)
-    hour_ago = fastsql.bind_time(pg, now - timedelta(hours=1))
+    stamp = fastsql.bind_time(False, now)
+    hour_ago = fastsql.bind_time(False, now - timedelta(hours=1))
     block, device = signer.source_block, signer.device
     found = fastsql.fetch(conn, _CHECK, (petition_id, block, block, hour_ago, surge.per_block,
                                          petition_id, device, device, hour_ago, surge.per_device, petition_id))
-    if not found:
-        raise NotFound(f"petition {petition_id}")
-    status, expires_at, zone, count, flagged_count, from_block, from_device = found[0]
-    if status != OPEN:
-        raise PetitionClosed(petition_id, status)
-    expiry = fastsql.read_time(expires_at)
-    if expiry is not None and now >= expiry:
-        raise PetitionClosed(petition_id, EXPIRED)
+    status, expires_at, zone, count, flagged_count, from_block, from_device = _open_or_refuse(petition_id, found, now)
     reason = ("source_block" if from_block >= surge.per_block
               else "device" if from_device >= surge.per_device else "")
     flagged = bool(reason)
@@ -325,19 +317,27 @@ def _sign_at_once(conn: sa.Connection, petition_id: int, signer: Signer, *, now:
         petition_id, signer.identity, signer.channel, signer.citizen_id if signer.consent else None,
         signer.name.strip()[:32], signer.consent, block, device, stamp, stamp,
         stamp, stamp, petition_id))
-    if not found:
-        raise NotFound(f"petition {petition_id}")
-    status, expires_at, zone, count, flagged_count, flagged, after, after_flagged = found[0]
-    if status != OPEN:
-        raise PetitionClosed(petition_id, status)
-    expiry = fastsql.read_time(expires_at)
-    if expiry is not None and now >= expiry:
-        raise PetitionClosed(petition_id, EXPIRED)
+    status, expires_at, zone, count, flagged_count, flagged, after, after_flagged = _open_or_refuse(
+        petition_id, found, now)
     if flagged is None:  # a standing signature, left as it was
         return SignOutcome(signed=False, flagged=False, signature_count=count, flagged_count=flagged_count)
     if after is None:  # closed between the snapshot and the lock: the signature must not stay
         raise PetitionClosed(petition_id, CLOSED)
     return _counted(conn, petition_id, zone, signer, bool(flagged), after, after_flagged, now, thresholds)
+
+
+def _open_or_refuse(petition_id: int, found: list[Any], now: datetime) -> Any:
+    """The signing statement's row, whose first two columns are the petition's status and expiry; raises NotFound
+    when there is no row, PetitionClosed when the petition is closed or expired."""
+    if not found:
+        raise NotFound(f"petition {petition_id}")
+    status, expires_at = found[0][0], found[0][1]
+    if status != OPEN:
+        raise PetitionClosed(petition_id, status)
+    expiry = fastsql.read_time(expires_at)
+    if expiry is not None and now >= expiry:
+        raise PetitionClosed(petition_id, EXPIRED)
+    return found[0]
 
 
 def _counted(conn: sa.Connection, petition_id: int, zone: str, signer: Signer, flagged: bool, after: int,
