@@ -26,9 +26,10 @@ import sqlalchemy as sa
 
 from language.routing.duplicates import Matter, Verdict, same_matter
 from language.routing.problem import objects_of
-from tickets import progress, repository, warnings
+from tickets import places, progress, repository, warnings
 from tickets.errors import InvalidTransition, NotFound
 from tickets.lifecycle import OPEN_STATUSES, Status, can_move
+from tickets.opening import ROUTING_WAIT
 from tickets.progress import StatusUpdate
 from tickets.settings import Settings
 from tickets.storage import fastsql
@@ -111,9 +112,20 @@ def matter_of(probe: Probe, at: datetime) -> Matter:
                   text=f"{probe.place} {probe.description}")
 
 
+@lru_cache(maxsize=8192)
+def _place_keys(address: str, description: str, label: str, latitude: float | None, longitude: float | None
+                ) -> frozenset[str]:
+    # The keys routing keeps with a ticket (tickets/routing/store.py), for one not routed yet (tickets/opening.py
+    # `route_later`): read once per process, as its words never change.
+    found = places.place_of(f"{address} {description}", label=label, latitude=latitude, longitude=longitude)
+    return frozenset(sorted(found.keys)[:20])
+
+
 def _compare(probe: Matter, row: Any, rule: ClusterRule) -> tuple[Verdict, float | None]:
     """The verdict on the probe and a candidate row, and their distance when both have coordinates."""
-    other = Matter(frozenset(row.place_keys or ()), _objects(row.description), row.category or "", row.created_at,
+    keys = frozenset(row.place_keys) if row.place_keys is not None else _place_keys(
+        row.address or "", row.description, row.location_label or "", row.latitude, row.longitude)
+    other = Matter(keys, _objects(row.description), row.category or "", row.created_at,
                    row.latitude, row.longitude, text=f"{_place(row)} {row.description}")
     distance = None
     if None not in (probe.latitude, probe.longitude, row.latitude, row.longitude):
@@ -202,7 +214,7 @@ def _candidate(pg: bool, row: Any) -> _Candidate:
     values = list(row)
     values[11] = fastsql.read_time(values[11])
     values[12] = values[12] or ""
-    values[13] = fastsql.read_json(pg, values[13]) or []
+    values[13] = None if values[13] is None else fastsql.read_json(pg, values[13]) or []  # None: not routed yet
     return _Candidate(*values)
 
 
@@ -252,10 +264,14 @@ def _grown(conn: sa.Connection, cluster_id: int, rule: ClusterRule, now: datetim
 
 def sweep(conn: sa.Connection, rule: ClusterRule, now: datetime, *, limit: int = 200) -> int:
     """Compare the open tickets of the window not compared yet, oldest first; returns how many."""
+    # A ticket routed after its commit (tickets/opening.py) waits for its routing (the matter and the place it
+    # is compared by), unless that takes longer than ROUTING_WAIT (the workers are down: compared without it).
+    routed = sa.or_(ticket_routing.c.ticket_id.is_not(None), tickets.c.created_at < now - ROUTING_WAIT)
     pending = conn.execute(
         sa.select(tickets.c.id).outerjoin(cluster_members, cluster_members.c.ticket_id == tickets.c.id)
+        .outerjoin(ticket_routing, ticket_routing.c.ticket_id == tickets.c.id)
         .where(cluster_members.c.ticket_id.is_(None), tickets.c.status.in_(_OPEN),
-               tickets.c.created_at >= now - timedelta(hours=rule.window_hours))
+               tickets.c.created_at >= now - timedelta(hours=rule.window_hours), routed)
         .order_by(tickets.c.id).limit(limit)
     ).scalars().all()
     for ticket_id in pending:

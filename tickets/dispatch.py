@@ -17,6 +17,7 @@ from tickets import outbox
 from tickets.masking import mask_text, withhold_numbers
 from tickets.repository import Ticket
 from tickets.routing.store import Routed
+from tickets.storage.schema import outbox as outbox_rows
 
 
 def created_payload(ticket: Ticket, routed: Routed, *, due_at: datetime, citizen_ref: str,
@@ -49,8 +50,32 @@ def created_payload(ticket: Ticket, routed: Routed, *, due_at: datetime, citizen
     }
 
 
-def ticket_created(conn: sa.Connection, ticket: Ticket, routed: Routed, *, due_at: datetime, citizen_ref: str,
-                   now: datetime, decision: Decision | None = None) -> int:
-    """Write the event for the dispatch system in the ticket's transaction; returns the outbox row id."""
-    payload = created_payload(ticket, routed, due_at=due_at, citizen_ref=citizen_ref, decision=decision)
+def ticket_created(conn: sa.Connection, payload: dict[str, Any], *, now: datetime) -> int:
+    """Write the `ticket.created` event (`created_payload`) in the ticket's transaction; returns the outbox row id."""
     return outbox.put(conn, outbox.Topic.DISPATCH, payload, now)
+
+
+ROUTING_PENDING = "pending"  # the `routing` of a `ticket.created` row a worker completes before posting it
+
+
+def ticket_created_later(conn: sa.Connection, ticket: Ticket, *, citizen_ref: str, now: datetime) -> int:
+    """Write the `ticket.created` event of a ticket routed after the commit (tickets/opening.py `route_later`): a
+    stub in the outbox's order, so no later event about the ticket reaches dispatch before it; the worker routes
+    the ticket and completes the row before posting it (workers/routing.py)."""
+    return outbox.put(conn, outbox.Topic.DISPATCH, {"event": "ticket.created", "ticket_id": ticket.id,
+                                                    "number": ticket.number, "routing": ROUTING_PENDING,
+                                                    "citizen_ref": citizen_ref}, now)
+
+
+def is_pending(payload: dict[str, Any]) -> bool:
+    """A `ticket.created` row whose ticket is not routed yet (`ticket_created_later`)."""
+    return payload.get("event") == "ticket.created" and payload.get("routing") == ROUTING_PENDING
+
+
+def awaits_routing(conn: sa.Connection, ticket_id: int) -> bool:
+    """Whether the ticket's `ticket.created` row still waits for a worker to route it (the console says so)."""
+    return conn.execute(sa.select(outbox_rows.c.id).where(
+        outbox_rows.c.topic == outbox.Topic.DISPATCH,
+        outbox_rows.c.status.in_((outbox.PENDING, outbox.QUEUED, outbox.RUNNING)),
+        outbox_rows.c.payload["ticket_id"].as_integer() == ticket_id,
+        outbox_rows.c.payload["routing"].as_string() == ROUTING_PENDING).limit(1)).first() is not None

@@ -29,7 +29,8 @@ MESSAGES = Counter("gateway_messages", "Citizens' messages and events taken in, 
 DEFERRED = Counter("gateway_messages_deferred",
                    "Pushes answered later by a job because they waited too long to be answered in time, by channel",
                    ["channel"])
-TICKETS_OPENED = Counter("gateway_tickets_opened", "Tickets opened, by channel, hot-topic zone and urgency",
+TICKETS_OPENED = Counter("gateway_tickets_opened", "Tickets opened, by channel, hot-topic zone and urgency (counted "
+                         "once routed: a chat's ticket by the worker that routes it, tickets/opening.py)",
                          ["channel", "zone", "urgency"])
 NOTIFICATIONS = Counter("gateway_notifications", "Notification delivery attempts: sent by method, or failed or "
                         "retried by channel", ["method", "outcome"])

@@ -105,6 +105,11 @@ def claim(conn: sa.Connection, row_ids: list[int], now: datetime, *, stale_after
     return sorted((OutboxRow(r.id, r.topic, dict(r.payload), r.attempts) for r in taken), key=lambda r: r.id)
 
 
+def set_payload(conn: sa.Connection, row_id: int, payload: dict[str, Any]) -> None:
+    """Complete a row's work before it is done (workers/routing.py: a `ticket.created` routed after its commit)."""
+    conn.execute(sa.update(outbox).where(outbox.c.id == row_id).values(payload=payload))
+
+
 def mark_done(conn: sa.Connection, row_ids: list[int], now: datetime) -> None:
     """The work is done."""
     if row_ids:

@@ -23,6 +23,7 @@ from workers.context import WorkerContext, current
 from workers.notify import Receipts, deferred_reply, deliver_notification, draft_prompt, prefetch_senders, push_text
 from workers.notify import prefetch as prefetch_notifications
 from workers.petition_qr import send_card
+from workers.routing import complete_event
 from workers.webhooks import deliver_warning, post_deadline_event, post_dispatch_event
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,10 @@ HANDLERS: dict[str, Handler] = {
 PREFETCH: dict[str, Callable[[WorkerContext, list[dict[str, Any]]], Mapping[int, Any]]] = {
     Topic.NOTIFICATION: prefetch_notifications,
     Topic.DEFERRED_MESSAGE: prefetch_senders,
+}
+# Topics whose rows may need completing before their handler runs: `payload = COMPLETE[topic](context, row)`.
+COMPLETE: dict[str, Callable[[WorkerContext, outbox.OutboxRow], dict[str, Any]]] = {
+    Topic.DISPATCH: complete_event,  # a ticket routed after the commit that opened it (workers/routing.py)
 }
 MAX_ATTEMPTS = 8
 # A lane whose rows took this long each waits on the platform more than it computes: the job's other lanes then
@@ -205,10 +210,11 @@ def _run_timed(context: WorkerContext, row: outbox.OutboxRow, prefetched: Mappin
     try:
         if handler is None:
             raise PermanentFailure(f"no handler for topic {row.topic}")
+        payload = COMPLETE[row.topic](context, row) if row.topic in COMPLETE else row.payload
         if prefetched is not None:
-            handler(context, row.payload, final=final, prefetched=prefetched)
+            handler(context, payload, final=final, prefetched=prefetched)
         else:
-            handler(context, row.payload, final=final)
+            handler(context, payload, final=final)
     except RetryLater as exc:
         with context.engine.begin() as conn:
             outbox.mark_retry(conn, row.id, str(exc), utcnow(), retry_in_s=backoff(row.attempts), give_up=final)

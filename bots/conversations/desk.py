@@ -109,13 +109,14 @@ class Desk:
     opened: list[int] = field(default_factory=list)  # the tickets this step opened
 
     def open_ticket(self, citizen: Citizen, draft: Draft, *, zone: str = "",
-                    attachments: tuple[NewAttachment, ...] = ()) -> Ticket:
-        """Turn a confirmed draft into a ticket (tickets/opening.py), filed under `zone` if the citizen chose one."""
+                    attachments: tuple[NewAttachment, ...] = (), route_later: bool = False) -> Ticket:
+        """Turn a confirmed draft into a ticket (tickets/opening.py), filed under `zone` if the citizen chose one;
+        `route_later`: unless urgent, routed by a worker after the commit (the answer does not name the routing)."""
         new = draft.to_new_ticket(citizen.key.channel, citizen.id)
         if attachments:
             new = replace(new, attachments=(*new.attachments, *attachments))
         return opening.open_ticket(self.conn, new, self.config.opening, self.now, zone=zone,
-                                   citizen_ref=mask_identifier(citizen.key.external_id))
+                                   citizen_ref=mask_identifier(citizen.key.external_id), route_later=route_later)
 
     @property
     def gazetteer(self) -> Gazetteer:

@@ -303,7 +303,7 @@ def prompt(citizen: Citizen, desk: Desk) -> list[Reply]:
 
 def submit(citizen: Citizen, desk: Desk, draft: Draft) -> list[Reply]:
     """File the draft as a ticket and clear it."""
-    ticket = desk.open_ticket(citizen, draft)
+    ticket = desk.open_ticket(citizen, draft, route_later=True)  # the answer names no routing (tickets/opening.py)
     store(citizen, desk, Intake.IDLE, None)
     desk.opened.append(ticket.id)
     followup.mark(citizen, desk, followup.OPENED, (ticket.id,))

@@ -72,4 +72,4 @@ def check_photo_count(photos: Sequence[object]) -> None:
 
 def submit(desk: Desk, citizen: Citizen, submission: Submission, *, zone: str = "") -> Ticket:
     """Open the ticket, inside the caller's transaction; raises SubmissionRefused before writing anything."""
-    return desk.open_ticket(citizen, draft_of(submission), zone=zone)
+    return desk.open_ticket(citizen, draft_of(submission), zone=zone, route_later=True)  # its page names no routing

@@ -17,7 +17,7 @@ from gateway.console.queries import PER_PAGE, URGENCIES, ListFilter, csv_lines, 
 from gateway.deps import Id, State
 from gateway.uploads import LocalFolderStore, content_type
 from tickets import attachments as stored_media
-from tickets import petitions, repository, zones
+from tickets import dispatch, petitions, repository, zones
 from tickets.access.officers import UserRole
 from tickets.clock import utcnow
 from tickets.deadlines import policy as deadlines
@@ -82,6 +82,8 @@ def ticket_page(ticket_id: Id, request: Request, state: State, officer: SignedIn
             context: dict[str, Any] = {
                 "zone": zones.zones_of(conn, [ticket_id]).get(ticket_id, ""),
                 "routed": routed,
+                # Routed by a worker after its commit (tickets/opening.py): in a moment.
+                "routing_pending": routed is None and dispatch.awaits_routing(conn, ticket_id),
                 "units": data.unit_choices(conn, routed, ticket.unit),
                 "kinds": data.kind_names(conn),
                 "timeline": [replace(e, note=mask_text(e.note)) for e in timeline] if mask else timeline,

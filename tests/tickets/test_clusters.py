@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from bots.conversations.desk import Desk, DeskConfig
 from bots.conversations.draft import Draft
-from tickets import clusters, followers, progress, repository, warnings, zones
+from tickets import clusters, followers, opening, places, progress, repository, warnings, zones
 from tickets.clusters import ClusterRule
 from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.lifecycle import Status
@@ -121,3 +121,46 @@ def test_merge_tells_every_reporter_of_the_primary_progress(engine: Engine) -> N
     assert merged_notes == [(reporters[1], "merged"), (reporters[2], "merged"), (follower.id, "merged")]
     assert all(r.payload["note"] == f"并入 {primary.number}" for r in told if r.ticket_id != ids[0])
     assert sorted(r.citizen_id for r in told if r.ticket_id == ids[0]) == sorted([*reporters, follower.id])
+
+
+def test_a_ticket_routed_after_its_commit_is_compared_once_routed(engine: Engine) -> None:
+    with engine.begin() as conn:
+        citizen = lock_citizen(conn, CitizenKey("wechat", "gh", "oLater1"), T0)
+        draft = Draft(description=LAMP[0], location={"latitude": HERE[0], "longitude": HERE[1], "label": ""})
+        later = Desk(conn, CONFIG, T0).open_ticket(citizen, draft, route_later=True).id
+    assert sweep(engine) == 0  # its matter and place are read when it is routed (by a worker)
+    with engine.begin() as conn:
+        opening.route_opened(conn, later, CONFIG.opening, T0 + timedelta(minutes=1))
+    assert sweep(engine, T0 + timedelta(minutes=2)) == 1
+
+
+def test_a_ticket_not_routed_for_long_is_compared_without_it(engine: Engine) -> None:
+    with engine.begin() as conn:
+        citizen = lock_citizen(conn, CitizenKey("wechat", "gh", "oLater2"), T0)
+        draft = Draft(description=LAMP[1], location={"latitude": HERE[0], "longitude": HERE[1], "label": ""})
+        Desk(conn, CONFIG, T0).open_ticket(citizen, draft, route_later=True)
+    assert sweep(engine, T0 + opening.ROUTING_WAIT - timedelta(seconds=1)) == 0
+    assert sweep(engine, T0 + opening.ROUTING_WAIT + timedelta(seconds=1)) == 1  # the workers are down
+
+
+def test_a_ticket_not_routed_yet_is_compared_by_the_place_its_routing_will_keep(engine: Engine) -> None:
+    texts = [("农业路12号幸福小区3号楼下水道堵了，污水漫到路上", "oKeys1"), ("幸福小区5号楼门口下水道堵了", "oKeys2"),
+             ("幸福小区3号楼那里下水道又堵了", "oKeys3")]
+    ids = []
+    with engine.begin() as conn:
+        for text, user in texts:
+            citizen = lock_citizen(conn, CitizenKey("wechat", "gh", user), T0)
+            ids.append(Desk(conn, CONFIG, T0).open_ticket(citizen, Draft(description=text), route_later=True).id)
+    probe = clusters.Probe("幸福小区3号楼下水道堵塞，脏水到处都是", place="金水区农业路12号幸福小区",
+                           keys=places.place_of("金水区农业路12号幸福小区 幸福小区3号楼下水道堵塞").keys)
+
+    def verdicts() -> list[tuple[int, tuple[str, ...]]]:
+        with engine.connect() as conn:
+            return [(m.ticket_id, m.why) for m in clusters.find_similar(conn, probe, RULE, T0 + timedelta(minutes=1))]
+
+    unrouted = verdicts()
+    with engine.begin() as conn:
+        for ticket_id in ids:
+            opening.route_opened(conn, ticket_id, CONFIG.opening, T0)
+    # Building 5 is another place than building 3 of the same compound, routed or not.
+    assert unrouted == verdicts() and [t for t, _ in unrouted] == [ids[2], ids[0]]

@@ -77,3 +77,15 @@ def test_own_tickets_are_not_offered(engine: Engine) -> None:
     file_first(engine)
     send(engine, "oFirst", "3号楼门口路灯还是不亮，晚上很黑")
     assert "附近已有同一问题" not in send(engine, "oFirst", location=Location(34.75, 113.62, "幸福小区"))
+
+
+def test_a_request_filed_moments_ago_and_not_routed_yet_is_offered_by_its_typed_place(engine: Engine) -> None:
+    def at(minutes: int) -> datetime:
+        return T0 + timedelta(minutes=minutes)
+
+    send(engine, "oTyped1", "小区门口下水道堵了，污水漫到路上", now=at(0))
+    send(engine, "oTyped1", "金水区农业路12号幸福小区东门", now=at(1))
+    assert "工单号" in send(engine, "oTyped1", "1", now=at(2))  # routed by a worker after the commit: none here
+    send(engine, "oTyped2", "下水道堵塞，脏水流得到处都是", now=at(3))
+    summary = send(engine, "oTyped2", "农业路12号幸福小区", now=at(4))
+    assert "附近已有同一问题正在办理" in summary and "20260309-0001" in summary

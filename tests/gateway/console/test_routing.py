@@ -10,11 +10,15 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from bots.conversations.desk import Desk, DeskConfig
+from bots.conversations.draft import Draft
 from gateway.console.names import name_of
+from tests.gateway.conftest import run_jobs
 from tests.gateway.console.support import csrf_of, make_user, open_ticket, sign_in
 from tickets import opening
 from tickets.access.officers import UserRole
 from tickets.clock import utcnow
+from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.opening import OpeningRules
 from tickets.repository import NewTicket, Ticket
 from tickets.routing import catalogue
@@ -114,3 +118,18 @@ def test_a_ticket_without_classification_says_so(client: TestClient, engine: Eng
     sign_in(client, "op")
     page = client.get(f"/console/tickets/{ticket.id}").text
     assert "没有自动分类" in section(page, "routing") and len(options(page, "reassign-unit")) > 10
+
+
+def test_a_chat_ticket_waiting_for_its_routing_says_it_is_being_classified(client: TestClient, engine: Engine,
+                                                                          settings: Settings) -> None:
+    make_user(engine, "op", UserRole.OPERATOR)
+    with engine.begin() as conn:
+        citizen = lock_citizen(conn, CitizenKey("wechat", "gh_console", "oRouteLater1"), utcnow())
+        draft = Draft(description="小区门口路灯坏了，晚上很黑",
+                      location={"latitude": 34.75, "longitude": 113.62, "label": ""})
+        ticket = Desk(conn, DeskConfig.from_settings(settings), utcnow()).open_ticket(citizen, draft, route_later=True)
+    sign_in(client, "op")
+    assert "正在自动分类" in section(client.get(f"/console/tickets/{ticket.id}").text, "routing")
+    run_jobs(settings, engine).close()
+    routed = section(client.get(f"/console/tickets/{ticket.id}").text, "routing")
+    assert "正在自动分类" not in routed and "把握度" in routed
