@@ -10,9 +10,11 @@ one problem at two compounds of one road stays apart. Each verdict says why.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from types import MappingProxyType
 
 from language.places import distance_m
 
@@ -48,15 +50,17 @@ class Verdict:
     why: tuple[str, ...] = field(default=())
 
 
-def _by_kind(keys: Iterable[str]) -> dict[str, set[str]]:
+@lru_cache(maxsize=8192)
+def _by_kind(keys: frozenset[str]) -> Mapping[str, frozenset[str]]:
+    # A request's keys are grouped once per process: it is compared with every recent request.
     found: dict[str, set[str]] = {}
     for key in keys:
         kind, _, name = key.partition(":")
         found.setdefault(kind, set()).add(name)
-    return found
+    return MappingProxyType({kind: frozenset(names) for kind, names in found.items()})
 
 
-def _roads(keys: dict[str, set[str]]) -> set[str]:
+def _roads(keys: Mapping[str, frozenset[str]]) -> set[str]:
     roads = set(keys.get("road", ()))
     for junction in keys.get("intersection", ()):
         roads.update(junction.split("|"))
@@ -74,7 +78,7 @@ def same_place(a: Matter, b: Matter) -> tuple[bool, str]:
         if metres > FAR_M:
             return False, f"相距约{metres / 1000:.1f}公里"
     ka, kb = _by_kind(a.keys), _by_kind(b.keys)
-    sides_a, sides_b = set(_SIDES.findall(a.text)), set(_SIDES.findall(b.text))
+    sides_a, sides_b = _sides(a.text), _sides(b.text)
     if sides_a and sides_b and not sides_a & sides_b:
         return False, "方位不同"
     villages_a, villages_b = _villages(a.text), _villages(b.text)
@@ -83,7 +87,7 @@ def same_place(a: Matter, b: Matter) -> tuple[bool, str]:
     roads_a, roads_b = _roads(ka), _roads(kb)
     if roads_a and roads_b and not roads_a & roads_b:
         return False, "道路不同"
-    buildings_a, buildings_b = _numbers(ka.get("building", set())), _numbers(kb.get("building", set()))
+    buildings_a, buildings_b = _numbers(ka.get("building", frozenset())), _numbers(kb.get("building", frozenset()))
     if buildings_a and buildings_b and not buildings_a & buildings_b:
         return False, "楼栋不同"
     shared = _shared_name(ka, a.text, kb, b.text)
@@ -102,7 +106,7 @@ def same_place(a: Matter, b: Matter) -> tuple[bool, str]:
     return False, "地点不同" if (a.keys and b.keys) else "地点不明"
 
 
-def _shared_name(ka: dict[str, set[str]], text_a: str, kb: dict[str, set[str]], text_b: str) -> str:
+def _shared_name(ka: Mapping[str, frozenset[str]], text_a: str, kb: Mapping[str, frozenset[str]], text_b: str) -> str:
     """A specific place both name, even written differently (陈砦菜市场 / 陈砦市场), and not as a neighbour
     of theirs (`就在锦华苑隔壁`); "" when there is none."""
     for kind in SPECIFIC:
@@ -118,16 +122,27 @@ def _shared_name(ka: dict[str, set[str]], text_a: str, kb: dict[str, set[str]], 
     return ""
 
 
-def _villages(text: str) -> set[str]:
+# A request is compared with every recent one (the chat's offer, the cluster sweep): what is read of its words
+# alone is read once per process.
+@lru_cache(maxsize=8192)
+def _sides(text: str) -> frozenset[str]:
+    """The sides a text names (东门, 西边)."""
+    return frozenset(_SIDES.findall(text))
+
+
+@lru_cache(maxsize=8192)
+def _villages(text: str) -> frozenset[str]:
     """The villages a text names (东王村), not `俺们村`."""
-    return {v for v in _VILLAGE.findall(text) if v[0] not in "我俺咱你他她" and v[1] != "们"}
+    return frozenset(v for v in _VILLAGE.findall(text) if v[0] not in "我俺咱你他她" and v[1] != "们")
 
 
-def _numbers(buildings: set[str]) -> set[str]:
+@lru_cache(maxsize=8192)
+def _numbers(buildings: frozenset[str]) -> frozenset[str]:
     """The building numbers of building keys (`3`, `3|2` for building 3 unit 2: the building counts)."""
-    return {re.split(r"[|:#]", b)[0] for b in buildings}
+    return frozenset(re.split(r"[|:#]", b)[0] for b in buildings)
 
 
+@lru_cache(maxsize=8192)
 def _core(name: str) -> str:
     """The distinctive part of a place's name: its longest run of characters that are not generic."""
     runs = re.split("[" + "".join(sorted(GENERIC)) + "]", name)
