@@ -41,6 +41,13 @@ def _features(text: str) -> tuple[str, ...]:
     return tuple(g for g in grams if not g.isspace())
 
 
+@lru_cache(maxsize=4096)
+def _counts(text: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    # Each distinct n-gram of the text and its sublinear term frequency, once for every model that reads it.
+    counts = Counter(_features(text))
+    return tuple(counts), tuple(1.0 + math.log(n) for n in counts.values())
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class TextModel:
     """A trained linear model: the n-grams it knows, their idf, one coefficient per class, a temperature."""
@@ -90,12 +97,13 @@ class TextModel:
 
     def scores(self, text: str) -> np.ndarray:
         """The linear score of each class: TF-IDF (sublinear tf, l2 norm) dotted with the coefficients."""
-        counts = Counter(_features(text))
-        index = [(self.vocabulary[g], 1.0 + math.log(n)) for g, n in counts.items() if g in self.vocabulary]
-        if not index:
+        grams, tfs = _counts(text)
+        vocabulary = self.vocabulary
+        known = [(i, tf) for i, tf in zip(map(vocabulary.get, grams), tfs, strict=True) if i is not None]
+        if not known:
             return self.intercept.copy()
-        rows = np.fromiter((i for i, _ in index), dtype=np.int64, count=len(index))
-        values = np.fromiter((tf for _, tf in index), dtype=np.float64, count=len(index)) * self.idf[rows]
+        rows = np.fromiter((i for i, _ in known), dtype=np.int64, count=len(known))
+        values = np.fromiter((tf for _, tf in known), dtype=np.float64, count=len(known)) * self.idf[rows]
         values /= np.linalg.norm(values) or 1.0
         scores: np.ndarray = values @ self.coef[rows] + self.intercept
         return scores
