@@ -217,6 +217,17 @@ def count_rows(url: str) -> dict[str, int]:
 
 # --- the client side ---------------------------------------------------------------------------
 
+_NAME_CHARACTERS = "春夏秋冬梅兰竹菊松柏风雨雷电山水花鸟鱼虫"
+
+
+def _name(n: int) -> str:
+    """A distinct made-up name for each n (`--distinct-texts`), in characters no number reading takes."""
+    name = _NAME_CHARACTERS[n % 20]
+    while n := n // 20:
+        name += _NAME_CHARACTERS[n % 20]
+    return name
+
+
 class Citizens:
     """One connection's citizens, each sending description, place and "1" in order.
 
@@ -224,8 +235,9 @@ class Citizens:
     messages may straddle two phases but are never reordered or skipped.
     """
 
-    def __init__(self, peer: Any, tag: str, conn_index: int, host: str) -> None:
+    def __init__(self, peer: Any, tag: str, conn_index: int, host: str, distinct: bool = False) -> None:
         self._peer = peer
+        self._distinct = distinct
         self._tag = tag
         self._conn = conn_index
         self._host = host
@@ -248,6 +260,9 @@ class Citizens:
             self._citizens += 1
             openid = f"o{self._tag}{self._conn:03d}x{k:06d}{secrets.token_hex(4)}"
             texts = (PROBLEMS[k % len(PROBLEMS)], f"幸福里小区{self._conn}栋{k % 30 + 1}单元门口", "1")
+            if self._distinct:  # no two citizens write the same words (a name no cue or place list knows)
+                name = _name(self._conn * 1_000_000 + k)
+                texts = (f"{texts[0]}我是{name}家的。", f"{texts[1]}{name}超市旁边", "1")
             typed = datetime.now(UTC) - timedelta(seconds=60)
             for step, text in enumerate(texts):
                 # A citizen types each message tens of seconds apart: closer ones are one burst (drafting.py).
@@ -349,7 +364,7 @@ async def measure(backend: str, server: Server, creds: dict[str, str],
                                                              host=host), expect_body=b"success"))
     tag = backend[:2]
     msg_ids = iter(range(int(time.time()) * 1_000_000, 2**62))
-    full_sources = [Citizens(peer, tag, i, host) for i in range(args.connections)]
+    full_sources = [Citizens(peer, tag, i, host, args.distinct_texts) for i in range(args.connections)]
     bare, full, half = Totals(), Totals(), Totals()
     full_rate_guess = 3000.0
 
@@ -537,6 +552,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "as wrong replies and missing tickets: their jobs do not run here")
     parser.add_argument("--workers", type=int, default=0,
                         help="uvicorn workers for both endpoints (default: 1 on SQLite, 3 on PostgreSQL)")
+    parser.add_argument("--distinct-texts", action="store_true",
+                        help="no two citizens send the same description or place (a made-up name in each): the "
+                             "per-process memory of texts read (n-grams, triage) then helps only within a "
+                             "conversation, as with real citizens; by default five descriptions repeat")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="record py-spy stacks (collapsed, idle frames included) of the workers during the "
                              "timed full-path phases into DIR; py-spy pauses the process per sample, so the "
