@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 
 from language.lexicon import Hit, Lexicon
 from language.text import normalise_for_reading
@@ -171,8 +171,9 @@ def _phrase_acts(phrase: str) -> set[Act]:
     return {Act(hit.label) for hit in _hits(phrase)} | _one_character(phrase)
 
 
+@lru_cache(maxsize=4096)
 def acts_of(text: str) -> Acts:
-    """The acts `text` may be."""
+    """The acts `text` may be (remembered per process: the steps of one message each ask, about twice in all)."""
     if _HMM.fullmatch(text.strip()):
         return Acts(frozenset({Act.YES}), 1, "嗯", frozenset({Act.YES}))  # the reading drops it as a filler
     reading = normalise_for_reading(text)
