@@ -225,8 +225,9 @@ def assign(conn: sa.Connection, ticket_id: int, rule: ClusterRule, now: datetime
     row = conn.execute(sa.select(tickets, ticket_routing.c.category, ticket_routing.c.place_keys)
                        .outerjoin(ticket_routing, ticket_routing.c.ticket_id == tickets.c.id)
                        .where(tickets.c.id == ticket_id)).one()
-    probe = Probe(row.description, row.zone, row.latitude, row.longitude, _place(row),
-                  frozenset(row.place_keys or ()), row.category or "")
+    keys = frozenset(row.place_keys) if row.place_keys is not None else _place_keys(  # not routed for long
+        row.address or "", row.description, row.location_label or "", row.latitude, row.longitude)
+    probe = Probe(row.description, row.zone, row.latitude, row.longitude, _place(row), keys, row.category or "")
     matches = find_similar(conn, probe, rule, row.created_at, before_id=ticket_id)
     if not matches:
         conn.execute(sa.insert(cluster_members).values(ticket_id=ticket_id, checked_at=now))

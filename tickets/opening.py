@@ -86,7 +86,9 @@ def route_opened(conn: sa.Connection, ticket_id: int, rules: OpeningRules, now: 
     ticket = repository.get_ticket(conn, ticket_id)
     zone = conn.execute(sa.select(tickets.c.zone).where(tickets.c.id == ticket_id)).scalar_one() or ""
     decision = rules.triage(ticket.description)  # not a danger: it would have been routed at once
-    return _route(conn, ticket, rules, now, zone=zone, citizen_ref=citizen_ref, decision=decision)[0]
+    event = _route(conn, ticket, rules, now, zone=zone, citizen_ref=citizen_ref, decision=decision)[0]
+    routing.keep_final_unit(conn, ticket.id, now)  # a unit an officer gave it meanwhile (routing_store.record_unit)
+    return event
 
 
 def _route(conn: sa.Connection, ticket: Ticket, rules: OpeningRules, now: datetime, *, zone: str, citizen_ref: str,

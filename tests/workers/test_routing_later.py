@@ -14,6 +14,7 @@ from tests.workers.conftest import Receiver
 from tickets import repository
 from tickets.deadlines import policy as deadlines
 from tickets.outbox import Topic
+from tickets.routing import store as routing_store
 from tickets.settings import Settings
 from tickets.storage.schema import outbox, ticket_deadlines, ticket_routing
 from workers import jobs
@@ -98,3 +99,17 @@ def test_an_urgent_request_is_routed_at_once(engine: Engine) -> None:
     assert "紧急件" in say(engine, message(text="二七区大学路12号", user="oFire02"), T0)
     [(_, created)] = dispatch_rows(engine)
     assert created["priority"] == "urgent" and "routing" not in created and created["classification"]
+
+
+def test_a_unit_an_officer_gives_before_the_routing_is_kept_by_it(settings: Settings, engine: Engine,
+                                                                   context: WorkerContext) -> None:
+    settings.dispatch_webhook_url = ""
+    ticket_id = file_wages(engine, "oWage05")
+    with engine.begin() as conn:  # an officer is quicker than the worker
+        assert routing_store.record_unit(conn, ticket_id, "jinshui_labor_inspection", actor="officer:op", now=T0)
+    [(row_id, _)] = dispatch_rows(engine)
+    assert jobs.run_outbox_rows([row_id]) == {row_id: "done"}
+    with engine.connect() as conn:
+        routed = routing_store.routing_of(conn, ticket_id)
+    assert routed is not None and routed["final_unit"] == "jinshui_labor_inspection"
+    assert routed["recommendations"][0]["unit"] == "huiji_labor_inspection"  # what the classifier said, kept

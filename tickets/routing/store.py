@@ -145,6 +145,15 @@ def record_unit(conn: sa.Connection, ticket_id: int, unit: str, *, actor: str, n
     return True
 
 
+def keep_final_unit(conn: sa.Connection, ticket_id: int, now: datetime) -> None:
+    """Keep on a just-routed ticket the unit an officer gave it before it was routed (the correction is kept with
+    the ticket either way; its classification's row did not exist yet to say it)."""
+    unit = final_unit(conn, ticket_id)
+    if unit:
+        conn.execute(sa.update(ticket_routing).where(ticket_routing.c.ticket_id == ticket_id)
+                     .values(final_unit=unit, final_at=now))
+
+
 def final_unit(conn: sa.Connection, ticket_id: int) -> str:
     """The unit a ticket was last given ("" for none yet)."""
     unit = conn.execute(sa.select(routing_corrections.c.unit).where(routing_corrections.c.ticket_id == ticket_id)
