@@ -112,20 +112,25 @@ def matter_of(probe: Probe, at: datetime) -> Matter:
                   text=f"{probe.place} {probe.description}")
 
 
+def _keys_of(row: Any) -> frozenset[str]:
+    """A ticket row's place keys: those its routing kept, or for one not routed yet (tickets/opening.py
+    `route_later`) the same keys read from its words."""
+    if row.place_keys is not None:
+        return frozenset(row.place_keys)
+    return _place_keys(row.address or "", row.description, row.location_label or "", row.latitude, row.longitude)
+
+
 @lru_cache(maxsize=8192)
 def _place_keys(address: str, description: str, label: str, latitude: float | None, longitude: float | None
                 ) -> frozenset[str]:
-    # The keys routing keeps with a ticket (tickets/routing/store.py), for one not routed yet (tickets/opening.py
-    # `route_later`): read once per process, as its words never change.
+    # As tickets/routing/store.py keeps them; read once per process, as a ticket's words never change.
     found = places.place_of(f"{address} {description}", label=label, latitude=latitude, longitude=longitude)
     return frozenset(sorted(found.keys)[:20])
 
 
 def _compare(probe: Matter, row: Any, rule: ClusterRule) -> tuple[Verdict, float | None]:
     """The verdict on the probe and a candidate row, and their distance when both have coordinates."""
-    keys = frozenset(row.place_keys) if row.place_keys is not None else _place_keys(
-        row.address or "", row.description, row.location_label or "", row.latitude, row.longitude)
-    other = Matter(keys, _objects(row.description), row.category or "", row.created_at,
+    other = Matter(_keys_of(row), _objects(row.description), row.category or "", row.created_at,
                    row.latitude, row.longitude, text=f"{_place(row)} {row.description}")
     distance = None
     if None not in (probe.latitude, probe.longitude, row.latitude, row.longitude):
@@ -225,9 +230,8 @@ def assign(conn: sa.Connection, ticket_id: int, rule: ClusterRule, now: datetime
     row = conn.execute(sa.select(tickets, ticket_routing.c.category, ticket_routing.c.place_keys)
                        .outerjoin(ticket_routing, ticket_routing.c.ticket_id == tickets.c.id)
                        .where(tickets.c.id == ticket_id)).one()
-    keys = frozenset(row.place_keys) if row.place_keys is not None else _place_keys(  # not routed for long
-        row.address or "", row.description, row.location_label or "", row.latitude, row.longitude)
-    probe = Probe(row.description, row.zone, row.latitude, row.longitude, _place(row), keys, row.category or "")
+    probe = Probe(row.description, row.zone, row.latitude, row.longitude, _place(row), _keys_of(row),
+                  row.category or "")
     matches = find_similar(conn, probe, rule, row.created_at, before_id=ticket_id)
     if not matches:
         conn.execute(sa.insert(cluster_members).values(ticket_id=ticket_id, checked_at=now))

@@ -10,11 +10,12 @@ In one transaction, in this order, each step once:
        one: the zone's clock hours); the `ticket.created` event for the dispatch system on the outbox, with all
        of the above (`priority: "urgent"` for a danger); raise an urgent ticket's warning
 
-A citizen's request opened with `route_later` (the chat, the mini-program, Open311: a citizen waits for the
-answer) is routed after the commit instead, unless it is urgent: its `ticket.created` row is written now, in
-the outbox's order, as a stub the worker completes (`route_opened`) before it posts it. The answer says only
-that the request is registered, under which number: nothing of the routing. Routing a ticket costs about as
-much CPU as the rest of the chat step that opens it (docs/performance.md).
+A citizen's request opened with `route_later` (the chat and the mini-program: a citizen waits for the answer;
+not Open311, whose answer names the deadline) is routed after the commit instead, unless it is urgent: its
+`ticket.created` row is written now, in the outbox's order, as a stub the worker completes (`route_opened`)
+before it posts it. The answer says only that the request is registered, under which number: nothing of the
+routing. Routing a ticket costs about as much CPU as the rest of the chat step that opens it
+(docs/performance.md).
 """
 
 from __future__ import annotations
