@@ -17,6 +17,11 @@ from workers.context import WorkerContext, install
 log = logging.getLogger(__name__)
 # A failing round (Redis or the database away) is logged with its traceback the first time, then once a minute.
 FAILURE_LOG_EVERY = 60
+# An idle relay looks for new rows this often: a row written meanwhile waits half of it on average before its job is
+# queued (a citizen's notice, a ticket's routing, a dispatch event). An idle round is one indexed read (and, with
+# Redis, one GET): ten a second cost the database next to nothing. At 1 s a 10,000-push fan-out lost 0.5 s on
+# average to the first wait (docs/performance.md).
+POLL_S = 0.1
 
 
 class _RunHere:
@@ -35,7 +40,7 @@ class Loop:
     With `sink=None` the rows' jobs run right here (the embedded default); otherwise they go to RQ.
     """
 
-    def __init__(self, context: WorkerContext, sink: relay.Sink | None = None, *, interval_s: float = 1.0,
+    def __init__(self, context: WorkerContext, sink: relay.Sink | None = None, *, interval_s: float = POLL_S,
                  sweep_every_s: float = 60.0) -> None:
         self.context = context
         self.sink: relay.Sink = sink or _RunHere()
@@ -72,7 +77,7 @@ class Loop:
     def run_forever(self) -> None:
         """Tick until `stop()`; errors are logged and the loop goes on (rows wait in the outbox)."""
         install(self.context)
-        log.info("outbox relay started: due rows to %s every %.1f s, sweeps every %.0f s", self.where,
+        log.info("outbox relay started: due rows to %s every %g s, sweeps every %.0f s", self.where,
                  self.interval_s, self.sweep_every_s)
         failing = 0
         while not self._stop.is_set():
