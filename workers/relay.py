@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -25,7 +26,14 @@ from tickets.outbox import OutboxRow
 log = logging.getLogger(__name__)
 
 EPOCH_KEY = "gateway:outbox:epoch"
-# The web is shedding load while it has deferred a late message this recently (the relay looks about once a second).
+# Rows to a job at most. Each job costs its worker RQ's bookkeeping (about 57 Redis commands), the claim, the
+# read-ahead and the "done": at 50 a job, a 10,000-push fan-out on PostgreSQL spent 0.93-0.95 ms of worker CPU per
+# push, at 100 0.81-0.87 (docs/performance.md). A round of 500 due rows is still five jobs for the workers to share;
+# a job's slow sends run side by side on its threads (workers/jobs.py): at the default 8 threads, 100 sends that each
+# wait out the 10-second HTTP timeout end in about 130 s, inside RQ's 180-second job timeout (rows a timed-out job
+# did not start wait for the stale check).
+PER_JOB = 100
+# The web is shedding load while it has deferred a late message this recently (the relay looks every round).
 SHEDDING_WITHIN_S = 2.0
 
 
@@ -77,13 +85,13 @@ def job_id(rows: Sequence[OutboxRow]) -> str:
 
 
 class RqSink:
-    """Enqueues `run_outbox_job(ids)` on RQ, `per_job` rows to a job.
+    """Enqueues `run_outbox_job(ids)` on RQ, at most `per_job` rows to a job, the jobs of a round of equal size.
 
     Many short pushes share one job's RQ overhead (about 57 Redis commands a job; see
-    docs/performance.md); two workers take batches in parallel.
+    docs/performance.md); the workers take the round's jobs in parallel.
     """
 
-    def __init__(self, redis_url: str, queue_name: str = "gateway", *, per_job: int = 50) -> None:
+    def __init__(self, redis_url: str, queue_name: str = "gateway", *, per_job: int = PER_JOB) -> None:
         from redis import Redis
         from rq import Queue
 
@@ -96,7 +104,8 @@ class RqSink:
         """Enqueue the rows' jobs (raises on a Redis error; the relay releases the rows)."""
         from rq import Queue
 
-        chunks = [rows[i:i + self._per_job] for i in range(0, len(rows), self._per_job)]
+        size = math.ceil(len(rows) / math.ceil(len(rows) / self._per_job)) if rows else 1  # 120: 60 and 60
+        chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
         jobs = [
             Queue.prepare_data("workers.jobs.run_outbox_job", args=([row.id for row in chunk],),
                                job_id=job_id(chunk), result_ttl=3600, failure_ttl=86400)
@@ -124,6 +133,6 @@ class RqSink:
         return lost
 
 
-def rq_sink(redis_url: str, queue_name: str = "gateway", *, per_job: int = 50) -> RqSink:
+def rq_sink(redis_url: str, queue_name: str = "gateway", *, per_job: int = PER_JOB) -> RqSink:
     """The sink of the `relay` process: RQ on REDIS_URL."""
     return RqSink(redis_url, queue_name, per_job=per_job)

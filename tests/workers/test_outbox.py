@@ -108,6 +108,21 @@ def test_rows_wait_while_redis_is_down_then_go_through_rq(context: WorkerContext
 
 
 @pytest.mark.redis
+def test_a_round_of_rows_is_queued_as_jobs_of_equal_size(context: WorkerContext, engine: Engine) -> None:
+    redis = Redis.from_url(REDIS_URL)
+    redis.flushdb()
+    with engine.begin() as conn:
+        ids = [outbox.put(conn, "unknown.topic", {"n": n}, utcnow()) for n in range(120)]
+    assert relay_once(engine, rq_sink(REDIS_URL, per_job=100), batch=500) == 120
+    jobs = [Job.fetch(job_id, connection=redis) for job_id in Queue("gateway", connection=redis).job_ids]
+    # Two jobs of 60 for the workers to share, not 100 and 20; every row once, in the outbox's order.
+    assert [len(job.args[0]) for job in jobs] == [60, 60]
+    assert [row_id for job in jobs for row_id in job.args[0]] == ids
+    redis.flushdb()
+    redis.close()
+
+
+@pytest.mark.redis
 def test_jobs_lost_with_redis_are_handed_out_again_at_once(context: WorkerContext, engine: Engine) -> None:
     redis = Redis.from_url(REDIS_URL)
     redis.flushdb()
