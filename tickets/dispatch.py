@@ -74,8 +74,14 @@ def is_pending(payload: dict[str, Any]) -> bool:
 
 def awaits_routing(conn: sa.Connection, ticket_id: int) -> bool:
     """Whether the ticket's `ticket.created` row still waits for a worker to route it (the console says so)."""
-    return conn.execute(sa.select(outbox_rows.c.id).where(
+    return waiting_created(conn, ticket_id) is not None
+
+
+def waiting_created(conn: sa.Connection, ticket_id: int) -> tuple[int, dict[str, Any]] | None:
+    """The ticket's `ticket.created` row that still waits for a worker to route it: its id and its stub."""
+    row = conn.execute(sa.select(outbox_rows.c.id, outbox_rows.c.payload).where(
         outbox_rows.c.topic == outbox.Topic.DISPATCH,
         outbox_rows.c.status.in_((outbox.PENDING, outbox.QUEUED, outbox.RUNNING)),
         outbox_rows.c.payload["ticket_id"].as_integer() == ticket_id,
-        outbox_rows.c.payload["routing"].as_string() == ROUTING_PENDING).limit(1)).first() is not None
+        outbox_rows.c.payload["routing"].as_string() == ROUTING_PENDING).limit(1)).first()
+    return (int(row.id), dict(row.payload)) if row is not None else None

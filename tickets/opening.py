@@ -26,9 +26,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from language.triage import Decision, Triage
-from tickets import dispatch, repository, safety, warnings, zones
+from tickets import dispatch, outbox, repository, safety, warnings, zones
 from tickets.deadlines import policy as deadlines
 from tickets.deadlines.policy import Policy
 from tickets.metrics import TICKETS_OPENED, on_commit
@@ -90,6 +91,26 @@ def route_opened(conn: sa.Connection, ticket_id: int, rules: OpeningRules, now: 
     event = _route(conn, ticket, rules, now, zone=zone, citizen_ref=citizen_ref, decision=decision)[0]
     routing.keep_final_unit(conn, ticket.id, now)  # a unit an officer gave it meanwhile (routing_store.record_unit)
     return event
+
+
+def route_now(conn: sa.Connection, ticket_id: int, rules: OpeningRules, now: datetime) -> None:
+    """Route here, in the caller's transaction, a ticket that still waits for a worker, and complete its
+    `ticket.created` row, which the worker then only posts. An officer's review of its type, zone or district
+    (`routing.record_review`) is kept on its classification, which must exist first.
+
+    A worker that routes it at the same moment wins: this routing is undone (a savepoint) and the worker's stands.
+    """
+    waiting = dispatch.waiting_created(conn, ticket_id)
+    if waiting is None:
+        return
+    row_id, stub = waiting
+    try:
+        with conn.begin_nested():
+            event = route_opened(conn, ticket_id, rules, now, citizen_ref=str(stub.get("citizen_ref") or ""))
+            outbox.set_payload(conn, row_id, event)
+    except IntegrityError:
+        if dispatch.waiting_created(conn, ticket_id) is not None:
+            raise  # not the worker's routing: something else refused it
 
 
 def _route(conn: sa.Connection, ticket: Ticket, rules: OpeningRules, now: datetime, *, zone: str, citizen_ref: str,

@@ -110,6 +110,12 @@ def set_payload(conn: sa.Connection, row_id: int, payload: dict[str, Any]) -> No
     conn.execute(sa.update(outbox).where(outbox.c.id == row_id).values(payload=payload))
 
 
+def payload_of(conn: sa.Connection, row_id: int) -> dict[str, Any] | None:
+    """A row's payload as it stands now (None for no such row)."""
+    payload = conn.execute(sa.select(outbox.c.payload).where(outbox.c.id == row_id)).scalar_one_or_none()
+    return dict(payload) if payload is not None else None
+
+
 def mark_done(conn: sa.Connection, row_ids: list[int], now: datetime) -> None:
     """The work is done."""
     if row_ids:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from gateway.apidocs import free_form_json_body, json_body
 from gateway.deps import Caller, Id, State, read_capped
-from tickets import progress, repository
+from tickets import opening, progress, repository
 from tickets.access.apikeys import Role
 from tickets.clock import utcnow
 from tickets.errors import MalformedPayload
@@ -161,6 +161,8 @@ async def assign(ticket_id: Id, request: Request, state: State, caller: Caller) 
         if body.district and book.district_named(body.district) is None:
             raise MalformedPayload("district is not in the routing catalogue")
         current = repository.get_ticket(conn, ticket_id).status
+        # A chat's ticket a worker has not routed yet is routed now: the review below is kept on its classification.
+        opening.route_now(conn, ticket_id, state.desk.opening, utcnow())
         before = routing_store.final_unit(conn, ticket_id)
         update = StatusUpdate(current, actor=f"dispatch:{caller.name}", note=body.note, unit=unit.name)
         progress.apply_update(conn, ticket_id, update, utcnow())

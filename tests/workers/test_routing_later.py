@@ -11,14 +11,15 @@ from sqlalchemy.engine import Engine
 
 from tests.bots.test_intake import T0, message, say
 from tests.workers.conftest import Receiver
-from tickets import repository
+from tickets import opening, repository
 from tickets.deadlines import policy as deadlines
-from tickets.outbox import Topic
+from tickets.outbox import OutboxRow, Topic
 from tickets.routing import store as routing_store
 from tickets.settings import Settings
 from tickets.storage.schema import outbox, ticket_deadlines, ticket_routing
 from workers import jobs
 from workers.context import WorkerContext
+from workers.routing import complete_event
 
 
 def file_wages(engine: Engine, user: str) -> int:
@@ -113,3 +114,37 @@ def test_a_unit_an_officer_gives_before_the_routing_is_kept_by_it(settings: Sett
         routed = routing_store.routing_of(conn, ticket_id)
     assert routed is not None and routed["final_unit"] == "jinshui_labor_inspection"
     assert routed["recommendations"][0]["unit"] == "huiji_labor_inspection"  # what the classifier said, kept
+
+
+def test_a_review_before_the_routing_routes_the_ticket_at_once_and_is_kept(
+        settings: Settings, engine: Engine, receiver: Receiver, context: WorkerContext) -> None:
+    settings.dispatch_webhook_url = receiver.url + "/events"
+    ticket_id = file_wages(engine, "oWage06")
+    with engine.begin() as conn:  # an officer reviews the ticket before a worker routes it (the API's assignment)
+        opening.route_now(conn, ticket_id, context.desk.opening, T0)
+        routing_store.record_review(conn, ticket_id, type_="help", zone="", district="金水区")
+    [(row_id, completed)] = dispatch_rows(engine)
+    assert completed["event"] == "ticket.created" and completed["classification"]["type"] == "complaint"
+    with engine.connect() as conn:
+        [route] = conn.execute(sa.select(ticket_routing)).all()
+    reviewed = (route.kind, route.final_type, route.final_zone, route.final_district)
+    assert reviewed == ("complaint", "help", "-", "金水区")
+    assert jobs.run_outbox_rows([row_id]) == {row_id: "done"}  # the worker only posts what the review completed
+    [(_, _, body)] = receiver.received
+    assert json.loads(body) == completed
+    with engine.begin() as conn:  # routed once: a second review finds nothing to route
+        opening.route_now(conn, ticket_id, context.desk.opening, T0)
+        assert conn.execute(sa.select(sa.func.count()).select_from(ticket_routing)).scalar_one() == 1
+
+
+def test_a_worker_holding_the_stub_posts_the_routing_a_review_made_meanwhile(
+        settings: Settings, engine: Engine, context: WorkerContext) -> None:
+    settings.dispatch_webhook_url = ""
+    ticket_id = file_wages(engine, "oWage07")
+    [(row_id, stub)] = dispatch_rows(engine)  # what a worker claimed, before the officer's review committed
+    with engine.begin() as conn:
+        opening.route_now(conn, ticket_id, context.desk.opening, T0)
+    [(_, completed)] = dispatch_rows(engine)
+    assert complete_event(context, OutboxRow(row_id, Topic.DISPATCH, stub, 0)) == completed
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(ticket_routing)).scalar_one() == 1

@@ -92,3 +92,24 @@ def test_ticket_shows_its_routing_and_an_assignment_teaches(client: TestClient, 
     assert stats["top1_accuracy"] == 0.0 and stats["top3_accuracy"] in (0.0, 1.0)
     assert stats["type_accuracy"] == (1.0 if routing["type"] == "help" else 0.0)
     assert (stats["zone_accuracy"], stats["district_accuracy"]) == (1.0, 1.0)
+
+
+def test_an_assignment_before_a_worker_routes_a_chats_ticket_keeps_the_review(
+        client: TestClient, world: dict[str, str], settings: Settings) -> None:
+    engine = create_db_engine(settings.database_url)
+    with engine.begin() as conn:  # filed in the chat: routed by a worker after the commit (no worker runs here)
+        citizen = lock_citizen(conn, CitizenKey("wechat", "gh_x", "oCitizen8"), NOW)
+        desk = Desk(conn, DeskConfig(ZoneInfo("Asia/Shanghai"), settings.public_base_url), NOW)
+        draft = Draft(description="楼道里的灯坏了一个月了，晚上上楼看不见", address="金水区农业路阳光小区3号楼")
+        ticket = desk.open_ticket(citizen, draft, route_later=True)
+    engine.dispose()
+    url = f"/api/v1/tickets/{ticket.id}"
+    assert client.get(url, headers=auth(world, "reader")).json()["routing"] is None
+    given = client.post(f"{url}/assignment", json={"unit": "housing_management", "type": "help", "zone": "",
+                                                   "district": "金水区"}, headers=auth(world, "dispatcher"))
+    assert given.status_code == 200, given.text
+    routing = client.get(url, headers=auth(world, "reader")).json()["routing"]
+    assert routing is not None and routing["final_unit"] == "housing_management" and routing["district"] == "金水区"
+    stats = client.get("/api/v1/stats/routing", headers=auth(world, "reader")).json()
+    assert stats["classified"] == 2 and stats["district_accuracy"] == 1.0  # the review counted, not lost
+    assert stats["type_accuracy"] is not None and stats["zone_accuracy"] is not None
