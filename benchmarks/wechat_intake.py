@@ -76,7 +76,7 @@ def make_app() -> Any:
     from gateway.app import create_app
     from tickets.settings import Settings
 
-    app = create_app(Settings().prepared(), run_jobs=False)
+    app = create_app(Settings().prepared(), run_jobs=False, own_process=True)
 
     @app.post("/bench/bare", include_in_schema=False)
     async def bare() -> Response:
