@@ -142,7 +142,8 @@ def find_similar(conn: sa.Connection, probe: Probe, rule: ClusterRule, now: date
                  before_id: int | None = None, exclude_citizen: int | None = None,
                  limit: int | None = None, fresh_within_s: float = 0.0) -> list[Match]:
     """Recent open tickets similar to the probe, best first (tickets of `exclude_citizen` left out); at most
-    `limit` (default the rule's `recent_limit`) of the newest are compared.
+    `limit` (default the rule's `recent_limit`) of the newest are compared, found among the `limit * SCAN_FACTOR`
+    tickets opened last.
 
     `fresh_within_s` > 0 lets this process reuse the candidate rows it read that recently (the chat's offer
     runs while a citizen waits: a ticket opened in the last seconds is not offered, which is fine for a hint).
@@ -187,13 +188,22 @@ class _Candidate(NamedTuple):
 
 
 # The chat's offer runs on the webhook's path: its statement goes through the driver (tickets/storage/fastsql.py).
+# It reads the newest tickets by id (the primary key, in the order they were opened), at most SCAN_FACTOR times
+# the candidates wanted, and keeps the open ones of the window. Filtering inside that read would let the planner
+# take the (status, created_at) index instead, as SQLite always does (it keeps no statistics unless ANALYZE runs)
+# and PostgreSQL does before its first analyze: every open ticket of the window read and sorted on each message,
+# 1.4-3 ms per read with 10,000 of them and 30 ms for a full one, growing with the city's backlog
+# (docs/performance.md). A subquery with its own LIMIT is neither flattened nor filtered from outside.
+SCAN_FACTOR = 10
 _OPEN_LIST = ", ".join(f"'{s}'" for s in _OPEN)  # constants of tickets/lifecycle.py
 _NEWER_SQL = (
     "SELECT t.id, t.number, t.description, t.status, t.zone, t.latitude, t.longitude, t.address, t.location_label,"  # noqa: S608
-    " t.citizen_id, m.cluster_id, t.created_at, r.category, r.place_keys FROM tickets t"
+    " t.citizen_id, m.cluster_id, t.created_at, r.category, r.place_keys FROM ("
+    "SELECT id, number, description, status, zone, latitude, longitude, address, location_label, citizen_id,"
+    " created_at FROM tickets WHERE id > ? AND id < ? ORDER BY id DESC LIMIT ?) t"
     " LEFT JOIN cluster_members m ON m.ticket_id = t.id LEFT JOIN ticket_routing r ON r.ticket_id = t.id"
     f" WHERE t.status IN ({_OPEN_LIST}) AND t.created_at >= ? AND t.created_at <= ?"
-    " AND t.id > ? AND t.id < ? ORDER BY t.id DESC LIMIT ?")
+    " ORDER BY t.id DESC LIMIT ?")
 _NEWER = fastsql.Sql(_NEWER_SQL)
 
 
@@ -206,8 +216,8 @@ def _candidates(conn: sa.Connection, rule: ClusterRule, now: datetime, before_id
     pg = is_postgres(conn)
     since = fastsql.bind_time(pg, now - timedelta(hours=rule.window_hours))
     rows = [_candidate(pg, r) for r in fastsql.fetch(conn, _NEWER, (
-        since, fastsql.bind_time(pg, now), known[0].id if known else 0,
-        before_id if before_id is not None else 2**62, limit))]
+        known[0].id if known else 0, before_id if before_id is not None else 2**62, limit * SCAN_FACTOR,
+        since, fastsql.bind_time(pg, now), limit))]
     rows = (rows + known)[:limit]  # the tickets opened since the last full read, then that read
     if fresh_within_s > 0:
         _RECENT[conn.engine] = (cached[0] if cached is not None and fresh else time.monotonic(), key, rows)

@@ -16,7 +16,8 @@ from tickets.inbox.citizens import CitizenKey, lock_citizen
 from tickets.lifecycle import Status
 from tickets.outbox import Topic
 from tickets.progress import StatusUpdate
-from tickets.storage.schema import notifications, outbox
+from tickets.storage import fastsql
+from tickets.storage.schema import notifications, outbox, tickets
 
 CONFIG = DeskConfig(tz=ZoneInfo("Asia/Shanghai"), public_base_url="https://gw.example.cn")
 RULE = ClusterRule(radius_m=500, window_hours=72, recent_limit=100, warning_sizes=(2, 3, 5))
@@ -164,3 +165,44 @@ def test_a_ticket_not_routed_yet_is_compared_by_the_place_its_routing_will_keep(
             opening.route_opened(conn, ticket_id, CONFIG.opening, T0)
     # Building 5 is another place than building 3 of the same compound, routed or not.
     assert unrouted == verdicts() and [t for t, _ in unrouted] == [ids[2], ids[0]]
+
+
+def _offer(engine: Engine, probe: clusters.Probe, at: datetime, *, limit: int, fresh_within_s: float = 0.0
+           ) -> set[int]:
+    with engine.connect() as conn:
+        return {m.ticket_id for m in clusters.find_similar(conn, probe, RULE, at, limit=limit,
+                                                            fresh_within_s=fresh_within_s)}
+
+
+def test_the_chat_offer_rereads_only_the_tickets_opened_since_its_last_read(engine: Engine) -> None:
+    probe = clusters.Probe(LAMP[3], latitude=NEAR[0], longitude=NEAR[1])
+    first = file(engine, LAMP[0], user="o1")
+    assert _offer(engine, probe, T0 + timedelta(minutes=1), limit=5, fresh_within_s=60) == {first}
+    second = file(engine, LAMP[1], NEAR, user="o2", at=T0 + timedelta(minutes=2))
+    # Within the minute the first read is kept and the new ticket read on top of it.
+    assert _offer(engine, probe, T0 + timedelta(minutes=3), limit=5, fresh_within_s=60) == {first, second}
+
+
+def test_the_offer_looks_for_open_tickets_among_the_newest_opened(engine: Engine) -> None:
+    lamp = file(engine, LAMP[0], user="o1")
+    others = [file(engine, f"人民路{n}号门口垃圾没人清理", None, user=f"p{n}") for n in range(clusters.SCAN_FACTOR)]
+    with engine.begin() as conn:  # answered at once: newer than the lamp, and not open
+        conn.execute(sa.update(tickets).where(tickets.c.id.in_(others)).values(status=Status.CLOSED.value))
+    probe = clusters.Probe(LAMP[1], latitude=NEAR[0], longitude=NEAR[1])
+    at = T0 + timedelta(minutes=1)
+    assert _offer(engine, probe, at, limit=2) == {lamp}  # the lamp is among the 20 newest
+    assert _offer(engine, probe, at, limit=1) == set()  # not among the 10 newest, all closed
+
+
+def test_the_offer_reads_by_id_whatever_the_planner_knows(engine: Engine) -> None:
+    """On every confirmed place the chat's offer reads the newest tickets. Without statistics (SQLite keeps none
+    unless ANALYZE runs; PostgreSQL before its first analyze) a filter on status and time in that read made the
+    planner take the (status, created_at) index: every open ticket of the window read and sorted each time."""
+    with engine.connect() as conn:
+        pg = engine.dialect.name == "postgresql"
+        text = clusters._NEWER.postgresql if pg else clusters._NEWER.sqlite  # noqa: SLF001 - the statement itself
+        params = (0, 2**62, 600, fastsql.bind_time(pg, T0 - timedelta(hours=72)), fastsql.bind_time(pg, T0), 60)
+        driver = conn.connection.driver_connection
+        plan = " ".join(str(row) for row in driver.execute(("EXPLAIN " if pg else "EXPLAIN QUERY PLAN ") + text,
+                                                           params).fetchall())
+    assert "ix_tickets_status_created_at" not in plan, plan
