@@ -50,6 +50,10 @@ PREFETCH: dict[str, Callable[[WorkerContext, list[dict[str, Any]]], Mapping[int,
 COMPLETE: dict[str, Callable[[WorkerContext, outbox.OutboxRow], dict[str, Any]]] = {
     Topic.DISPATCH: complete_event,  # a ticket routed after the commit that opened it (workers/routing.py)
 }
+# Topics whose handler sends to a citizen and keeps no receipt of its own (a notification is marked sent, a burst's
+# or a deferred message's answer recorded): the row is marked done as soon as its handler returns, not with the
+# job's other rows, so a worker killed later in the job does not send it again when the row is handed out anew.
+DONE_AT_ONCE = frozenset({Topic.PUSH_TEXT, Topic.PETITION_CARD})
 MAX_ATTEMPTS = 8
 # A lane whose rows took this long each waits on the platform more than it computes: the job's other lanes then
 # run side by side (`_run_lanes`). Pushes to the fake WeChat with no delay take 1-3 ms under load.
@@ -234,4 +238,10 @@ def _run_timed(context: WorkerContext, row: outbox.OutboxRow, prefetched: Mappin
         except Exception:
             log.exception("outbox %d: could not record the failure; the stale check hands it out again", row.id)
         return f"retry: unexpected {type(exc).__name__}"
+    if row.topic in DONE_AT_ONCE:
+        try:
+            with context.engine.begin() as conn:
+                outbox.mark_done(conn, [row.id], utcnow())
+        except Exception:  # sent: the job's end marks it done with the others
+            log.exception("outbox %d (%s): sent, but not marked done at once", row.id, row.topic)
     return "done"

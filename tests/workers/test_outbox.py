@@ -22,7 +22,7 @@ from tickets.inbox.message import Channel, InboundMessage, Kind
 from tickets.settings import Settings
 from tickets.storage.schema import citizens
 from tickets.storage.schema import outbox as outbox_table
-from workers import sweeps
+from workers import jobs, sweeps
 from workers.context import WorkerContext, install
 from workers.relay import relay_once, rq_sink
 from workers.runner import Loop
@@ -191,3 +191,21 @@ def test_a_job_that_cannot_deliver_fails_in_rq_and_the_rows_say_why(settings: Se
     context.close()
     redis.flushdb()
     redis.close()
+
+
+def test_a_text_push_is_done_as_soon_as_it_is_sent(context: WorkerContext, engine: Engine, settings: Settings,
+                                                   fake: FakeWeChat) -> None:
+    """A customer-service text keeps no receipt of its own (WeChat does not drop a repeat of it): its row is done right
+    after its send, not with the rest of its job, so a worker killed later in that job does not send it again."""
+    write(engine, settings, "小区电梯坏了三天了", 1)
+    age_drafts(engine, 31)
+    with engine.begin() as conn:
+        sweeps.remind_idle_drafts(conn, utcnow(), idle_minutes=30)
+        row_id = conn.execute(sa.select(outbox_table.c.id)).scalar_one()
+        [row] = outbox.claim(conn, [row_id], utcnow())
+    assert jobs._run(context, row) == "done"  # noqa: SLF001 - one row of a job, as its lane runs it
+    # The worker dies here, before the job marks its rows done; the stale check finds nothing to hand out.
+    assert statuses(engine) == [("citizen.push_text", "done", 0)]
+    with engine.begin() as conn:
+        assert outbox.claim(conn, [row_id], utcnow() + timedelta(hours=1), stale_after_s=0) == []
+    assert len(fake.texts_to("oDraft01")) == 1
