@@ -25,6 +25,7 @@ from tickets import dev_credentials
 from tickets.errors import ConfigurationError
 from tickets.masking import mask_identifier
 from tickets.settings import Settings
+from tickets.storage.checkpoints import WEB_AUTOCHECKPOINT_PAGES, Checkpointer
 from tickets.storage.db import create_db_engine
 from workers.context import WorkerContext
 from workers.runner import Loop
@@ -48,7 +49,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
     `own_process`: the app is its process's only tenant (a server's worker), so at start-up it may settle the
     process's heap (`settle_heap`); not for an app a test or another program builds among its own objects.
     """
-    engine = engine or create_db_engine(settings.database_url)
+    engine = engine or create_db_engine(settings.database_url, autocheckpoint_pages=WEB_AUTOCHECKPOINT_PAGES)
     state = AppState.build(settings, engine)
 
     @asynccontextmanager
@@ -58,6 +59,10 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
                 app.state.fake_wechat = stack.enter_context(
                     dev_fake_wechat(settings.wechat_app_id, settings.wechat_app_secret, settings.wechat_api_base,
                                     mailbox=for_var_dir(settings.var_dir)))
+            if engine.dialect.name == "sqlite":  # the log is copied back by a thread, not by commits on the loop
+                app.state.wal_checkpointer = checkpointer = Checkpointer(engine)
+                checkpointer.start()
+                stack.callback(checkpointer.stop)
             if run_jobs and not settings.redis_url:
                 context = WorkerContext.build(settings, engine)
                 stack.callback(context.close)
@@ -91,6 +96,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, run_jobs: bo
     )
     app.state.gateway = state
     app.state.fake_wechat = None
+    app.state.wal_checkpointer = None
     errors.install(app)
     # The paths under surge load (WeChat's webhook, the co-sign form) are the app's own first routes: an
     # included router costs a scope round per route it tries on every request (~30% of the co-sign path's

@@ -14,6 +14,7 @@ from bots.wechat.adapter import WeChatAdapter
 from bots.wechat.replay import build_nonce_store
 from gateway.busy import INTAKE_LOCK_WAIT_S, LockPause, LoopLag
 from tickets.settings import Settings
+from tickets.storage.checkpoints import WEB_AUTOCHECKPOINT_PAGES
 from tickets.storage.db import create_db_engine
 
 
@@ -42,7 +43,8 @@ class AppState:
         # The event loop runs one intake transaction at a time: two connections are plenty on PostgreSQL.
         pool = {} if engine.dialect.name == "sqlite" else {"pool_size": 2, "max_overflow": 2}
         intake_engine = create_db_engine(engine.url.render_as_string(hide_password=False),
-                                         lock_wait_s=INTAKE_LOCK_WAIT_S, **pool)
+                                         lock_wait_s=INTAKE_LOCK_WAIT_S, autocheckpoint_pages=WEB_AUTOCHECKPOINT_PAGES,
+                                         **pool)
         wechat = None
         if settings.wechat_token and settings.wechat_app_id:
             wechat = WeChatAdapter(
