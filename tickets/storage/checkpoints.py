@@ -43,11 +43,18 @@ class Checkpointer:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        failing = False
         while not self._stop.wait(self._every_s):
             try:
                 self.checkpoint()
-            except Exception:  # a busy or sick database: the safety net checkpoints, and the next round tries again
-                log.exception("WAL checkpoint failed")
+            except Exception:  # a sick database: the safety net checkpoints, and the next round tries again
+                if not failing:  # once per run of failures, not ten times a second
+                    log.exception("WAL checkpoints failing; commits checkpoint past the safety net meanwhile")
+                failing = True
+            else:
+                if failing:
+                    log.info("WAL checkpoints working again")
+                failing = False
 
     def checkpoint(self) -> tuple[int, int, int]:
         """One passive checkpoint: (1 if it was blocked, log frames, frames copied back)."""
