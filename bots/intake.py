@@ -45,9 +45,14 @@ def _record_platform_event(conn: sa.Connection, msg: InboundMessage, citizen_id:
                 notifications.join_receipt(conn, receipt.msg_id, receipt.status or receipt.error_code, now)
 
 
-def receive(conn: sa.Connection, msg: InboundMessage, config: DeskConfig, now: datetime) -> list[Reply]:
-    """Handle one inbound message and return the replies; the caller commits the transaction."""
-    citizen, earlier = inbox.open_turn(conn, msg, now)  # lock the citizen and find an earlier answer, in one statement
+def receive(conn: sa.Connection, msg: InboundMessage, config: DeskConfig, now: datetime,
+            opening: inbox.Opening | None = None) -> list[Reply]:
+    """Handle one inbound message and return the replies; the caller commits the transaction. `opening`: the
+    citizen and the earlier answer, when the caller's `inbox.open_in_order` found them already."""
+    if opening is None:  # lock the citizen and find an earlier answer, in one statement
+        citizen, earlier = inbox.open_turn(conn, msg, now)
+    else:
+        citizen, earlier = opening.citizen, opening.earlier
     if earlier is not None:
         log.info("retry of %s from %s answered as before", msg.kind.value, mask_identifier(msg.user_id))
         return [Reply.from_record(r) for r in earlier]
@@ -86,19 +91,30 @@ def handle(engine: Engine, message: InboundMessage, config: DeskConfig,
 
 
 def handle_in_order(engine: Engine, message: InboundMessage, config: DeskConfig,
-                    first: Callable[[sa.Connection], None] | None = None) -> list[Reply] | None:
+                    first: Callable[[sa.Connection], None] | None = None, *,
+                    nonce: tuple[str, str, datetime] | None = None) -> list[Reply] | None:
     """`handle`, unless a message the citizen sent before is still waiting for its job (`defer`): then this one
     is kept behind it, in the same transaction, and None returned (the webhook answers with the short word). A
     conversation is stepped through in the order it was written: a place sent after a deferred problem must not
-    be read before it. (The message is counted when it is stepped through, here or by its job.)"""
+    be read before it. (The message is counted when it is stepped through, here or by its job.)
+
+    The citizen's lock, the retry check and the look for a waiting message are one statement (`open_in_order`). On
+    PostgreSQL, when `first` claims the push's `nonce` (key, fingerprint, expiry) as a row, the row is written by
+    that statement too, and `first` runs only if the row was there already (its claim tells a retry from a copied
+    signature); elsewhere `first` runs before it, as in `handle`."""
+    folded = nonce if nonce is not None and fastsql.is_postgres(engine) else None
 
     def step(conn: sa.Connection) -> list[Reply] | None:
-        if deferred.waits_before(conn, message):
+        now = utcnow()
+        opening = inbox.open_in_order(conn, message, now, folded)
+        if not opening.nonce_new and first is not None:
+            first(conn)
+        if opening.waiting:
             _keep(conn, message, late=False)
             return None
-        return receive(conn, message, config, utcnow())
+        return receive(conn, message, config, now, opening)
 
-    replies = _in_transaction(engine, first, step)
+    replies = _in_transaction(engine, None if folded is not None else first, step)
     if replies is not None:
         MESSAGES.labels(message.channel.value, message.kind.value).inc()
     return replies

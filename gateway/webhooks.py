@@ -72,7 +72,8 @@ async def push(request: Request, state: State) -> Response:
             answer = None
         else:
             answer = handle_in_order(state.intake_engine, message, state.desk,
-                                     first=lambda conn: adapter.claim(envelope, conn))
+                                     first=lambda conn: adapter.claim(envelope, conn),
+                                     nonce=adapter.claim_as_row(envelope))
             if answer is None:  # kept behind the citizen's message that waits for its job
                 log.info("%s from %s deferred: an earlier one waits", message.kind.value,
                          mask_identifier(message.user_id))

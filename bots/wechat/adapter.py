@@ -171,8 +171,10 @@ class WeChatAdapter:
     def claim_as_row(self, envelope: WeChatEnvelope) -> tuple[str, str, datetime] | None:
         """The nonce `open(..., claim_nonce=False)` left, as the push_nonces row (key, fingerprint, expiry) a caller
         writes in a statement of its own (bots/intake.py `defer`), when the nonces are kept in the database. None
-        when none is left or they are kept elsewhere (Redis): then `claim` it."""
-        if envelope.unclaimed is None or not isinstance(self._nonces, DatabaseNonces):
+        when none is left, they are kept elsewhere (Redis), or this claim is the one that deletes the expired ones:
+        then `claim` it. (Where the caller cannot write the row, it claims it too: counted twice, it prunes sooner.)"""
+        if (envelope.unclaimed is None or not isinstance(self._nonces, DatabaseNonces)
+                or not self._nonces.claim_as_row()):
             return None
         claim = envelope.unclaimed
         return claim.key, claim.fingerprint, self._clock() + timedelta(seconds=claim.ttl_s)

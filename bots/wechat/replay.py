@@ -91,6 +91,14 @@ class DatabaseNonces:
         with self._engine.begin() as conn:
             return self.claim_in(conn, key, fingerprint, ttl_s)
 
+    def claim_as_row(self) -> bool:
+        """Count a claim its caller writes as a row of a statement of its own (bots/intake.py); False when this
+        claim is the one that deletes the expired nonces: the caller then takes `claim_in`'s way, which does."""
+        if (self._claims + 1) % PRUNE_EVERY == 0:
+            return False
+        self._claims += 1
+        return True
+
     def claim_in(self, conn: Connection, key: str, fingerprint: str, ttl_s: int) -> bool:
         """`claim` as one more row of the caller's transaction (the intake's): it is kept if that commits."""
         now = utcnow()

@@ -21,9 +21,10 @@ from tickets.storage.schema import deferred_messages
 _KEEP = fastsql.Sql("INSERT INTO deferred_messages (channel, account, dedupe_key, message, created_at, user_id, late)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, account, dedupe_key) DO NOTHING RETURNING id")
 # The citizen's messages still waiting for their job, oldest first; the id bound last is the one to look before.
-_WAITING_BEFORE = fastsql.Sql("SELECT id FROM deferred_messages WHERE channel = ? AND account = ? AND user_id = ?"
-                              " AND answered_at IS NULL AND id < ? ORDER BY id LIMIT 1")
-_NO_ID = 2**62  # any message kept so far
+WAITING_BEFORE_SQL = ("SELECT id FROM deferred_messages WHERE channel = ? AND account = ? AND user_id = ?"
+                      " AND answered_at IS NULL AND id < ? ORDER BY id LIMIT 1")
+_WAITING_BEFORE = fastsql.Sql(WAITING_BEFORE_SQL)
+NO_ID = 2**62  # any message kept so far
 
 
 def keep(conn: sa.Connection, msg: InboundMessage, now: datetime, *, late: bool) -> bool:
@@ -84,7 +85,7 @@ def waits_before(conn: sa.Connection, msg: InboundMessage, deferred_id: int | No
     then `msg` goes after it, not before (a citizen's messages are stepped through in the order they came)."""
     if not msg.user_id:
         return False
-    before = _NO_ID if deferred_id is None else deferred_id
+    before = NO_ID if deferred_id is None else deferred_id
     return bool(fastsql.fetch(conn, _WAITING_BEFORE, (msg.channel.value, msg.account, msg.user_id, before)))
 
 

@@ -15,8 +15,9 @@ from tickets.storage import fastsql
 from tickets.storage.schema import push_nonces
 
 # Every push claims its nonce inside the intake's transaction: the statement is written once (fastsql.py).
-_CLAIM = fastsql.Sql('INSERT INTO push_nonces ("key", fingerprint, expires_at) VALUES (?, ?, ?)'
-                     ' ON CONFLICT ("key") DO NOTHING RETURNING "key"')
+CLAIM_SQL = ('INSERT INTO push_nonces ("key", fingerprint, expires_at) VALUES (?, ?, ?)'
+             ' ON CONFLICT ("key") DO NOTHING RETURNING "key"')
+_CLAIM = fastsql.Sql(CLAIM_SQL)
 
 
 def claim(conn: sa.Connection, key: str, fingerprint: str, now: datetime, ttl_s: float) -> bool:

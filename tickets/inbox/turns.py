@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,9 @@ from tickets.inbox.citizens import (
     save_citizen,
     save_params,
 )
+from tickets.inbox.deferred import NO_ID, WAITING_BEFORE_SQL
 from tickets.inbox.message import InboundMessage
+from tickets.inbox.nonces import CLAIM_SQL
 from tickets.storage import fastsql
 from tickets.storage.db import is_postgres
 from tickets.storage.schema import inbound_messages
@@ -31,6 +34,14 @@ _RECORD_SQL = (
 _RECORD = fastsql.Sql(_RECORD_SQL)
 # One round trip for the lock and the retry check: the citizen upsert returns the earlier replies.
 _OPEN_TURN = fastsql.Sql(f"{LOCK_SQL}, ({_FIND})")
+# A message that keeps the citizen's order (`open_in_order`): the same, and whether a message the citizen sent
+# before waits for its job. PostgreSQL, with the push's nonce: its row too, in a data-modifying CTE (SQLite has none).
+_OPEN_IN_ORDER_SQL = f"{LOCK_SQL}, ({WAITING_BEFORE_SQL}), 1, ({_FIND})"
+_OPEN_IN_ORDER = fastsql.Sql(_OPEN_IN_ORDER_SQL)
+_OPEN_IN_ORDER_WITH_NONCE = fastsql.Sql(
+    "-- PostgreSQL only",
+    f"WITH n AS ({CLAIM_SQL}) {LOCK_SQL}, ({WAITING_BEFORE_SQL}), (SELECT count(*) FROM n), ({_FIND})"  # noqa: S608
+    .replace("?", "%s"))
 # PostgreSQL: the state and the message in one statement (SQLite has no round trips to save).
 _CLOSE_TURN = {wrote: fastsql.Sql(f"WITH saved AS ({sql}) {_RECORD_SQL}") for wrote, sql in SAVE_SQL.items()}
 
@@ -69,6 +80,43 @@ def open_turn(conn: sa.Connection, msg: InboundMessage, now: datetime) -> tuple[
     [row] = fastsql.fetch(conn, _OPEN_TURN, (*lock_params(pg, key, now), *_key(msg)))
     earlier = row[len(row) - 1]
     return citizen_from_row(pg, key, row), (None if earlier is None else list(fastsql.read_json(pg, earlier)))
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """What `open_in_order` found: the citizen (locked), the replies already given to this message (a retry),
+    whether a message the citizen sent before waits for its job, and whether the push's nonce row was new."""
+
+    citizen: Citizen
+    earlier: list[dict[str, Any]] | None
+    waiting: bool
+    nonce_new: bool
+
+
+def open_in_order(conn: sa.Connection, msg: InboundMessage, now: datetime,
+                  nonce: tuple[str, str, datetime] | None = None) -> Opening:
+    """`open_turn`, and whether a message of the sender's still waits for its job (tickets/inbox/deferred.py
+    `waits_before`), in one statement; on PostgreSQL also the push's `nonce` (key, fingerprint, expiry) claimed as a
+    row of push_nonces, when given. Each was a round trip of its own, with the event loop waiting (docs/performance.md).
+
+    `nonce_new` is False when the nonce's row was there already (the platform retrying, an expired row, or a copied
+    signature): the caller then claims it the usual way (tickets/inbox/nonces.py `claim`), which tells them apart.
+    Without a nonce, True. The citizen is locked (and touched) even when the message then waits behind another.
+    """
+    pg = is_postgres(conn)
+    if nonce is not None and not pg:
+        raise ValueError("a nonce as a row of the opening is PostgreSQL's; SQLite claims it apart")
+    key = CitizenKey(msg.channel.value, msg.account, msg.user_id)
+    params = (*lock_params(pg, key, now), msg.channel.value, msg.account, msg.user_id or None, NO_ID, *_key(msg))
+    if nonce is None:
+        [row] = fastsql.fetch(conn, _OPEN_IN_ORDER, params)
+    else:
+        nonce_key, fingerprint, expires_at = nonce
+        [row] = fastsql.fetch(conn, _OPEN_IN_ORDER_WITH_NONCE,
+                              (nonce_key, fingerprint, fastsql.bind_time(pg, expires_at), *params))
+    *_, waiting, nonce_rows, earlier = row
+    return Opening(citizen_from_row(pg, key, row), None if earlier is None else list(fastsql.read_json(pg, earlier)),
+                   waiting is not None, bool(nonce_rows))
 
 
 def close_turn(

@@ -11,7 +11,15 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bots.wechat.replay import DatabaseNonces, MemoryNonces, NonceStore, RedisNonces, build_nonce_store, fingerprint
+from bots.wechat.replay import (
+    PRUNE_EVERY,
+    DatabaseNonces,
+    MemoryNonces,
+    NonceStore,
+    RedisNonces,
+    build_nonce_store,
+    fingerprint,
+)
 from tests.conftest import redis_url
 from tickets.inbox import nonces
 from tickets.storage.schema import push_nonces
@@ -114,3 +122,18 @@ def test_a_claim_inside_the_intakes_transaction_lasts_only_if_it_commits(engine:
         assert not broken.claim_in(conn, "wechat:3:n", B, 60)
     with engine.connect() as conn:  # Redis up: Redis alone holds the nonces, apart from the database's
         assert RedisNonces(redis_client, store).claim_in(conn, "wechat:3:n", B, 60)
+
+
+def test_claims_written_as_rows_of_the_callers_statement_still_prune_the_expired(engine: Engine) -> None:
+    """The intake and a deferral write the nonce's row in a statement of their own (`claim_as_row`): counted as
+    claims, the one due to delete the expired rows is handed back to `claim_in`, which does."""
+    store = DatabaseNonces(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(push_nonces).values(key="wechat:0:old", fingerprint=A,
+                                                   expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert all(store.claim_as_row() for _ in range(PRUNE_EVERY - 1))
+    assert not store.claim_as_row()  # this claim prunes: the caller takes claim_in's way
+    with engine.begin() as conn:
+        assert store.claim_in(conn, "wechat:1:n", A, 60)
+        assert conn.execute(sa.select(push_nonces.c.key)).scalars().all() == ["wechat:1:n"]
+    assert store.claim_as_row()
