@@ -78,6 +78,25 @@ def test_web_processes_share_the_counts_through_redis(clock: ManualClock) -> Non
         second.close()
 
 
+@pytest.mark.redis
+def test_redis_counters_end_with_their_window_and_survive_a_lost_script(clock: ManualClock) -> None:
+    prefix = f"test:limits:{uuid.uuid4().hex}:"
+    redis = Redis.from_url(REDIS_URL)
+    limiter = RedisLimiter(redis, prefix, clock)
+    hit = [Hit("cosign-ip", "k", ((1, 60),))]
+    try:
+        assert limiter.take(hit) == 0
+        [key] = redis.scan_iter(f"{prefix}*")
+        assert 0 < redis.ttl(key) <= 50 + 1  # kept until its window ends (and a second)
+        redis.script_flush()  # a restarted or failed-over Redis has lost the script: it is loaded again
+        assert limiter.take(hit) == 50
+        assert int(redis.get(key) or 0) == 1  # the refused attempt was taken back
+    finally:
+        for key in redis.scan_iter(f"{prefix}*"):
+            redis.delete(key)
+        redis.close()
+
+
 def test_redis_down_counts_in_this_process(clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
     down = RedisLimiter(Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2), "x:", clock)
     hit = [Hit("otp-phone", "k", ((1, 60),))]
