@@ -17,6 +17,7 @@ from bots.fakes.sms import FakeSmsGateway
 from gateway.app import create_app
 from tests.gateway.conftest import serve
 from tests.gateway.cosign.support import PHONE_UA, SMS_SECRET, Browser, counts, csrf_of, make_petition
+from tickets import warnings
 from tickets.settings import Settings
 
 CLIENTS = 64
@@ -73,3 +74,6 @@ def test_64_clients_sign_at_once_and_10_percent_twice(settings: Settings, engine
         assert sorted([already[n], already[CLIENTS + n]]) == [False, True]
     assert sum(thanked) == CLIENTS
     assert counts(engine, made.id) == (CLIENTS + 1, 0, CLIENTS + 1)  # and the representative
+    with engine.connect() as conn:  # each level of the default thresholds (5, 20, 50) raised once, by its signer
+        found, _ = warnings.list_warnings(conn)
+    assert sorted(w.level for w in found if w.kind == warnings.THRESHOLD) == [1, 2, 3]
